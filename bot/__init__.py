@@ -1,0 +1,1 @@
+"""Assembly of the bot: settings, Bot and Dispatcher, middlewares and the entry point."""

@@ -1,0 +1,139 @@
+"""Configuration from the environment and `.env`, validated once at start.
+
+A missing or invalid value stops the program with one line that names the variable
+and says how to fix it (see `load_settings`), never with a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from functools import cached_property
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+TELEGRAM_API_URL = "https://api.telegram.org"
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/bot.sqlite3"
+FREE_RATE_LIMIT = 30
+PAID_RATE_LIMIT = 1000
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    bot_token: SecretStr
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    database_url: str = DEFAULT_DATABASE_URL
+    bot_api_url: str = TELEGRAM_API_URL
+    timezone: str = "UTC"
+    send_rate: float = Field(default=25, gt=0)
+    paid_broadcast: bool = False
+    batch_size: int = Field(default=1000, ge=1)
+    send_batch_size: int = Field(default=100, ge=1)
+    max_retries: int = Field(default=3, ge=0)
+    retry_delays: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: [10.0, 60.0, 300.0]
+    )
+    message_max_length: int = Field(default=1000, ge=1, le=4096)
+    progress_edit_interval: float = Field(default=2, ge=0)
+    redis_url: str | None = None
+    default_language: str = "ru"
+    log_level: str = "INFO"
+
+    @field_validator("admin_ids", "retry_delays", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        token = value.get_secret_value().strip()
+        bot_id, _, secret = token.partition(":")
+        if not bot_id.isdigit() or not secret:
+            raise ValueError("must look like 123456789:AA... (the token @BotFather gave you)")
+        return SecretStr(token)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone name, e.g. Europe/Moscow") from None
+        return value
+
+    @field_validator("retry_delays")
+    @classmethod
+    def _non_negative_delays(cls, value: list[float]) -> list[float]:
+        if not value or any(delay < 0 for delay in value):
+            raise ValueError("must be comma-separated seconds >= 0, e.g. 10,60,300")
+        return value
+
+    @field_validator("default_language")
+    @classmethod
+    def _supported_language(cls, value: str) -> str:
+        if value not in ("ru", "en"):
+            raise ValueError("must be ru or en")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @model_validator(mode="after")
+    def _rate_within_telegram_limits(self) -> Settings:
+        ceiling = PAID_RATE_LIMIT if self.paid_broadcast else FREE_RATE_LIMIT
+        if self.send_rate > ceiling:
+            mode = "paid broadcasts" if self.paid_broadcast else "free broadcasts"
+            raise ValueError(
+                f"SEND_RATE: {self.send_rate:g} is above Telegram's {ceiling}/s for {mode}"
+                + ("" if self.paid_broadcast else "; set PAID_BROADCAST=true to go faster")
+            )
+        return self
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+_HINTS = {
+    "bot_token": "copy .env.example to .env and put in the token from @BotFather",
+}
+
+
+def describe_error(error: ValidationError) -> str:
+    """One line naming the first bad variable and how to fix it."""
+    first = error.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else ""
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if not field:  # model-level check: the message already names its variable
+        return f"Configuration error: {message}"
+    variable = field.upper()
+    if first["type"] == "missing":
+        hint = _HINTS.get(field, f"set {variable} in .env (see .env.example)")
+        return f"Configuration error: {variable} is not set; {hint}"
+    return f"Configuration error: {variable} {message}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings or exit with code 2 and one explanatory line on stderr."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        print(describe_error(error), file=sys.stderr)
+        raise SystemExit(2) from None

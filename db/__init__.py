@@ -1,0 +1,1 @@
+"""Persistence: the tables, the async engine and sessions, and the Alembic migrations."""
