@@ -1,0 +1,55 @@
+"""Building the aiogram Bot and Dispatcher from the settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
+
+from bot.i18n import Catalog
+from bot.middlewares import I18nMiddleware
+from bot.settings import Settings
+from handlers import get_routers
+from services.access import AccessService
+
+
+def create_bot(settings: Settings) -> Bot:
+    """A Bot that talks to `BOT_API_URL` (Telegram, a self-hosted server or the tests' fake)."""
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.bot_api_url))
+    return Bot(
+        settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+
+
+def create_storage(settings: Settings) -> BaseStorage:
+    """Conversation state in Redis when REDIS_URL is set (survives restarts), else in memory."""
+    if settings.redis_url:
+        from aiogram.fsm.storage.redis import RedisStorage
+
+        return RedisStorage.from_url(settings.redis_url)
+    return MemoryStorage()
+
+
+def create_dispatcher(
+    settings: Settings, catalog: Catalog, access: AccessService, **dependencies: Any
+) -> Dispatcher:
+    """The Dispatcher with every router; `dependencies` reach handlers by parameter name."""
+    dispatcher = Dispatcher(
+        storage=create_storage(settings),
+        settings=settings,
+        catalog=catalog,
+        access=access,
+        **dependencies,
+    )
+    i18n = I18nMiddleware(catalog)
+    dispatcher.update.outer_middleware(i18n)
+    dispatcher.include_routers(*get_routers(access))
+    return dispatcher
