@@ -30,9 +30,11 @@ class Application:
     bot: Bot
     dispatcher: Dispatcher
 
-    async def run_polling(self) -> None:
-        """Long polling until SIGINT/SIGTERM (aiogram handles the signals)."""
-        await self.dispatcher.start_polling(self.bot, handle_signals=True, close_bot_session=False)
+    async def run_polling(self, *, handle_signals: bool = True) -> None:
+        """Long polling until SIGINT/SIGTERM (aiogram handles the signals) or stop_polling()."""
+        await self.dispatcher.start_polling(
+            self.bot, handle_signals=handle_signals, close_bot_session=False
+        )
 
     async def close(self) -> None:
         await self.bot.session.close()

@@ -20,6 +20,8 @@ from bot.settings import Settings
 from db.models import Base
 from db.session import SessionFactory, create_engine, create_session_factory
 
+pytest_plugins = ["tests.bot_harness"]
+
 TEST_TOKEN = "123456:TEST-TOKEN"
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
 DATABASE_BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])

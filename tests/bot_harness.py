@@ -1,0 +1,142 @@
+"""End-to-end harness for conversation tests: the real application (bot/app.py) on a
+fresh SQLite database, its Bot pointed at a `FakeBotAPI` over HTTP, running real long
+polling. Tests push updates as users and read the bot's answers from the fake server.
+
+    async def test_help(bot_harness):
+        replies = await bot_harness.send(ADMIN_ID, "/help")
+        assert "/progress" in replies[-1].text
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiogram.types import TelegramObject, Update
+
+from bot.app import Application, build_application
+from bot.settings import Settings
+from tests.conftest import TEST_TOKEN
+from tests.fake_bot_api import Delivered, Edit, FakeBotAPI
+
+ADMIN_ID = 1000
+HANDLED_TIMEOUT = 10.0
+
+
+class BotHarness:
+    """Drives a running application through the fake Bot API, one update at a time."""
+
+    def __init__(self, api: FakeBotAPI, app: Application) -> None:
+        self.api = api
+        self.app = app
+        self._handled: set[int] = set()
+        app.dispatcher.update.outer_middleware(self._track_handled)
+
+    async def _track_handled(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        try:
+            return await handler(event, data)
+        finally:
+            if isinstance(event, Update):
+                self._handled.add(event.update_id)
+
+    async def push(self, update: dict[str, Any]) -> int:
+        """Queue an update and wait until the dispatcher has finished handling it."""
+        self.api.push_update(update)
+        update_id = int(update["update_id"])
+        await self.api.wait_for(
+            lambda: update_id in self._handled,
+            timeout=HANDLED_TIMEOUT,
+            message=f"update {update_id} was not handled",
+        )
+        return update_id
+
+    async def send(self, user_id: int, text: str, **kwargs: Any) -> list[Delivered]:
+        """A text message from `user_id`; returns what the bot sent to that chat meanwhile."""
+        before = len(self.api.messages_to(user_id))
+        await self.push(self.api.make_message_update(user_id, text, **kwargs))
+        return self.api.messages_to(user_id)[before:]
+
+    async def send_update(self, user_id: int, update: dict[str, Any]) -> list[Delivered]:
+        """Any prepared update (photo, sticker...) from `user_id`; returns the bot's answers."""
+        before = len(self.api.messages_to(user_id))
+        await self.push(update)
+        return self.api.messages_to(user_id)[before:]
+
+    async def click(
+        self, user_id: int, data: str, message_id: int, **kwargs: Any
+    ) -> tuple[list[Delivered], list[Edit], list[dict[str, Any]]]:
+        """Press a button: returns (new messages, edits, callback answers) it caused."""
+        messages_before = len(self.api.messages_to(user_id))
+        edits_before = len(self.api.edits)
+        answers_before = len(self.api.callback_answers)
+        await self.push(self.api.make_callback_update(user_id, data, message_id, **kwargs))
+        return (
+            self.api.messages_to(user_id)[messages_before:],
+            self.api.edits[edits_before:],
+            self.api.callback_answers[answers_before:],
+        )
+
+    def last_message(self, chat_id: int) -> Delivered:
+        return self.api.messages_to(chat_id)[-1]
+
+
+def harness_settings(database_url: str, api_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "bot_token": TEST_TOKEN,
+        "admin_ids": [ADMIN_ID],
+        "database_url": database_url,
+        "bot_api_url": api_url,
+        "send_rate": 30,
+        "retry_delays": [0.05, 0.1, 0.2],
+        "progress_edit_interval": 0.2,
+        "default_language": "en",
+        "timezone": "Europe/Moscow",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+async def start_harness(
+    api: FakeBotAPI, settings: Settings
+) -> tuple[BotHarness, asyncio.Task[None]]:
+    app = await build_application(settings)
+    harness = BotHarness(api, app)
+    polling = asyncio.create_task(app.run_polling(handle_signals=False))
+    return harness, polling
+
+
+async def stop_harness(harness: BotHarness, polling: asyncio.Task[None]) -> None:
+    await harness.app.dispatcher.stop_polling()
+    await asyncio.wait_for(polling, timeout=10)
+    await harness.app.close()
+
+
+@pytest.fixture
+async def fake_api() -> AsyncIterator[FakeBotAPI]:
+    api = FakeBotAPI(token=TEST_TOKEN)
+    await api.start()
+    yield api
+    await api.stop()
+
+
+@pytest.fixture
+def harness_database_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}"
+
+
+@pytest.fixture
+async def bot_harness(fake_api: FakeBotAPI, harness_database_url: str) -> AsyncIterator[BotHarness]:
+    settings = harness_settings(harness_database_url, fake_api.url)
+    harness, polling = await start_harness(fake_api, settings)
+    try:
+        yield harness
+    finally:
+        await stop_harness(harness, polling)
