@@ -101,7 +101,7 @@ def harness_settings(database_url: str, api_url: str, **overrides: Any) -> Setti
         "timezone": "Europe/Moscow",
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 async def start_harness(

@@ -7,6 +7,7 @@ server and dropped at the end), so parallel runs never see each other's rows.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -34,7 +35,6 @@ def postgres_url() -> Iterator[str]:
         pytest.skip("TEST_DATABASE_URL is not set")
     base = make_url(POSTGRES_URL)
     name = f"bot_test_{uuid.uuid4().hex[:12]}"
-    import asyncio
 
     async def admin(sql: str) -> None:
         engine = create_async_engine(base, isolation_level="AUTOCOMMIT")
@@ -73,7 +73,7 @@ def session_factory(engine: AsyncEngine) -> SessionFactory:
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         bot_token=TEST_TOKEN,
         admin_ids=[1000],
         database_url=database_url,
