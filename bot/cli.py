@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from collections.abc import Sequence
+from pathlib import Path
+
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramUnauthorizedError
 
 from bot.app import configure_logging, run
+from bot.factory import create_bot
 from bot.settings import Settings, load_settings
 from db import migrate
-from db.session import create_engine
+from db.models import Role
+from db.session import create_engine, create_session_factory
+from services.invites import LinkService, write_invites_csv
+from services.roster import RosterImportError, import_roster
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -17,6 +25,15 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="start the bot (the default)")
     commands.add_parser("migrate", help="apply pending database migrations and exit")
+    roster = commands.add_parser("import-roster", help="import users, enrollments and tutoring")
+    roster.add_argument("--users", type=Path, required=True, help="users.csv")
+    roster.add_argument("--enrollments", type=Path, help="enrollments.csv")
+    roster.add_argument("--tutoring", type=Path, help="tutoring.csv")
+    invites = commands.add_parser(
+        "invite-links",
+        help="write a CSV of personal Telegram invite links to stdout (replaces unused ones)",
+    )
+    invites.add_argument("--role", choices=[role.value for role in Role], help="only this role")
     return parser
 
 
@@ -29,12 +46,67 @@ async def _migrate(settings: Settings) -> None:
     print("Database is up to date.")
 
 
+async def _import_roster(settings: Settings, args: argparse.Namespace) -> int:
+    engine = create_engine(settings.database_url)
+    try:
+        await migrate.upgrade(engine)
+        report = await import_roster(
+            create_session_factory(engine), args.users, args.enrollments, args.tutoring
+        )
+    except RosterImportError as error:
+        print("\n".join([*error.problems, str(error)]), file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+    print("\n".join(report.summary_lines()))
+    return 0
+
+
+async def _bot_username(settings: Settings) -> str:
+    """The bot's @username from getMe; a one-line SystemExit when the Bot API refuses."""
+    bot = create_bot(settings)
+    server = settings.bot_api_url
+    try:
+        me = await bot.get_me()
+    except TelegramUnauthorizedError:
+        raise SystemExit(
+            f"invite-links: the Bot API at {server} rejected BOT_TOKEN (Unauthorized);"
+            " check the token from @BotFather"
+        ) from None
+    except TelegramNetworkError as error:
+        raise SystemExit(f"invite-links: cannot reach the Bot API at {server}: {error}") from None
+    except TelegramAPIError as error:
+        raise SystemExit(f"invite-links: getMe failed at {server}: {error}") from None
+    finally:
+        await bot.session.close()
+    if not me.username:
+        raise SystemExit("invite-links: the Bot API returned a bot without a username")
+    return me.username
+
+
+async def _invite_links(settings: Settings, role: Role | None) -> int:
+    bot_username = await _bot_username(settings)
+    engine = create_engine(settings.database_url)
+    try:
+        await migrate.upgrade(engine)
+        links = LinkService(create_session_factory(engine), page_size=settings.batch_size)
+        written = await write_invites_csv(links.issue_invites(role), bot_username, sys.stdout)
+    finally:
+        await engine.dispose()
+    print(f"{written} invite links written.", file=sys.stderr)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = load_settings()
     configure_logging(settings.log_level)
     if args.command == "migrate":
         asyncio.run(_migrate(settings))
+    elif args.command == "invite-links":
+        return asyncio.run(_invite_links(settings, Role(args.role) if args.role else None))
+    elif args.command == "import-roster":
+        return asyncio.run(_import_roster(settings, args))
     else:
         asyncio.run(run(settings))
     return 0
