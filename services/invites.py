@@ -1,0 +1,237 @@
+"""Linking roster users to their Telegram accounts, and keeping that link's state current.
+
+The school hands each person a personal deep link, `https://t.me/<bot>?start=<token>`.
+Opening it sends `/start <token>`, which links the sender's Telegram account to that
+person. Tokens are random, single-use and stored only as their SHA-256, so the table
+reveals no working links. A user has at most one unused token: issuing links again
+replaces it.
+
+Linking rules: one Telegram account per user, and one user per Telegram account. A
+user who links again gets the new account (the old one is dropped). A Telegram account
+that was linked to somebody else moves to the user of the token: the token is the
+school's proof that the holder is that person, and refusing would strand them until an
+admin edits the database. The previous user is unlinked and the reply says so.
+
+The same service clears or sets `bot_blocked_at` when a linked person starts, blocks or
+unblocks the bot, and writes the invite CSV with formula-looking cells neutralised.
+"""
+
+from __future__ import annotations
+
+import csv
+import enum
+import hashlib
+import re
+import secrets
+from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
+from typing import TextIO
+
+from sqlalchemy import delete, insert, select, update
+
+from db.models import InviteToken, Role, User
+from db.session import SessionFactory
+from db.types import utcnow
+
+TOKEN_BYTES = 24
+"""192 random bits: 32 URL-safe characters, well under Telegram's 64 for a /start payload."""
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+"""What Telegram lets through as a /start payload; anything else cannot be one of ours."""
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make Excel, LibreOffice or Google Sheets run a cell as a formula."""
+CSV_HEADER = ("external_id", "full_name", "role", "link")
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def deep_link(bot_username: str, token: str) -> str:
+    return f"https://t.me/{bot_username}?start={token}"
+
+
+def spreadsheet_safe(value: str) -> str:
+    """The cell as text a spreadsheet shows verbatim: formula-like values get a leading `'`."""
+    return f"'{value}" if value.startswith(FORMULA_PREFIXES) else value
+
+
+@dataclass(frozen=True, slots=True)
+class Invite:
+    external_id: str
+    full_name: str
+    role: Role
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramAccount:
+    """The Telegram side of a link, as a message's sender describes it."""
+
+    telegram_id: int
+    username: str | None
+    language_code: str | None
+
+
+class RedeemStatus(enum.StrEnum):
+    LINKED = "linked"
+    INVALID = "invalid"  # unknown, replaced by a newer link, or its user is inactive
+    USED = "used"
+
+
+@dataclass(frozen=True, slots=True)
+class Redemption:
+    status: RedeemStatus
+    user_id: int | None = None
+    full_name: str | None = None
+    moved_from: str | None = None
+    """The name of the user this Telegram account was linked to until now, if another one."""
+
+
+INVALID = Redemption(RedeemStatus.INVALID)
+USED = Redemption(RedeemStatus.USED)
+
+
+async def write_invites_csv(
+    pages: AsyncIterable[list[Invite]], bot_username: str, out: TextIO
+) -> int:
+    """Write a header and one row per invite to `out` as pages arrive; returns the row count."""
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADER)
+    written = 0
+    async for page in pages:
+        writer.writerows(
+            [
+                *(spreadsheet_safe(cell) for cell in (invite.external_id, invite.full_name)),
+                invite.role.value,
+                deep_link(bot_username, invite.token),
+            ]
+            for invite in page
+        )
+        written += len(page)
+    return written
+
+
+class LinkService:
+    def __init__(self, session_factory: SessionFactory, page_size: int = 1000) -> None:
+        self._session_factory = session_factory
+        self._page_size = page_size
+
+    async def issue_invites(self, role: Role | None = None) -> AsyncIterator[list[Invite]]:
+        """Fresh invites for every active user (of `role`), one page at a time by user id.
+
+        Each page is its own transaction: the page's unused tokens are deleted and new
+        ones stored, so every invite handed out is valid once it is yielded.
+        """
+        of_role = [] if role is None else [User.role == role]
+        after = 0
+        while True:
+            async with self._session_factory() as session, session.begin():
+                users = (
+                    await session.execute(
+                        select(User.id, User.external_id, User.full_name, User.role)
+                        .where(User.is_active, *of_role, User.id > after)
+                        .order_by(User.id)
+                        .limit(self._page_size)
+                    )
+                ).all()
+                if not users:
+                    return
+                user_ids = [user.id for user in users]
+                await session.execute(
+                    delete(InviteToken).where(
+                        InviteToken.user_id.in_(user_ids), InviteToken.used_at.is_(None)
+                    )
+                )
+                tokens = [new_token() for _ in users]
+                await session.execute(
+                    insert(InviteToken),
+                    [
+                        {"user_id": user_id, "token_hash": hash_token(token)}
+                        for user_id, token in zip(user_ids, tokens, strict=True)
+                    ],
+                )
+            yield [
+                Invite(user.external_id, user.full_name, user.role, token)
+                for user, token in zip(users, tokens, strict=True)
+            ]
+            after = user_ids[-1]
+
+    async def redeem(self, token: str, account: TelegramAccount) -> Redemption:
+        """Link `account` to the user the token was issued to, using the token up."""
+        if not TOKEN_PATTERN.fullmatch(token):
+            return INVALID
+        now = utcnow()
+        async with self._session_factory() as session, session.begin():
+            invite = (
+                await session.execute(
+                    select(
+                        InviteToken.id,
+                        InviteToken.used_at,
+                        User.id.label("user_id"),
+                        User.full_name,
+                    )
+                    .join(User, User.id == InviteToken.user_id)
+                    .where(InviteToken.token_hash == hash_token(token), User.is_active)
+                )
+            ).one_or_none()
+            if invite is None:
+                return INVALID
+            claimed = await session.execute(
+                update(InviteToken)
+                .where(InviteToken.id == invite.id, InviteToken.used_at.is_(None))
+                .values(used_at=now)
+            )
+            if invite.used_at is not None or claimed.rowcount == 0:  # type: ignore[attr-defined]
+                return USED
+            # Free the Telegram id first: it is unique, and PostgreSQL checks per statement.
+            moved_from = await session.scalar(
+                update(User)
+                .where(User.telegram_id == account.telegram_id, User.id != invite.user_id)
+                .values(telegram_id=None, telegram_username=None, bot_blocked_at=None)
+                .returning(User.full_name)
+            )
+            await session.execute(
+                update(User)
+                .where(User.id == invite.user_id)
+                .values(
+                    telegram_id=account.telegram_id,
+                    telegram_username=account.username,
+                    language_code=account.language_code,
+                    bot_blocked_at=None,
+                )
+            )
+        return Redemption(RedeemStatus.LINKED, invite.user_id, invite.full_name, moved_from)
+
+    async def refresh(self, account: TelegramAccount) -> str | None:
+        """A plain /start: update the linked user's Telegram details and clear the blocked
+        mark. Returns the user's name, or None when the account is linked to nobody."""
+        async with self._session_factory() as session, session.begin():
+            return await session.scalar(
+                update(User)
+                .where(User.telegram_id == account.telegram_id)
+                .values(
+                    telegram_username=account.username,
+                    language_code=account.language_code,
+                    bot_blocked_at=None,
+                )
+                .returning(User.full_name)
+            )
+
+    async def set_bot_blocked(self, telegram_id: int, blocked: bool) -> None:
+        """Record that the person behind `telegram_id` blocked (or unblocked) the bot.
+
+        A repeated block keeps the time of the first one.
+        """
+        statement = update(User).where(User.telegram_id == telegram_id)
+        if blocked:
+            statement = statement.where(User.bot_blocked_at.is_(None)).values(
+                bot_blocked_at=utcnow()
+            )
+        else:
+            statement = statement.values(bot_blocked_at=None)
+        async with self._session_factory() as session, session.begin():
+            await session.execute(statement)
