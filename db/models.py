@@ -232,3 +232,19 @@ class BroadcastRecipient(Base):
     sent_at: Mapped[datetime | None]
 
     recipient: Mapped[User] = relationship(lazy="raise")
+
+
+class InviteToken(Base):
+    """A personal invite link's token, stored as its SHA-256 so a database leak reveals no links.
+
+    A user has at most one unused token: issuing links again deletes the unused ones.
+    """
+
+    __tablename__ = "invite_tokens"
+    __table_args__ = (Index(None, "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]
