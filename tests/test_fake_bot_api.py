@@ -239,13 +239,13 @@ async def test_flaky_drop_raises_network_error(fake: FakeBotAPI, bot: Bot) -> No
 
 
 async def test_slow_and_latency(fake: FakeBotAPI, bot: Bot) -> None:
-    fake.set_slow(8, 0.2)
+    fake.set_slow(8, 0.3)
     t0 = time.monotonic()
     await bot.send_message(8, "x")
-    assert time.monotonic() - t0 >= 0.2
+    assert time.monotonic() - t0 >= 0.3
     t0 = time.monotonic()
     await bot.send_message(9, "x")
-    assert time.monotonic() - t0 < 0.15
+    assert time.monotonic() - t0 < 0.25
     fake.latency = 0.15
     t0 = time.monotonic()
     await bot.get_me()
@@ -549,3 +549,27 @@ async def test_subprocess_mode_stats_and_control() -> None:
             proc.send_signal(signal.SIGTERM)
         rc = await asyncio.wait_for(proc.wait(), 5)
     assert rc == 0
+
+
+async def test_http_control_endpoints_in_process(fake: FakeBotAPI, bot: Bot) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.post(
+            f"{fake.url}/_fake/behaviour",
+            json={"chat_id": 12, "behaviour": "flaky", "failures": 1, "mode": "5xx"},
+        ) as r:
+            assert (await r.json())["chats"] == 1
+        async with http.post(f"{fake.url}/_fake/config", json={"global_rate": 100}) as r:
+            assert (await r.json())["global_rate"] == 100
+        async with http.post(
+            f"{fake.url}/_fake/build/message", json={"from_id": 12, "text": "/start"}
+        ) as r:
+            built = await r.json()
+        async with http.post(f"{fake.url}/_fake/behaviour", json={"behaviour": "nope"}) as r:
+            assert r.status == 400
+    assert fake.global_rate == 100
+    with pytest.raises(TelegramServerError):
+        await bot.send_message(12, "x")
+    await bot.send_message(12, "x")
+    (upd,) = await bot.get_updates()
+    assert upd.update_id == built["update_id"]
+    assert upd.message is not None and upd.message.text == "/start"
