@@ -1,0 +1,145 @@
+"""What a failed Telegram request means for one broadcast recipient.
+
+The engine needs one decision per exception: retry now after a flood wait, resend to a
+migrated chat, retry later (transient), give up on this recipient (permanent), or stop
+the whole broadcast (the token is no longer valid). The error codes are the ones stored
+in `broadcast_recipients.error_code` and labelled by `services.broadcasts.ERROR_LABELS`;
+`merge_error_log` keeps `broadcasts.error_log` grouped by code.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramEntityTooLarge,
+    TelegramForbiddenError,
+    TelegramMigrateToChat,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+
+
+class ErrorCode(enum.StrEnum):
+    BLOCKED = "blocked"
+    DEACTIVATED = "deactivated"
+    CANT_INITIATE = "cant_initiate"
+    CHAT_NOT_FOUND = "chat_not_found"
+    SERVER_ERROR = "server_error"
+    NETWORK = "network"
+    TIMEOUT = "timeout"
+    UNAUTHORIZED = "unauthorized"
+    OTHER = "other"
+
+
+class Disposition(enum.Enum):
+    """What the engine does with the recipient after the error."""
+
+    FLOOD_WAIT = "flood_wait"  # 429: pause everything, resend; not a failure, not a retry
+    MIGRATED = "migrated"  # the chat moved: store the new id and resend
+    TRANSIENT = "transient"  # retry later, up to MAX_RETRIES times
+    PERMANENT = "permanent"  # the recipient fails now
+    FATAL = "fatal"  # the bot itself is rejected: stop the broadcast
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryError:
+    disposition: Disposition
+    code: ErrorCode | None
+    description: str
+    blocks_user: bool = False  # the user blocked/left the bot: set users.bot_blocked_at
+    retry_after: float = 0.0
+    migrate_to_chat_id: int | None = None
+
+
+# Forbidden descriptions that mean "this person cannot receive messages from the bot".
+_FORBIDDEN_CODES = (
+    ("blocked by the user", ErrorCode.BLOCKED),
+    ("user is deactivated", ErrorCode.DEACTIVATED),
+    ("can't initiate conversation", ErrorCode.CANT_INITIATE),
+)
+
+
+def _description(error: BaseException) -> str:
+    if isinstance(error, TelegramAPIError):
+        return error.message
+    return str(error) or type(error).__name__
+
+
+def classify(error: BaseException) -> DeliveryError:
+    """The engine's decision for an exception raised by a send call."""
+    text = _description(error)
+    lowered = text.lower()
+    if isinstance(error, TelegramRetryAfter):
+        return DeliveryError(
+            Disposition.FLOOD_WAIT, None, text, retry_after=float(error.retry_after)
+        )
+    if isinstance(error, TelegramMigrateToChat):
+        return DeliveryError(
+            Disposition.MIGRATED,
+            ErrorCode.OTHER,  # recorded only if the new chat cannot be reached either
+            text,
+            migrate_to_chat_id=error.migrate_to_chat_id,
+        )
+    if isinstance(error, TelegramUnauthorizedError):
+        return DeliveryError(Disposition.FATAL, ErrorCode.UNAUTHORIZED, text)
+    if isinstance(error, TelegramForbiddenError):
+        for fragment, code in _FORBIDDEN_CODES:
+            if fragment in lowered:
+                return DeliveryError(Disposition.PERMANENT, code, text, blocks_user=True)
+        return DeliveryError(Disposition.PERMANENT, ErrorCode.OTHER, text)
+    if isinstance(error, TelegramBadRequest | TelegramNotFound) and "chat not found" in lowered:
+        return DeliveryError(Disposition.PERMANENT, ErrorCode.CHAT_NOT_FOUND, text)
+    if isinstance(error, TelegramServerError):
+        return DeliveryError(Disposition.TRANSIENT, ErrorCode.SERVER_ERROR, text)
+    if isinstance(error, TelegramEntityTooLarge):  # a network error subclass, but permanent
+        return DeliveryError(Disposition.PERMANENT, ErrorCode.OTHER, text)
+    if isinstance(error, TelegramNetworkError):
+        code = ErrorCode.TIMEOUT if "timeout" in lowered else ErrorCode.NETWORK
+        return DeliveryError(Disposition.TRANSIENT, code, text)
+    if isinstance(error, TimeoutError):
+        return DeliveryError(Disposition.TRANSIENT, ErrorCode.TIMEOUT, text)
+    if isinstance(error, ConnectionError):
+        return DeliveryError(Disposition.TRANSIENT, ErrorCode.NETWORK, text)
+    return DeliveryError(Disposition.PERMANENT, ErrorCode.OTHER, text)
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorEvent:
+    code: ErrorCode
+    description: str
+    at: datetime
+
+
+def merge_error_log(
+    log: list[dict[str, Any]] | None, events: Iterable[ErrorEvent]
+) -> list[dict[str, Any]]:
+    """`broadcasts.error_log` with `events` added: one entry per error code holding the
+    last description seen, a count and the first and last time, so 100k identical errors
+    stay one entry."""
+    entries = {entry["code"]: dict(entry) for entry in log or []}
+    for event in events:
+        at = event.at.isoformat()
+        entry = entries.get(event.code.value)
+        if entry is None:
+            entries[event.code.value] = {
+                "code": event.code.value,
+                "description": event.description,
+                "count": 1,
+                "first_at": at,
+                "last_at": at,
+            }
+        else:
+            entry["description"] = event.description
+            entry["count"] = int(entry.get("count", 0)) + 1
+            entry["last_at"] = at
+    return list(entries.values())

@@ -1,0 +1,161 @@
+"""One flood-control budget for everything the bot sends.
+
+Telegram accepts about `SEND_RATE` messages per second from a bot (30 for free
+broadcasts, up to 1000 with paid ones) and one message per second to the same chat;
+going faster earns 429 answers with ever longer waits. Every message the bot sends
+(broadcasts, progress edits, replies) draws from this one process-wide `RateLimiter`.
+
+There are two ways in, and every request takes exactly one of them:
+
+* The broadcast engine calls `acquire(chat_id)` itself before each send (so a cancelled
+  broadcast can stop waiting without leaving a request half-sent), then makes the
+  request inside `already_granted()`.
+* Everything else goes through `RateLimitMiddleware`, registered once on the bot's
+  session: `bot.session.middleware(RateLimitMiddleware(limiter))`. It paces every
+  message-sending or editing method unless the caller already holds a grant.
+
+Grants are evenly spaced and, as a hard guarantee, no more than `floor(rate)` grants
+fall into any window of `floor(rate) / rate` seconds plus `jitter_margin`: the margin
+absorbs the difference between the moment a request is granted here and the moment it
+reaches Telegram, so the server never counts more than `rate` in any 1 s window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import time
+from collections import deque
+from collections.abc import Callable, Hashable, Iterator
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
+from aiogram.methods.base import TelegramMethod, TelegramType
+
+if TYPE_CHECKING:
+    from aiogram import Bot
+    from aiogram.methods import Response
+
+DEFAULT_JITTER_MARGIN = 0.01
+CHAT_INTERVAL = 1.0
+# How far the even schedule may lag behind real time before it is reset: a late wake-up
+# may be made up for, a long idle period may not turn into a burst.
+_MAX_LAG = 0.02
+
+_granted: ContextVar[bool] = ContextVar("rate_limit_granted", default=False)
+
+
+class RateLimiter:
+    """Paces requests to `rate` per second overall and one per `chat_interval` per chat."""
+
+    def __init__(
+        self,
+        rate: float,
+        *,
+        chat_interval: float = CHAT_INTERVAL,
+        jitter_margin: float = DEFAULT_JITTER_MARGIN,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError(f"rate must be positive, not {rate}")
+        self.rate = rate
+        self._clock = clock
+        self._per_window = max(1, math.floor(rate))
+        self._window = self._per_window / rate + jitter_margin
+        self._spacing = self._window / self._per_window
+        self._max_lag = max(self._spacing, _MAX_LAG)
+        self._recent: deque[float] = deque(maxlen=self._per_window)
+        self._next_slot = 0.0
+        self._paused_until = 0.0
+        self._chat_interval = chat_interval + jitter_margin
+        # chat -> time of its last grant, oldest first; entries older than the interval go.
+        self._chat_last: dict[Hashable, float] = {}
+        self._lock = asyncio.Lock()
+
+    def pause(self, seconds: float) -> None:
+        """Grant nothing for `seconds` from now (after a 429's retry_after)."""
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+    @property
+    def paused_for(self) -> float:
+        return max(0.0, self._paused_until - self._clock())
+
+    async def acquire(self, chat_id: Hashable | None = None) -> None:
+        """Wait until one more request (to `chat_id`, if given) may start now."""
+        while True:
+            if chat_id is not None and (wait := self._chat_wait(chat_id, self._clock())) > 0:
+                await asyncio.sleep(wait)
+            async with self._lock:  # FIFO: waiters are granted in arrival order
+                while True:  # the ready time may move while sleeping (a pause)
+                    delay = self._ready_at() - self._clock()
+                    if delay <= 0:
+                        break
+                    await asyncio.sleep(delay)
+                now = self._clock()
+                if chat_id is not None and self._chat_wait(chat_id, now) > 0:
+                    continue  # another request to this chat was granted meanwhile
+                self._grant(now, chat_id)
+                return
+
+    def _ready_at(self) -> float:
+        ready = max(self._next_slot, self._paused_until)
+        if len(self._recent) == self._per_window:
+            ready = max(ready, self._recent[0] + self._window)
+        return ready
+
+    def _chat_wait(self, chat_id: Hashable, now: float) -> float:
+        last = self._chat_last.get(chat_id)
+        return 0.0 if last is None else last + self._chat_interval - now
+
+    def _grant(self, now: float, chat_id: Hashable | None) -> None:
+        self._recent.append(now)
+        self._next_slot = max(self._next_slot, now - self._max_lag) + self._spacing
+        if chat_id is None:
+            return
+        chats = self._chat_last
+        chats.pop(chat_id, None)
+        chats[chat_id] = now
+        cutoff = now - self._chat_interval
+        while (oldest := next(iter(chats))) != chat_id and chats[oldest] <= cutoff:
+            del chats[oldest]
+
+
+@contextlib.contextmanager
+def already_granted() -> Iterator[None]:
+    """Requests made inside were paced by the caller: the middleware lets them through."""
+    token = _granted.set(True)
+    try:
+        yield
+    finally:
+        _granted.reset(token)
+
+
+_UNPACED_METHODS = frozenset({"sendChatAction"})
+
+
+def is_paced(method: TelegramMethod[Any]) -> bool:
+    """Whether a Bot API method sends or edits a message (and so counts toward the limits)."""
+    name = method.__api_method__
+    return name.startswith(("send", "copy", "forward", "edit")) and name not in _UNPACED_METHODS
+
+
+class RateLimitMiddleware(BaseRequestMiddleware):
+    """Makes the bot's own messages and edits wait for the shared limiter."""
+
+    def __init__(self, limiter: RateLimiter) -> None:
+        self._limiter = limiter
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        if not _granted.get() and is_paced(method):
+            await self._limiter.acquire(getattr(method, "chat_id", None))
+        return await make_request(bot, method)

@@ -1,0 +1,157 @@
+"""The sending engine as a separate process, plus the helpers its users share.
+
+The crash test runs it and kills it with SIGKILL mid-send, then runs it again; the
+benchmark and the engine tests use `seed_broadcast` to build large audiences with
+set-based SQL and `make_bot` to reach a fake Bot API server.
+
+    python -m tests.sender_process --database URL --api URL [--rate 200] [--workers N]
+
+It resumes every broadcast in `sending`, prints `RUNNING <ids>` once started and `DONE`
+when they have all finished.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from sqlalchemy import String, cast, insert, literal, select
+
+from bot.settings import Settings
+from db.models import (
+    Broadcast,
+    BroadcastRecipient,
+    BroadcastStatus,
+    ContentKind,
+    RecipientStatus,
+    Role,
+    TargetGroup,
+    User,
+)
+from db.session import SessionFactory, create_engine, create_session_factory
+from db.types import utcnow
+from services.limiter import RateLimiter, RateLimitMiddleware
+from services.sender import BroadcastSender
+
+TOKEN = "123456:TEST-TOKEN"
+
+
+def make_bot(
+    api_url: str, limiter: RateLimiter | None = None, *, connections: int = 1000, **session: Any
+) -> Bot:
+    """A real aiogram Bot talking HTTP to `api_url`, with HTML as default parse mode like
+    production (so tests show the engine overrides it); `limiter` paces its own replies."""
+    http = AiohttpSession(api=TelegramAPIServer.from_base(api_url), limit=connections, **session)
+    if limiter is not None:
+        http.middleware(RateLimitMiddleware(limiter))
+    return Bot(TOKEN, session=http, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+
+
+async def seed_broadcast(
+    session_factory: SessionFactory,
+    recipients: int,
+    *,
+    first_chat_id: int,
+    message: str = "Lessons start at 9:00 tomorrow",
+    **fields: Any,
+) -> int:
+    """A broadcast in `sending` with `recipients` new students (chat ids `first_chat_id`
+    onwards) as pending recipients; rows are generated in SQL, not in Python."""
+    now = utcnow()
+    prefix = f"seed-{first_chat_id}-"
+    sequence = select(literal(1).label("n")).cte("sequence", recursive=True)
+    sequence = sequence.union_all(select(sequence.c.n + 1).where(sequence.c.n < recipients))
+    async with session_factory() as session, session.begin():
+        if recipients:
+            await session.execute(
+                insert(User).from_select(
+                    ["external_id", "full_name", "role", "is_active", "telegram_id", "created_at"],
+                    select(
+                        literal(prefix) + cast(sequence.c.n, String),
+                        literal("Student ") + cast(sequence.c.n, String),
+                        literal(Role.STUDENT.value),
+                        literal(True),
+                        sequence.c.n + (first_chat_id - 1),
+                        literal(now, type_=User.created_at.type),
+                    ),
+                )
+            )
+        fields.setdefault("content_kind", ContentKind.TEXT)
+        broadcast = Broadcast(
+            target_group=TargetGroup.ALL_STUDENTS,
+            target_filter={},
+            message=message,
+            status=BroadcastStatus.SENDING,
+            recipient_count=recipients,
+            sent_at=now,
+            **fields,
+        )
+        session.add(broadcast)
+        await session.flush()
+        await session.execute(
+            insert(BroadcastRecipient).from_select(
+                ["broadcast_id", "recipient_id", "status", "telegram_sent", "attempts"],
+                select(
+                    literal(broadcast.id),
+                    User.id,
+                    literal(RecipientStatus.PENDING.value),
+                    literal(False),
+                    literal(0),
+                )
+                .where(User.external_id.startswith(prefix))
+                .order_by(User.id),
+            )
+        )
+        return broadcast.id
+
+
+def process_settings(database_url: str, api_url: str, rate: float, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "bot_token": TOKEN,
+        "database_url": database_url,
+        "bot_api_url": api_url,
+        "send_rate": rate,
+        "paid_broadcast": rate > 30,
+        "retry_delays": [0.05, 0.1, 0.2],
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+async def _run(args: argparse.Namespace) -> None:
+    settings = process_settings(args.database, args.api, args.rate)
+    engine = create_engine(settings.database_url)
+    limiter = RateLimiter(settings.send_rate)
+    bot = make_bot(settings.bot_api_url, limiter)
+    sender = BroadcastSender(
+        bot, create_session_factory(engine), settings, limiter, workers=args.workers
+    )
+    try:
+        ids = await sender.resume_all()
+        print("RUNNING", *ids, flush=True)
+        for broadcast_id in ids:
+            await sender.wait(broadcast_id)
+        print("DONE", flush=True)
+    finally:
+        await sender.shutdown()
+        await bot.session.close()
+        await engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m tests.sender_process")
+    parser.add_argument("--database", required=True)
+    parser.add_argument("--api", required=True)
+    parser.add_argument("--rate", type=float, default=200)
+    parser.add_argument("--workers", type=int, default=None)
+    asyncio.run(_run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
