@@ -18,6 +18,7 @@ from bot.settings import Settings
 from db import migrate
 from db.session import SessionFactory, create_engine, create_session_factory
 from services.access import AccessService
+from services.invites import LinkService
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +49,10 @@ async def build_application(settings: Settings, bot: Bot | None = None) -> Appli
     bot = bot or create_bot(settings)
     catalog = Catalog(settings.default_language)
     access = AccessService(session_factory, settings.admin_ids)
-    dispatcher = create_dispatcher(settings, catalog, access, session_factory=session_factory)
+    links = LinkService(session_factory, page_size=settings.batch_size)
+    dispatcher = create_dispatcher(
+        settings, catalog, access, session_factory=session_factory, links=links
+    )
     return Application(settings, engine, session_factory, bot, dispatcher)
 
 

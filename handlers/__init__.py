@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram import Router
 
 from bot.middlewares import AdminOnlyMiddleware
-from handlers import start
+from handlers import membership, start
 from services.access import AccessService
 
 
@@ -22,7 +22,7 @@ def get_routers(access: AccessService) -> list[Router]:
     admin_features: list[Router] = []
     for router in admin_features:
         admin.include_router(_adopt(router))
-    return [_adopt(start.router), admin]
+    return [_adopt(start.router), _adopt(membership.router), admin]
 
 
 def _adopt(router: Router) -> Router:

@@ -1,23 +1,64 @@
-"""/start and /help: the only commands open to everyone."""
+"""/start and /help: the only commands open to everyone.
+
+`/start <token>` (a personal invite link) links the sender's Telegram account to their
+roster user; a plain `/start` refreshes a linked person's details and clears the mark
+left when they blocked the bot. Admins are greeted with their own menu.
+"""
 
 from __future__ import annotations
 
-from aiogram import Router
-from aiogram.filters import Command, CommandStart
-from aiogram.types import Message
+from aiogram import Bot, Router, html
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.types import Message, User
 
-from bot.i18n import Translator
+from bot.commands import set_admin_commands
+from bot.i18n import Catalog, Translator
 from services.access import AccessService
+from services.invites import LinkService, RedeemStatus, TelegramAccount
 
 router = Router(name=__name__)
 
 
+def telegram_account(user: User) -> TelegramAccount:
+    return TelegramAccount(user.id, user.username, user.language_code)
+
+
+@router.message(CommandStart(deep_link=True))
+async def start_with_invite(
+    message: Message,
+    command: CommandObject,
+    t: Translator,
+    links: LinkService,
+    access: AccessService,
+    bot: Bot,
+    catalog: Catalog,
+) -> None:
+    if message.from_user is None:
+        return
+    redemption = await links.redeem(command.args or "", telegram_account(message.from_user))
+    if redemption.status is not RedeemStatus.LINKED:
+        await message.answer(t(f"invite-{redemption.status.value}"))
+        return
+    lines = [t("invite-linked", name=html.quote(redemption.full_name or ""))]
+    if redemption.moved_from is not None:
+        lines.append(t("invite-moved", previous=html.quote(redemption.moved_from)))
+    if await access.admin_identity(message.from_user.id) is not None:
+        await set_admin_commands(bot, catalog, message.from_user.id)
+        lines.append(t("start-admin"))
+    await message.answer("\n\n".join(lines))
+
+
 @router.message(CommandStart())
-async def start(message: Message, t: Translator, access: AccessService) -> None:
-    is_admin = message.from_user is not None and (
-        await access.admin_identity(message.from_user.id) is not None
-    )
-    await message.answer(t("start-admin" if is_admin else "start-unknown"))
+async def start(message: Message, t: Translator, links: LinkService, access: AccessService) -> None:
+    if message.from_user is None:
+        return
+    name = await links.refresh(telegram_account(message.from_user))
+    if await access.admin_identity(message.from_user.id) is not None:
+        await message.answer(t("start-admin"))
+    elif name is not None:
+        await message.answer(t("start-linked", name=html.quote(name)))
+    else:
+        await message.answer(t("start-unknown"))
 
 
 @router.message(Command("help"))

@@ -1,0 +1,24 @@
+"""Telegram's `my_chat_member` updates for private chats: the person blocked the bot
+(`kicked`) or unblocked it (`member`). Previews count blocked people as unreachable."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.enums import ChatType
+from aiogram.filters import KICKED, MEMBER, ChatMemberUpdatedFilter
+from aiogram.types import ChatMemberUpdated
+
+from services.invites import LinkService
+
+router = Router(name=__name__)
+router.my_chat_member.filter(F.chat.type == ChatType.PRIVATE)
+
+
+@router.my_chat_member(ChatMemberUpdatedFilter(member_status_changed=KICKED))
+async def bot_blocked(event: ChatMemberUpdated, links: LinkService) -> None:
+    await links.set_bot_blocked(event.from_user.id, blocked=True)
+
+
+@router.my_chat_member(ChatMemberUpdatedFilter(member_status_changed=MEMBER))
+async def bot_unblocked(event: ChatMemberUpdated, links: LinkService) -> None:
+    await links.set_bot_blocked(event.from_user.id, blocked=False)
