@@ -2,7 +2,7 @@
 
 `/start <token>` (a personal invite link) links the sender's Telegram account to their
 roster user; a plain `/start` refreshes a linked person's details and clears the mark
-left when they blocked the bot. Admins are greeted with their own menu.
+left when they blocked the bot. Admins are greeted with a "New broadcast" button.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from aiogram.types import Message, User
 
 from bot.commands import set_admin_commands
 from bot.i18n import Catalog, Translator
+from handlers.compose import new_broadcast_keyboard
 from services.access import AccessService
 from services.invites import LinkService, RedeemStatus, TelegramAccount
 
@@ -42,10 +43,12 @@ async def start_with_invite(
     lines = [t("invite-linked", name=html.quote(redemption.full_name or ""))]
     if redemption.moved_from is not None:
         lines.append(t("invite-moved", previous=html.quote(redemption.moved_from)))
-    if await access.admin_identity(message.from_user.id) is not None:
-        await set_admin_commands(bot, catalog, message.from_user.id)
-        lines.append(t("start-admin"))
-    await message.answer("\n\n".join(lines))
+    if await access.admin_identity(message.from_user.id) is None:
+        await message.answer("\n\n".join(lines))
+        return
+    await set_admin_commands(bot, catalog, message.from_user.id)
+    lines.append(t("start-admin"))
+    await message.answer("\n\n".join(lines), reply_markup=new_broadcast_keyboard(t))
 
 
 @router.message(CommandStart())
@@ -54,7 +57,7 @@ async def start(message: Message, t: Translator, links: LinkService, access: Acc
         return
     name = await links.refresh(telegram_account(message.from_user))
     if await access.admin_identity(message.from_user.id) is not None:
-        await message.answer(t("start-admin"))
+        await message.answer(t("start-admin"), reply_markup=new_broadcast_keyboard(t))
     elif name is not None:
         await message.answer(t("start-linked", name=html.quote(name)))
     else:

@@ -9,9 +9,13 @@ from sqlalchemy import func, select
 from bot.i18n import Catalog
 from db.models import Broadcast, BroadcastStatus, Role, User
 from db.session import SessionFactory
+from handlers.compose import NewBroadcast
+from handlers.progress import CancelConfirm
+from handlers.progress_view import ProgressAction, ProgressButton
 from services.invites import LinkService
 from tests.bot_harness import ADMIN_ID, BotHarness
 from tests.factories import add_user, make_broadcast
+from tests.fake_bot_api import Delivered
 
 STRANGER = 555
 CATALOG = Catalog("en")
@@ -19,6 +23,11 @@ CATALOG = Catalog("en")
 
 def text(language: str, message_id: str, **args: object) -> str:
     return CATALOG.translator(language)(message_id, **args)
+
+
+def button_texts(message: Delivered) -> list[str]:
+    rows = (message.reply_markup or {}).get("inline_keyboard", [])
+    return [button["text"] for row in rows for button in row]
 
 
 async def load_user(session_factory: SessionFactory, user_id: int) -> User:
@@ -65,9 +74,30 @@ async def test_a_linked_users_start_clears_the_block_mark_and_refreshes_details(
 
 
 @pytest.mark.parametrize("language", ["en", "ru"])
-async def test_an_admins_start_greets_the_admin(bot_harness: BotHarness, language: str) -> None:
-    replies = await bot_harness.send(ADMIN_ID, "/start", language_code=language)
-    assert [reply.text for reply in replies] == [text(language, "start-admin")]
+async def test_an_admins_start_offers_a_new_broadcast_button(
+    bot_harness: BotHarness, language: str
+) -> None:
+    [greeting] = await bot_harness.send(ADMIN_ID, "/start", language_code=language)
+    assert greeting.text == text(language, "start-admin")
+    assert greeting.reply_markup == {
+        "inline_keyboard": [
+            [
+                {
+                    "text": text(language, "compose-new-broadcast"),
+                    "callback_data": NewBroadcast().pack(),
+                }
+            ]
+        ]
+    }
+
+
+async def test_the_new_broadcast_button_opens_the_wizard_like_new(bot_harness: BotHarness) -> None:
+    [greeting] = await bot_harness.send(ADMIN_ID, "/start")
+    opened, _, _ = await bot_harness.click(ADMIN_ID, NewBroadcast().pack(), greeting.message_id)
+    [by_command] = await bot_harness.send(ADMIN_ID, "/new")
+    assert len(opened) == 1
+    assert opened[0].text == by_command.text
+    assert button_texts(opened[0]) == button_texts(by_command) != []
 
 
 @pytest.mark.parametrize("language", ["en", "ru"])
@@ -173,11 +203,17 @@ async def test_non_admins_are_refused_admin_commands_and_forged_buttons(
     for command in ("/new", "/stats", f"/cancel {broadcast.id}"):
         replies = await bot_harness.send(student.telegram_id, command)  # type: ignore[arg-type]
         assert [reply.text for reply in replies] == [not_allowed], command
-    _, edits, answers = await bot_harness.click(4500, f"cancel:{broadcast.id}", message_id=1)
-    assert edits == []
-    assert [(answer["text"], answer.get("show_alert")) for answer in answers] == [
-        (not_allowed, True)
-    ]
+    forged = (
+        CancelConfirm(broadcast_id=broadcast.id, confirmed=True).pack(),
+        ProgressAction(action=ProgressButton.CANCEL, broadcast_id=broadcast.id, lang="en").pack(),
+        NewBroadcast().pack(),
+    )
+    for data in forged:
+        sent, edits, answers = await bot_harness.click(4500, data, message_id=1)
+        assert (sent, edits) == ([], []), data
+        assert [(answer["text"], answer.get("show_alert")) for answer in answers] == [
+            (not_allowed, True)
+        ], data
     async with factory() as session:
         statuses = list(await session.scalars(select(Broadcast.status)))
     assert statuses == [BroadcastStatus.SCHEDULED]

@@ -1,4 +1,4 @@
-start-admin = Hello! I send the school's announcements. Start a new broadcast with /new; /help lists everything you can do.
+start-admin = Hello! I send the school's announcements. Start a new broadcast with the button below or /new; /help lists everything you can do.
 start-linked = Hello, { $name }! You are all set: the school's announcements arrive in this chat.
 start-unknown = Hello! I deliver announcements from your school. To receive them, open the personal invite link your school sent you.
 invite-linked = Done, { $name }! This Telegram account is now linked, and the school's announcements will arrive in this chat.
