@@ -11,7 +11,8 @@ from draft|scheduled, so a broadcast cannot start twice.
 Firing resolves the recipients at that moment, posts the live progress message to the
 admin who scheduled it (the chat stored on the row when scheduling, else the creator's
 Telegram account) and hands the broadcast to the sending engine. A broadcast nobody can
-receive any more is marked failed, with an error_log entry, and the admin is told.
+receive any more (or whose subject, tutor or teacher is gone) is marked failed, with an
+error_log entry, and the admin is told.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from aiogram import Bot
+from aiogram import Bot, html
 from aiogram.exceptions import TelegramAPIError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
@@ -34,6 +35,7 @@ from db.types import utcnow
 from services.broadcasts import BroadcastService
 from services.errors import (
     BroadcastNotFound,
+    DomainError,
     InvalidStatus,
     NoRecipients,
     ValidationFailed,
@@ -47,7 +49,6 @@ SWEEP_INTERVAL = 30.0
 SWEEP_JOB_ID = "broadcast-sweep"
 LATE_AFTER = timedelta(minutes=1)
 """Firing later than this after `scheduled_at` is logged as a warning with the delay."""
-NO_RECIPIENTS_CODE = "no_recipients"
 
 
 def job_id(broadcast_id: int) -> str:
@@ -165,7 +166,14 @@ class BroadcastScheduler:
                     .order_by(Broadcast.scheduled_at, Broadcast.id)
                 )
             )
-        return [broadcast_id for broadcast_id in due if await self.fire(broadcast_id)]
+        started = []
+        for broadcast_id in due:
+            try:
+                if await self.fire(broadcast_id):
+                    started.append(broadcast_id)
+            except Exception:  # one broken broadcast must not hold up the others
+                logger.exception("Broadcast %s: firing failed", broadcast_id)
+        return started
 
     async def fire(self, broadcast_id: int) -> bool:
         """Start the broadcast if it is still scheduled and due; True when it started."""
@@ -189,11 +197,11 @@ class BroadcastScheduler:
         self._log_lateness(broadcast_id, due.scheduled_at, now)
         try:
             recipients = await self._broadcasts.start_sending(broadcast_id)
-        except NoRecipients as error:
-            await self._fail_without_recipients(broadcast_id, due, error)
-            return False
         except (InvalidStatus, BroadcastNotFound) as error:
             logger.info("Broadcast %s did not fire: %s", broadcast_id, error)
+            return False
+        except DomainError as error:  # nobody to send to, or a subject/tutor that is gone
+            await self._fail(broadcast_id, due, error)
             return False
         logger.info("Broadcast %s fired: %s recipients", broadcast_id, recipients)
         if due.admin_chat_id is not None:
@@ -249,17 +257,15 @@ class BroadcastScheduler:
                 "Broadcast %s is due (%.1f s after its time)", broadcast_id, late.total_seconds()
             )
 
-    async def _fail_without_recipients(
-        self, broadcast_id: int, due: _Due, error: NoRecipients
-    ) -> None:
+    async def _fail(self, broadcast_id: int, due: _Due, error: DomainError) -> None:
         """Mark the broadcast failed with an error_log entry and tell its admin."""
-        at = utcnow()
+        at = utcnow().isoformat()
         entry = {
-            "code": NO_RECIPIENTS_CODE,
+            "code": error.code.lower(),
             "description": str(error),
             "count": 1,
-            "first_at": at.isoformat(),
-            "last_at": at.isoformat(),
+            "first_at": at,
+            "last_at": at,
         }
         async with self._session_factory() as session, session.begin():
             log = await session.scalar(
@@ -269,18 +275,20 @@ class BroadcastScheduler:
                 update(Broadcast)
                 .where(Broadcast.id == broadcast_id, Broadcast.status == BroadcastStatus.SCHEDULED)
                 .values(
-                    status=BroadcastStatus.FAILED, completed_at=at, error_log=[*(log or []), entry]
+                    status=BroadcastStatus.FAILED,
+                    completed_at=utcnow(),
+                    error_log=[*(log or []), entry],
                 )
             )
         logger.error("Scheduled broadcast %s failed: %s", broadcast_id, error)
         if due.admin_chat_id is None:
             return
         t = self._catalog.translator(due.admin_language)
-        text = t(
-            "scheduled-no-recipients",
-            id=broadcast_id,
-            group=t(f"target-{error.target_group}"),
-        )
+        if isinstance(error, NoRecipients):
+            group = t(f"target-{error.target_group}")
+            text = t("scheduled-no-recipients", id=broadcast_id, group=group)
+        else:
+            text = t("scheduled-not-sent", id=broadcast_id, reason=html.quote(str(error)))
         try:
             await self._bot.send_message(due.admin_chat_id, text)
         except TelegramAPIError as failure:

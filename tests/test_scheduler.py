@@ -328,3 +328,29 @@ async def test_an_admin_outside_the_roster_gets_progress_in_the_chat_stored_when
             select(Broadcast.progress_chat_id).where(Broadcast.id == broadcast_id)
         )
     assert chat == 1000
+
+
+async def test_a_scheduled_broadcast_whose_subject_is_gone_fails_with_the_reason(
+    fake_api: FakeBotAPI, session_factory: SessionFactory, settings: Settings, admin_id: int
+) -> None:
+    async with session_factory() as session, session.begin():
+        broadcast = await make_broadcast(
+            session,
+            target_group=TargetGroup.BY_SUBJECT,
+            target_filter={"subject_id": 4040},
+            status=BroadcastStatus.SCHEDULED,
+            created_by=admin_id,
+            scheduled_at=utcnow() - timedelta(seconds=1),
+        )
+    async with scheduling(fake_api, session_factory, settings, start=False) as machinery:
+        assert await machinery.scheduler.process_scheduled_broadcasts() == []
+    failed = await load(session_factory, broadcast.id)
+    assert failed.status is BroadcastStatus.FAILED
+    assert [(entry["code"], entry["description"]) for entry in failed.error_log] == [
+        ("validation", "Subject 4040 not found")
+    ]
+    [notice] = fake_api.messages_to(ADMIN_CHAT)
+    assert notice.text == (
+        f"Scheduled broadcast #{broadcast.id} was not sent: Subject 4040 not found."
+        " It is marked as failed."
+    )
