@@ -1,0 +1,87 @@
+# The compose wizard (/new). Values put into messages are HTML-escaped by the code.
+
+target-all_students = All students
+target-all_teachers = All teachers
+target-all_tutors = All tutors
+target-all_parents = All parents
+target-by_subject = By subject
+target-by_tutor = By tutor
+target-by_teacher = By teacher
+target-custom = Custom list
+
+compose-new-broadcast = 📝 New broadcast
+compose-btn-back = « Back
+compose-btn-cancel = ✖ Cancel
+compose-btn-keep-audience = Keep the current audience »
+compose-btn-keep-content = Keep the current message »
+compose-btn-prev = ‹ Previous
+compose-btn-next = Next ›
+compose-btn-show-all = Show all
+compose-btn-continue = Continue »
+compose-btn-send = ✅ Send now
+compose-btn-schedule = 🕒 Schedule
+compose-btn-draft = 💾 Save draft
+compose-btn-edit-content = ✏️ Edit message
+compose-btn-edit-audience = 👥 Edit audience
+compose-btn-in-hour = In 1 hour
+compose-btn-tomorrow-morning = Tomorrow 09:00
+
+compose-step-audience =
+    <b>New broadcast</b> · step 1 of 4
+    Who should receive it?
+compose-step-pick-by_subject =
+    <b>New broadcast</b> · step 2 of 4
+    Pick the subject: its students and teachers will receive the broadcast.
+compose-step-pick-by_tutor =
+    <b>New broadcast</b> · step 2 of 4
+    Pick the tutor: their students will receive the broadcast.
+compose-step-pick-by_teacher =
+    <b>New broadcast</b> · step 2 of 4
+    Pick the teacher: their students will receive the broadcast.
+compose-pick-search-hint = To search, send part of a name.
+compose-pick-query = Search: «{ $query }»
+compose-pick-found = Found: { $total } · page { $page } of { $pages }
+compose-pick-nothing = Nothing found. Send another part of a name, or show all.
+compose-pick-gone = This choice is no longer in the list; pick again.
+compose-step-custom =
+    <b>New broadcast</b> · step 2 of 4
+    Send the recipients separated by spaces, commas or new lines: internal ids (#12 or 12), external ids from the school's roster, @usernames or Telegram ids.
+compose-custom-selected = Selected: { $count }. Continue, or send another list to replace it.
+compose-custom-matched = Found ({ $count }): { $references }
+compose-custom-unmatched = Not found ({ $count }): { $references }
+compose-custom-none = Nobody was found. Check the list and send it again.
+compose-step-content =
+    <b>New broadcast</b> · step 3 of 4
+    Send the message exactly as recipients should see it: formatted text of up to { $limit } characters, or one photo, video, document or animation with a caption.
+compose-content-kept = The current message is shown above the preview; send a new one to replace it.
+compose-content-unsupported = I can't broadcast this kind of message. Send text, or a photo, video, document or animation with a caption.
+
+compose-audience-by_subject = Students and teachers of { $name }
+compose-audience-by_tutor = Students of tutor { $name }
+compose-audience-by_teacher = Students of teacher { $name }
+compose-audience-custom = Custom list of { $count } { $count ->
+        [one] user
+       *[other] users
+    }
+compose-step-preview =
+    <b>New broadcast</b> · step 4 of 4
+    Above is the message as recipients will see it.
+compose-preview-audience = Audience: { $audience }
+compose-preview-counts =
+    Will receive it: { $reachable }
+    Not reachable: { $no_telegram } without Telegram linked, { $blocked } blocked the bot
+compose-no-recipients = No recipients found for group { $audience }
+
+compose-step-schedule =
+    <b>New broadcast</b> · schedule
+    When should it go out? Pick a quick choice or send a date and time ({ $tz }), for example: { $examples }
+
+compose-created-sending = Broadcast created (#{ $id }). Sending to { $count } { $count ->
+        [one] recipient
+       *[other] recipients
+    }.
+compose-created-draft = Broadcast created (#{ $id }) and saved as a draft.
+compose-created-scheduled = Broadcast created (#{ $id }). Scheduled for { $time } ({ $tz }).
+compose-created-unsent = Broadcast created (#{ $id }) and kept as a draft: { $reason }
+compose-discarded = The new broadcast was discarded; nothing was saved.
+compose-stale = This button belongs to an old wizard message. Start again with /new.

@@ -1,0 +1,281 @@
+"""The compose wizard's windows: what each step shows and which buttons it has.
+
+Every step ends with the same row: Back (where there is a step before it) and Cancel.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from aiogram import F
+from aiogram.enums import ContentType
+from aiogram_dialog import Dialog, DialogManager, Window
+from aiogram_dialog.widgets.input import MessageInput
+from aiogram_dialog.widgets.kbd import (
+    Button,
+    Group,
+    NextPage,
+    PrevPage,
+    Row,
+    Select,
+    StubScroll,
+    SwitchTo,
+)
+from aiogram_dialog.widgets.text import Format, Multi
+
+from bot.settings import Settings
+from db.models import TargetGroup
+from handlers.compose import steps
+from handlers.compose.draft import PICKED_ROLES, Draft
+from handlers.compose.states import ComposeStates
+from handlers.compose.widgets import Tr, translator
+from services.audience import AudienceService
+from services.schedule_time import ACCEPTED_FORMATS
+
+MEDIA_TYPES = [
+    ContentType.TEXT,
+    ContentType.PHOTO,
+    ContentType.VIDEO,
+    ContentType.DOCUMENT,
+    ContentType.ANIMATION,
+]
+
+
+def cancel_button() -> Button:
+    return Button(Tr("compose-btn-cancel"), id="cancel", on_click=steps.on_cancel)
+
+
+def paragraphs(*texts: Tr | Multi) -> Multi:
+    """Texts separated by blank lines; hidden ones (`when`) leave no gap."""
+    return Multi(*texts, sep="\n\n")
+
+
+# --- getters ---------------------------------------------------------------------------
+
+
+async def audience_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    draft = Draft.of(dialog_manager)
+    return {
+        "groups": [group.value for group in TargetGroup],
+        "editing": draft.target_group is not None and draft.content is not None,
+    }
+
+
+async def pick_getter(
+    dialog_manager: DialogManager, audience: AudienceService, **_: Any
+) -> dict[str, Any]:
+    draft = Draft.of(dialog_manager)
+    group = draft.narrowing
+    assert group is not None
+    page = await steps.picker_pages(dialog_manager).get_page()
+    found = await steps.search_page(audience, group, draft.query, page)
+    pages = max(1, math.ceil(found.total / steps.PAGE_SIZE))
+    return {
+        "narrowing": group.value,
+        "items": found.items,
+        "total": found.total,
+        "page": page + 1,
+        "pages": pages,
+        "query": draft.query,
+        "has_prev": page > 0,
+        "has_next": page + 1 < pages,
+    }
+
+
+async def custom_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    return {"count": len(Draft.of(dialog_manager).custom_ids)}
+
+
+async def content_getter(
+    dialog_manager: DialogManager, settings: Settings, **_: Any
+) -> dict[str, Any]:
+    return {
+        "limit": settings.message_max_length,
+        "has_content": Draft.of(dialog_manager).content is not None,
+    }
+
+
+def describe_audience(manager: DialogManager) -> str:
+    """The audience in words: "All students", "Students and teachers of Mathematics"..."""
+    t = translator(manager)
+    draft = Draft.of(manager)
+    group = draft.target_group
+    assert group is not None
+    if group is TargetGroup.CUSTOM:
+        return t("compose-audience-custom", count=len(draft.target_filter["user_ids"]))
+    if group in PICKED_ROLES:
+        return t(f"compose-audience-{group.value}", name=draft.filter_name)
+    return t(f"target-{group.value}")
+
+
+async def preview_getter(
+    dialog_manager: DialogManager, audience: AudienceService, **_: Any
+) -> dict[str, Any]:
+    draft = Draft.of(dialog_manager)
+    assert draft.target_group is not None
+    counts = await audience.preview(draft.target_group, draft.target_filter)
+    return {
+        "audience": describe_audience(dialog_manager),
+        "reachable": counts.reachable,
+        "no_telegram": counts.no_telegram,
+        "blocked": counts.blocked,
+        "sendable": counts.reachable > 0,
+    }
+
+
+async def schedule_getter(settings: Settings, **_: Any) -> dict[str, Any]:
+    return {"tz": settings.tz.key, "examples": ", ".join(ACCEPTED_FORMATS)}
+
+
+# --- windows -----------------------------------------------------------------------------
+
+
+audience_window = Window(
+    Tr("compose-step-audience"),
+    Group(
+        Select(
+            Tr("target-{item}"),
+            id="group",
+            item_id_getter=str,
+            items="groups",
+            on_click=steps.on_group,
+        ),
+        width=2,
+    ),
+    Button(
+        Tr("compose-btn-keep-audience"),
+        id="keep_audience",
+        on_click=steps.on_keep_audience,
+        when="editing",
+    ),
+    cancel_button(),
+    state=ComposeStates.audience,
+    getter=audience_getter,
+)
+
+pick_window = Window(
+    paragraphs(
+        Tr("compose-step-pick-{narrowing}"),
+        Multi(
+            Tr("compose-pick-query", "query", when="query"),
+            Tr("compose-pick-found", "total", "page", "pages", when="total"),
+            Tr("compose-pick-nothing", when=~F["total"]),
+        ),
+        Tr("compose-pick-search-hint"),
+    ),
+    Select(
+        Format("{item.name}"),
+        id="pick",
+        item_id_getter=lambda item: item.id,
+        items="items",
+        type_factory=int,
+        on_click=steps.on_pick,
+    ),
+    StubScroll(id=steps.PICKER_PAGES, pages="pages"),
+    Row(  # pager buttons see the window's data under "data"
+        PrevPage(
+            scroll=steps.PICKER_PAGES, text=Tr("compose-btn-prev"), when=F["data"]["has_prev"]
+        ),
+        NextPage(
+            scroll=steps.PICKER_PAGES, text=Tr("compose-btn-next"), when=F["data"]["has_next"]
+        ),
+    ),
+    Button(Tr("compose-btn-show-all"), id="show_all", on_click=steps.on_show_all, when="query"),
+    Row(
+        SwitchTo(Tr("compose-btn-back"), id="back", state=ComposeStates.audience),
+        cancel_button(),
+    ),
+    MessageInput(steps.on_search, content_types=ContentType.TEXT),
+    state=ComposeStates.pick,
+    getter=pick_getter,
+)
+
+custom_window = Window(
+    paragraphs(
+        Tr("compose-step-custom"),
+        Tr("compose-custom-selected", "count", when="count"),
+    ),
+    Button(
+        Tr("compose-btn-continue"), id="continue", on_click=steps.on_custom_continue, when="count"
+    ),
+    Row(
+        SwitchTo(Tr("compose-btn-back"), id="back", state=ComposeStates.audience),
+        cancel_button(),
+    ),
+    MessageInput(steps.on_references, content_types=ContentType.TEXT),
+    state=ComposeStates.custom,
+    getter=custom_getter,
+)
+
+content_window = Window(
+    paragraphs(
+        Tr("compose-step-content", "limit"),
+        Tr("compose-content-kept", when="has_content"),
+    ),
+    Button(
+        Tr("compose-btn-keep-content"),
+        id="keep_content",
+        on_click=steps.on_keep_audience,
+        when="has_content",
+    ),
+    Row(
+        Button(Tr("compose-btn-back"), id="back", on_click=steps.on_back_from_content),
+        cancel_button(),
+    ),
+    MessageInput(steps.on_content, content_types=MEDIA_TYPES),
+    MessageInput(steps.on_unsupported),
+    state=ComposeStates.content,
+    getter=content_getter,
+)
+
+preview_window = Window(
+    paragraphs(
+        Tr("compose-step-preview"),
+        Multi(
+            Tr("compose-preview-audience", "audience"),
+            Tr("compose-preview-counts", "reachable", "no_telegram", "blocked"),
+        ),
+        Tr("compose-no-recipients", "audience", when=~F["sendable"]),
+    ),
+    Row(
+        Button(Tr("compose-btn-send"), id="send", on_click=steps.on_send_now, when="sendable"),
+        SwitchTo(
+            Tr("compose-btn-schedule"), id="schedule", state=ComposeStates.schedule, when="sendable"
+        ),
+    ),
+    Button(Tr("compose-btn-draft"), id="draft", on_click=steps.on_save_draft),
+    Row(
+        Button(Tr("compose-btn-edit-content"), id="edit_content", on_click=steps.on_edit_content),
+        Button(
+            Tr("compose-btn-edit-audience"), id="edit_audience", on_click=steps.on_edit_audience
+        ),
+    ),
+    Row(
+        SwitchTo(Tr("compose-btn-back"), id="back", state=ComposeStates.content),
+        cancel_button(),
+    ),
+    state=ComposeStates.preview,
+    getter=preview_getter,
+)
+
+schedule_window = Window(
+    Tr("compose-step-schedule", "tz", "examples"),
+    Row(
+        Button(Tr("compose-btn-in-hour"), id="in_hour", on_click=steps.on_in_one_hour),
+        Button(
+            Tr("compose-btn-tomorrow-morning"), id="tomorrow", on_click=steps.on_tomorrow_morning
+        ),
+    ),
+    Row(
+        SwitchTo(Tr("compose-btn-back"), id="back", state=ComposeStates.preview),
+        cancel_button(),
+    ),
+    MessageInput(steps.on_time_typed, content_types=ContentType.TEXT),
+    state=ComposeStates.schedule,
+    getter=schedule_getter,
+)
+
+compose_dialog = Dialog(
+    audience_window, pick_window, custom_window, content_window, preview_window, schedule_window
+)

@@ -1,0 +1,147 @@
+"""The wizard's answers so far, kept in aiogram-dialog's `dialog_data`.
+
+Everything stored is plain JSON (group codes, ids, names, the message's text, entity dicts
+and file_id) so the conversation state can live in Redis and never holds Telegram or ORM
+objects. `Draft` is the one place that knows the keys.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram.types import Message, MessageEntity
+from aiogram_dialog import DialogManager
+
+from db.models import ContentKind, Role, TargetGroup
+from services.audience import FILTER_KEYS
+from services.content import BroadcastContent
+
+PICKED_ROLES: dict[TargetGroup, Role | None] = {
+    TargetGroup.BY_SUBJECT: None,
+    TargetGroup.BY_TUTOR: Role.TUTOR,
+    TargetGroup.BY_TEACHER: Role.TEACHER,
+}
+"""Groups narrowed by picking one subject (None) or one person of a role."""
+
+
+class Draft:
+    """Typed access to `dialog_data`: the chosen audience, the group being narrowed, the
+    picker's search text, a resolved custom list and the content."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    @classmethod
+    def of(cls, manager: DialogManager) -> Draft:
+        return cls(manager.dialog_data)
+
+    # --- the chosen audience ------------------------------------------------------------
+
+    @property
+    def target_group(self) -> TargetGroup | None:
+        value = self._data.get("group")
+        return None if value is None else TargetGroup(value)
+
+    @property
+    def target_filter(self) -> dict[str, Any]:
+        return dict(self._data.get("filter", {}))
+
+    @property
+    def filter_name(self) -> str:
+        return str(self._data.get("filter_name", ""))
+
+    def set_audience(self, group: TargetGroup, item_id: int | None = None, name: str = "") -> None:
+        """Choose the audience; `item_id` is the subject, tutor or teacher picked."""
+        key = FILTER_KEYS.get(group)
+        self._data["group"] = group.value
+        self._data["filter"] = {key: item_id} if key and item_id is not None else {}
+        self._data["filter_name"] = name
+
+    def set_custom_audience(self, user_ids: list[int]) -> None:
+        self._data["group"] = TargetGroup.CUSTOM.value
+        self._data["filter"] = {"user_ids": user_ids}
+        self._data["filter_name"] = ""
+
+    # --- step 2 in progress -------------------------------------------------------------
+
+    @property
+    def narrowing(self) -> TargetGroup | None:
+        """The group whose subject, person or list is being chosen in step 2."""
+        value = self._data.get("narrowing")
+        return None if value is None else TargetGroup(value)
+
+    def start_narrowing(self, group: TargetGroup) -> None:
+        self._data["narrowing"] = group.value
+        self._data["query"] = ""
+        self._data["custom_ids"] = []
+
+    @property
+    def query(self) -> str:
+        return str(self._data.get("query", ""))
+
+    @query.setter
+    def query(self, value: str) -> None:
+        self._data["query"] = value
+
+    @property
+    def custom_ids(self) -> list[int]:
+        return list(self._data.get("custom_ids", []))
+
+    @custom_ids.setter
+    def custom_ids(self, value: list[int]) -> None:
+        self._data["custom_ids"] = value
+
+    # --- the content ----------------------------------------------------------------------
+
+    @property
+    def content(self) -> BroadcastContent | None:
+        raw = self._data.get("content")
+        if raw is None:
+            return None
+        return BroadcastContent(
+            kind=ContentKind(raw["kind"]),
+            text=raw["text"],
+            entities=raw["entities"],
+            file_id=raw["file_id"],
+        )
+
+    @content.setter
+    def content(self, content: BroadcastContent) -> None:
+        self._data["content"] = {
+            "kind": content.kind.value,
+            "text": content.text,
+            "entities": content.entities,
+            "file_id": content.file_id,
+        }
+
+
+def content_from_message(message: Message) -> BroadcastContent | None:
+    """The broadcast content an admin's message carries, or None for kinds we don't send."""
+    if message.text is not None:
+        return BroadcastContent(ContentKind.TEXT, message.text, _entities(message.entities))
+    file_id = _media_file_id(message)
+    if file_id is None:
+        return None
+    kind, value = file_id
+    return BroadcastContent(
+        kind, message.caption or "", _entities(message.caption_entities), file_id=value
+    )
+
+
+def _media_file_id(message: Message) -> tuple[ContentKind, str] | None:
+    # An animation also arrives with `document` set, so it is checked first.
+    if message.animation is not None:
+        return ContentKind.ANIMATION, message.animation.file_id
+    if message.photo:
+        return ContentKind.PHOTO, message.photo[-1].file_id  # the largest size
+    if message.video is not None:
+        return ContentKind.VIDEO, message.video.file_id
+    if message.document is not None:
+        return ContentKind.DOCUMENT, message.document.file_id
+    return None
+
+
+def _entities(entities: list[MessageEntity] | None) -> list[dict[str, Any]] | None:
+    if not entities:
+        return None
+    return [entity.model_dump(exclude_none=True) for entity in entities]

@@ -1,0 +1,81 @@
+"""Ways into the compose wizard (/new, the "New broadcast" button) and the guard that
+turns a press on an old wizard message into an alert that changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.filters import Command, ExceptionTypeFilter
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import (
+    CallbackQuery,
+    ErrorEvent,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    TelegramObject,
+)
+from aiogram_dialog import DialogManager, ShowMode, StartMode
+from aiogram_dialog.api.exceptions import OutdatedIntent, UnknownIntent
+
+from bot.i18n import Translator
+from handlers.compose.dialog import compose_dialog
+from handlers.compose.states import ComposeStates
+
+router = Router(name=__name__)
+
+
+class NewBroadcast(CallbackData, prefix="new"):
+    """The "New broadcast" button (on the admin's /start greeting)."""
+
+
+def new_broadcast_keyboard(t: Translator) -> InlineKeyboardMarkup:
+    button = InlineKeyboardButton(
+        text=t("compose-new-broadcast"), callback_data=NewBroadcast().pack()
+    )
+    return InlineKeyboardMarkup(inline_keyboard=[[button]])
+
+
+@router.message(Command("new"))
+async def new_broadcast(message: Message, dialog_manager: DialogManager) -> None:
+    await dialog_manager.start(ComposeStates.audience, mode=StartMode.RESET_STACK)
+
+
+@router.callback_query(NewBroadcast.filter())
+async def new_broadcast_button(callback: CallbackQuery, dialog_manager: DialogManager) -> None:
+    await callback.answer()
+    await dialog_manager.start(
+        ComposeStates.audience, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND
+    )
+
+
+@router.errors(ExceptionTypeFilter(UnknownIntent, OutdatedIntent))
+async def closed_wizard(event: ErrorEvent, t: Translator) -> None:
+    """A button (or a reply) on a message of a wizard that has ended or been restarted."""
+    if event.update.callback_query is not None:
+        await event.update.callback_query.answer(t("compose-stale"), show_alert=True)
+    elif event.update.message is not None:
+        await event.update.message.answer(t("compose-stale"))
+
+
+async def reject_old_messages(
+    handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+    event: TelegramObject,
+    data: dict[str, Any],
+) -> Any:
+    """Only the wizard's latest message is live: a press on an earlier one (its keyboard
+    is normally removed, but a client may still show it) gets an alert."""
+    manager: DialogManager = data["dialog_manager"]
+    assert isinstance(event, CallbackQuery)
+    if event.message is None or event.message.message_id != manager.current_stack().last_message_id:
+        await event.answer(data["t"]("compose-stale"), show_alert=True)
+        return None
+    return await handler(event, data)
+
+
+# Commands go past the wizard to their own handlers, even while it waits for text.
+compose_dialog.message.filter(~F.text.startswith("/"))
+compose_dialog.callback_query.middleware(reject_old_messages)
+router.include_router(compose_dialog)

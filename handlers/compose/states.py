@@ -1,0 +1,14 @@
+"""The compose wizard's steps, in the order an admin meets them."""
+
+from __future__ import annotations
+
+from aiogram.fsm.state import State, StatesGroup
+
+
+class ComposeStates(StatesGroup):
+    audience = State()  # 1: one of the eight target groups
+    pick = State()  # 2: the subject, tutor or teacher, paged and searchable
+    custom = State()  # 2: a typed list of user references
+    content = State()  # 3: the message itself
+    preview = State()  # 4: what recipients will see, who they are, what to do
+    schedule = State()  # 5: when a scheduled broadcast goes out

@@ -1,0 +1,338 @@
+"""What each button and message of the compose wizard does.
+
+Handlers stay thin: read the draft, call a service, move to the next step. Domain errors
+from the services propagate to `handlers.errors` (an alert or a reply) and, because the
+dialog's context is only saved when a handler returns, leave the wizard where it was.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from aiogram import Bot
+from aiogram.types import CallbackQuery, Chat, Message
+from aiogram_dialog import DialogManager, ShowMode
+from aiogram_dialog.widgets.common import ManagedScroll
+from aiogram_dialog.widgets.input import MessageInput
+from aiogram_dialog.widgets.kbd import Button, Select
+
+from bot.i18n import Translator
+from bot.settings import Settings
+from db.models import TargetGroup
+from db.types import utcnow
+from handlers.compose.draft import PICKED_ROLES, Draft, content_from_message
+from handlers.compose.preview import send_content
+from handlers.compose.states import ComposeStates
+from handlers.errors import describe
+from handlers.split import split_text
+from services.access import AdminIdentity
+from services.audience import AudienceService, SearchPage
+from services.broadcasts import BroadcastService
+from services.errors import NoRecipients
+from services.progress import ProgressReporter
+from services.schedule_time import format_schedule_time, parse_schedule_time
+from services.scheduler import BroadcastScheduler
+from services.sender import BroadcastSender
+
+PAGE_SIZE = 8
+PICKER_PAGES = "pick_pages"
+MAX_QUERY_LENGTH = 100
+TOMORROW_MORNING = "tomorrow 09:00"
+REFERENCE_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Deps:
+    """This update's dependencies, from the Dispatcher's data (see bot/app.py)."""
+
+    t: Translator
+    settings: Settings
+    admin: AdminIdentity
+    audience: AudienceService
+    broadcasts: BroadcastService
+    bot: Bot
+    chat: Chat
+
+    @classmethod
+    def of(cls, manager: DialogManager) -> Deps:
+        data = manager.middleware_data
+        return cls(
+            t=data["t"],
+            settings=data["settings"],
+            admin=data["admin"],
+            audience=data["audience"],
+            broadcasts=data["broadcasts"],
+            bot=data["bot"],
+            chat=data["event_chat"],
+        )
+
+
+def picker_pages(manager: DialogManager) -> ManagedScroll:
+    """The picker's current page number (aiogram-dialog keeps it in the context)."""
+    scroll = manager.find(PICKER_PAGES)
+    assert isinstance(scroll, ManagedScroll)
+    return scroll
+
+
+async def search_page(
+    audience: AudienceService, group: TargetGroup, query: str, page: int
+) -> SearchPage:
+    """One picker page (8 entries) of subjects, tutors or teachers whose name has `query`."""
+    role = PICKED_ROLES[group]
+    offset = page * PAGE_SIZE
+    if role is None:
+        return await audience.search_subjects(query, offset, PAGE_SIZE)
+    return await audience.search_people(role, query, offset, PAGE_SIZE)
+
+
+# --- moving between steps ---------------------------------------------------------------
+
+
+async def show_preview(manager: DialogManager) -> None:
+    """Send the content as recipients will get it, then the preview step below it."""
+    deps = Deps.of(manager)
+    content = Draft.of(manager).content
+    assert content is not None  # the preview is reached only with content
+    await send_content(deps.bot, deps.chat.id, content)
+    await manager.switch_to(ComposeStates.preview, show_mode=ShowMode.SEND)
+
+
+async def audience_chosen(manager: DialogManager) -> None:
+    """Step 2 done: on to the content, or straight back to the preview when editing."""
+    if Draft.of(manager).content is None:
+        await manager.switch_to(ComposeStates.content)
+    else:
+        await show_preview(manager)
+
+
+async def finish(manager: DialogManager, text: str) -> None:
+    """Close the wizard, leaving `text` in place of its last message (or below it)."""
+    event = manager.event
+    if isinstance(event, CallbackQuery) and isinstance(event.message, Message):
+        await manager.done(show_mode=ShowMode.NO_UPDATE)
+        await event.message.edit_text(text)
+        return
+    deps = Deps.of(manager)
+    await manager.done()  # takes the keyboard off the last wizard message
+    await deps.bot.send_message(deps.chat.id, text)
+
+
+# --- buttons shared by every step ------------------------------------------------------
+
+
+async def on_cancel(callback: CallbackQuery, button: Button, manager: DialogManager) -> None:
+    await finish(manager, Deps.of(manager).t("compose-discarded"))
+
+
+async def on_keep_audience(callback: CallbackQuery, button: Button, manager: DialogManager) -> None:
+    await show_preview(manager)
+
+
+async def on_back_from_content(
+    callback: CallbackQuery, button: Button, manager: DialogManager
+) -> None:
+    """Back to where the audience was chosen: its picker, its custom list, or step 1."""
+    draft = Draft.of(manager)
+    group = draft.target_group
+    if group is None:
+        await manager.switch_to(ComposeStates.audience)
+        return
+    draft.start_narrowing(group)
+    if group is TargetGroup.CUSTOM:
+        draft.custom_ids = draft.target_filter["user_ids"]
+        await manager.switch_to(ComposeStates.custom)
+    elif group in PICKED_ROLES:
+        await picker_pages(manager).set_page(0)
+        await manager.switch_to(ComposeStates.pick)
+    else:
+        await manager.switch_to(ComposeStates.audience)
+
+
+# --- step 1: the target group ----------------------------------------------------------
+
+
+async def on_group(
+    callback: CallbackQuery, widget: Select[str], manager: DialogManager, item_id: str
+) -> None:
+    group = TargetGroup(item_id)
+    draft = Draft.of(manager)
+    if group in PICKED_ROLES:
+        draft.start_narrowing(group)
+        await picker_pages(manager).set_page(0)
+        await manager.switch_to(ComposeStates.pick)
+    elif group is TargetGroup.CUSTOM:
+        draft.start_narrowing(group)
+        await manager.switch_to(ComposeStates.custom)
+    else:
+        draft.set_audience(group)
+        await audience_chosen(manager)
+
+
+# --- step 2: picking a subject, tutor or teacher ---------------------------------------
+
+
+async def on_pick(
+    callback: CallbackQuery, widget: Select[int], manager: DialogManager, item_id: int
+) -> None:
+    """Take the entry from the page the admin is looking at (so its name is known and the
+    choice is still valid), or say the list has changed."""
+    deps = Deps.of(manager)
+    draft = Draft.of(manager)
+    group = draft.narrowing
+    assert group is not None
+    page = await picker_pages(manager).get_page()
+    found = await search_page(deps.audience, group, draft.query, page)
+    picked = next((item for item in found.items if item.id == item_id), None)
+    if picked is None:
+        await callback.answer(deps.t("compose-pick-gone"), show_alert=True)
+        return
+    draft.set_audience(group, picked.id, picked.name)
+    await audience_chosen(manager)
+
+
+async def on_search(message: Message, widget: MessageInput, manager: DialogManager) -> None:
+    Draft.of(manager).query = (message.text or "").strip()[:MAX_QUERY_LENGTH]
+    await picker_pages(manager).set_page(0)
+
+
+async def on_show_all(callback: CallbackQuery, button: Button, manager: DialogManager) -> None:
+    Draft.of(manager).query = ""
+    await picker_pages(manager).set_page(0)
+
+
+# --- step 2: a custom list -------------------------------------------------------------
+
+
+async def on_references(message: Message, widget: MessageInput, manager: DialogManager) -> None:
+    """Resolve what the admin typed and say what matched and, in full, what did not."""
+    deps = Deps.of(manager)
+    references = [ref for ref in REFERENCE_SEPARATORS.split(message.text or "") if ref]
+    user_ids, unmatched = await deps.audience.resolve_user_references(references)
+    Draft.of(manager).custom_ids = user_ids
+    unmatched_set = set(unmatched)
+    matched = [ref for ref in dict.fromkeys(references) if ref not in unmatched_set]
+    lines = []
+    if user_ids:
+        lines.append(
+            deps.t("compose-custom-matched", count=len(user_ids), references=", ".join(matched))
+        )
+    else:
+        lines.append(deps.t("compose-custom-none"))
+    if unmatched:
+        lines.append(
+            deps.t(
+                "compose-custom-unmatched", count=len(unmatched), references=", ".join(unmatched)
+            )
+        )
+    # Plain text: the references are the admin's own typing, and a long report may be cut.
+    for part in split_text("\n\n".join(lines)):
+        await message.answer(part, parse_mode=None)
+
+
+async def on_custom_continue(
+    callback: CallbackQuery, button: Button, manager: DialogManager
+) -> None:
+    draft = Draft.of(manager)
+    draft.set_custom_audience(draft.custom_ids)
+    await audience_chosen(manager)
+
+
+# --- step 3: the content ---------------------------------------------------------------
+
+
+async def on_content(message: Message, widget: MessageInput, manager: DialogManager) -> None:
+    """Keep the message as recipients will get it; one that is too long raises
+    ContentTooLong (the error handler tells its length and the limit; the step stays)."""
+    content = content_from_message(message)
+    assert content is not None  # the input's content types are the supported ones
+    content.validate(Deps.of(manager).settings.message_max_length)
+    Draft.of(manager).content = content
+    await show_preview(manager)
+
+
+async def on_unsupported(message: Message, widget: MessageInput, manager: DialogManager) -> None:
+    await message.answer(Deps.of(manager).t("compose-content-unsupported"))
+
+
+# --- step 4: the preview's actions -----------------------------------------------------
+
+
+async def _create(manager: DialogManager, scheduled_at: datetime | None = None) -> int:
+    deps = Deps.of(manager)
+    draft = Draft.of(manager)
+    assert draft.target_group is not None and draft.content is not None
+    return await deps.broadcasts.create(
+        target_group=draft.target_group,
+        target_filter=draft.target_filter,
+        content=draft.content,
+        created_by_id=deps.admin.user_id,
+        scheduled_at=scheduled_at,
+    )
+
+
+async def on_send_now(callback: CallbackQuery, button: Button, manager: DialogManager) -> None:
+    """Create, resolve the recipients, post the live progress message, start the engine."""
+    deps = Deps.of(manager)
+    sender: BroadcastSender = manager.middleware_data["sender"]
+    progress: ProgressReporter = manager.middleware_data["progress"]
+    broadcast_id = await _create(manager)
+    try:
+        count = await deps.broadcasts.start_sending(broadcast_id)
+    except NoRecipients as error:  # everyone became unreachable since the preview
+        reason = describe(error, deps.t, deps.settings.tz)
+        await finish(manager, deps.t("compose-created-unsent", id=str(broadcast_id), reason=reason))
+        return
+    await finish(manager, deps.t("compose-created-sending", id=str(broadcast_id), count=count))
+    await progress.attach(broadcast_id, deps.chat.id)
+    await sender.start(broadcast_id)
+
+
+async def on_save_draft(callback: CallbackQuery, button: Button, manager: DialogManager) -> None:
+    broadcast_id = await _create(manager)
+    await finish(manager, Deps.of(manager).t("compose-created-draft", id=str(broadcast_id)))
+
+
+async def on_edit_content(callback: CallbackQuery, button: Button, manager: DialogManager) -> None:
+    await manager.switch_to(ComposeStates.content)
+
+
+async def on_edit_audience(callback: CallbackQuery, button: Button, manager: DialogManager) -> None:
+    await manager.switch_to(ComposeStates.audience)
+
+
+# --- step 5: scheduling ----------------------------------------------------------------
+
+
+async def _schedule(manager: DialogManager, when: datetime) -> None:
+    deps = Deps.of(manager)
+    scheduler: BroadcastScheduler = manager.middleware_data["scheduler"]
+    broadcast_id = await _create(manager, scheduled_at=when)
+    await scheduler.arm(broadcast_id, when, admin_chat_id=deps.chat.id)
+    tz = deps.settings.tz
+    text = deps.t(
+        "compose-created-scheduled",
+        id=str(broadcast_id),
+        time=format_schedule_time(when, tz),
+        tz=tz.key,
+    )
+    await finish(manager, text)
+
+
+async def on_in_one_hour(callback: CallbackQuery, button: Button, manager: DialogManager) -> None:
+    await _schedule(manager, (utcnow() + timedelta(hours=1)).replace(second=0, microsecond=0))
+
+
+async def on_tomorrow_morning(
+    callback: CallbackQuery, button: Button, manager: DialogManager
+) -> None:
+    tz = Deps.of(manager).settings.tz
+    await _schedule(manager, parse_schedule_time(TOMORROW_MORNING, utcnow(), tz))
+
+
+async def on_time_typed(message: Message, widget: MessageInput, manager: DialogManager) -> None:
+    """A typed time. One that cannot be read, has passed or does not exist raises a
+    ValidationFailed that the error handler explains; the step stays."""
+    when = parse_schedule_time(message.text or "", utcnow(), Deps.of(manager).settings.tz)
+    await _schedule(manager, when)
