@@ -1,7 +1,9 @@
 """The async engine and session factory.
 
 SQLite gets WAL, a busy timeout and enforced foreign keys so the sender, the scheduler
-and the handlers can share one file; its folder is created on first use.
+and the handlers can share one file; its folder is created on first use. Its `lower()`
+is made Unicode-aware like PostgreSQL's, so case-insensitive search (`icontains`) also
+matches Cyrillic names.
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ def _ensure_sqlite_folder(url: str) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
+def _unicode_lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -34,6 +40,7 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+    dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:

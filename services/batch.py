@@ -1,0 +1,186 @@
+"""The seed's BroadcastBatchProcessor: recipients written in batches, and the seed's
+"send to group / role / custom list" calls mapped onto audiences + `start_sending` + the
+engine's launcher.
+
+Tuning follows the seed's Configuration section: BATCH_SIZE, SEND_BATCH_SIZE,
+MAX_RETRIES and RETRY_DELAYS are class attributes a subclass may override; left as None
+they come from the settings. The instance exposes the values in effect as `batch_size`,
+`send_batch_size`, `max_retries` and `retry_delays` (the last three are the sending
+engine's knobs, read by whoever wires the engine).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar, TypeVar
+
+from sqlalchemy import literal, select, update
+
+from bot.settings import Settings
+from db.models import FINISHED_STATUSES, Broadcast, Role, TargetGroup, User
+from db.session import SessionFactory
+from services.audience import (
+    MAX_ROW_ID,
+    ROLE_GROUPS,
+    affected_rows,
+    insert_recipients_ignoring_duplicates,
+    is_reachable,
+)
+from services.broadcasts import BroadcastService, Launcher
+from services.errors import BroadcastNotFound, InvalidStatus, ValidationFailed
+
+GROUP_OF_ROLE = {role: group for group, role in ROLE_GROUPS.items()}
+
+Value = TypeVar("Value")
+
+
+def _configured(override: Value | None, default: Value) -> Value:
+    return default if override is None else override
+
+
+def _why_skipped(user_id: int, row: Any) -> str | None:
+    """Why a user cannot be a recipient, or None when they can."""
+    if row is None:
+        return f"User {user_id} not found"
+    is_active, telegram_id, bot_blocked_at = row
+    if not is_active:
+        return f"User {user_id} is inactive"
+    if telegram_id is None:
+        return f"User {user_id} has no Telegram account linked"
+    if bot_blocked_at is not None:
+        return f"User {user_id} has blocked the bot"
+    return None
+
+
+class BroadcastBatchProcessor:
+    BATCH_SIZE: ClassVar[int | None] = None
+    SEND_BATCH_SIZE: ClassVar[int | None] = None
+    MAX_RETRIES: ClassVar[int | None] = None
+    RETRY_DELAYS: ClassVar[Sequence[float] | None] = None
+
+    def __init__(
+        self,
+        session_factory: SessionFactory,
+        settings: Settings,
+        launcher: Launcher | None = None,
+    ) -> None:
+        self._session_factory = session_factory
+        self.broadcasts = BroadcastService(session_factory, settings, launcher)
+        self.batch_size = _configured(self.BATCH_SIZE, settings.batch_size)
+        self.send_batch_size = _configured(self.SEND_BATCH_SIZE, settings.send_batch_size)
+        self.max_retries = _configured(self.MAX_RETRIES, settings.max_retries)
+        self.retry_delays = list(_configured(self.RETRY_DELAYS, settings.retry_delays))
+
+    async def create_broadcast_recipients_batch(
+        self, broadcast_id: int, recipient_ids: Sequence[int], batch_size: int | None = None
+    ) -> dict[str, Any]:
+        """Add users as pending recipients, `batch_size` ids per INSERT ... SELECT.
+
+        Ids repeated in the list or already recipients are skipped and not counted as
+        created. Unknown, inactive and unreachable users are skipped and listed in
+        `errors`; `success` is True when nothing had to be listed there. All batches run
+        in one transaction, and recipient_count grows by the rows created.
+        """
+        size = self.batch_size if batch_size is None else batch_size
+        if size < 1:
+            raise ValidationFailed(f"batch_size must be 1 or more, got {size}")
+        bad = [
+            user_id
+            for user_id in recipient_ids
+            if isinstance(user_id, bool) or not isinstance(user_id, int)
+        ]
+        if bad:
+            raise ValidationFailed(f"Recipient ids must be integers; not integers: {bad[:10]!r}")
+        batches = [
+            recipient_ids[start : start + size] for start in range(0, len(recipient_ids), size)
+        ]
+        created = 0
+        errors: list[str] = []
+        seen: set[int] = set()
+        async with self._session_factory() as session, session.begin():
+            broadcast = await session.get(Broadcast, broadcast_id)
+            if broadcast is None:
+                raise BroadcastNotFound(broadcast_id)
+            if broadcast.status in FINISHED_STATUSES:
+                raise InvalidStatus(
+                    f"Cannot add recipients to broadcast with status {broadcast.status.value}"
+                )
+            for batch in batches:
+                new_ids = [user_id for user_id in dict.fromkeys(batch) if user_id not in seen]
+                seen.update(new_ids)
+                known = [user_id for user_id in new_ids if 0 < user_id <= MAX_ROW_ID]
+                found = {
+                    user_id: (is_active, telegram_id, blocked_at)
+                    for user_id, is_active, telegram_id, blocked_at in await session.execute(
+                        select(
+                            User.id, User.is_active, User.telegram_id, User.bot_blocked_at
+                        ).where(User.id.in_(known))
+                    )
+                }
+                errors.extend(
+                    reason
+                    for user_id in new_ids
+                    if (reason := _why_skipped(user_id, found.get(user_id))) is not None
+                )
+                rows = select(literal(broadcast_id), User.id).where(
+                    User.id.in_(known), User.is_active, is_reachable()
+                )
+                result = await session.execute(
+                    insert_recipients_ignoring_duplicates(session).from_select(
+                        ["broadcast_id", "recipient_id"], rows
+                    )
+                )
+                created += affected_rows(result)
+            if created:
+                await session.execute(
+                    update(Broadcast)
+                    .where(Broadcast.id == broadcast_id)
+                    .values(recipient_count=Broadcast.recipient_count + created)
+                )
+        return {
+            "success": not errors,
+            "created_count": created,
+            "total_count": len(recipient_ids),
+            "batches_processed": len(batches),
+            "errors": errors,
+        }
+
+    async def get_batch_status(self, broadcast_id: int) -> dict[str, Any]:
+        """`get_progress`, keyed by broadcast_id as in the seed."""
+        progress = await self.broadcasts.get_progress(broadcast_id)
+        return {"broadcast_id": progress.pop("id"), **progress}
+
+    async def send_to_group_batch(
+        self,
+        broadcast_id: int,
+        target_group: TargetGroup | str,
+        target_filter: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Target the draft at the group, write its recipients and launch the engine."""
+        await self.broadcasts.update_target(broadcast_id, target_group, target_filter)
+        return await self.broadcasts.send_now(broadcast_id)
+
+    async def send_to_role_batch(self, broadcast_id: int, role: Role | str) -> dict[str, Any]:
+        """`send_to_group_batch` for all active users of a role (student, teacher, ...)."""
+        try:
+            group = GROUP_OF_ROLE[Role(role)]
+        except (ValueError, KeyError):
+            expected = ", ".join(member.value for member in GROUP_OF_ROLE)
+            raise ValidationFailed(f"Cannot send to role {role!r}; expected {expected}") from None
+        return await self.send_to_group_batch(broadcast_id, group)
+
+    async def send_to_custom_list_batch(
+        self, broadcast_id: int, user_ids: Sequence[int]
+    ) -> dict[str, Any]:
+        """`send_to_group_batch` for a custom list of user ids."""
+        return await self.send_to_group_batch(
+            broadcast_id, TargetGroup.CUSTOM, {"user_ids": list(user_ids)}
+        )
+
+    async def retry_failed_batch(
+        self, broadcast_id: int, max_retries: int | None = None
+    ) -> dict[str, Any]:
+        """`retry_failed` with this processor's MAX_RETRIES unless told otherwise."""
+        return await self.broadcasts.retry_failed(
+            broadcast_id, _configured(max_retries, self.max_retries)
+        )
