@@ -15,9 +15,11 @@ There are two ways in, and every request takes exactly one of them:
   message-sending or editing method unless the caller already holds a grant.
 
 Grants are evenly spaced and, as a hard guarantee, no more than `floor(rate)` grants
-fall into any window of `floor(rate) / rate` seconds plus `jitter_margin`: the margin
+fall into any window of 1 s (1 / rate for rates below 1) plus a margin. The margin
 absorbs the difference between the moment a request is granted here and the moment it
-reaches Telegram, so the server never counts more than `rate` in any 1 s window.
+reaches Telegram, so the server never counts more than `rate` in any 1 s window. It
+starts at `jitter_margin` (10 ms: 29.7/s at 30, 990/s at 1000); each flood wait (`pause`)
+widens it by that much, up to 50 ms, and every minute without one narrows it again.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ if TYPE_CHECKING:
     from aiogram.methods import Response
 
 DEFAULT_JITTER_MARGIN = 0.01
+MAX_JITTER_MARGIN = 0.05
+CALM_PERIOD = 60.0  # seconds without a flood wait before the margin narrows a step
 CHAT_INTERVAL = 1.0
 # How far the even schedule may lag behind real time before it is reset: a late wake-up
 # may be made up for, a long idle period may not turn into a burst.
@@ -66,9 +70,9 @@ class RateLimiter:
         self.rate = rate
         self._clock = clock
         self._per_window = max(1, math.floor(rate))
-        self._window = self._per_window / rate + jitter_margin
-        self._spacing = self._window / self._per_window
-        self._max_lag = max(self._spacing, _MAX_LAG)
+        self._base_margin = jitter_margin
+        self._set_margin(jitter_margin)
+        self._calm_since = clock()
         self._recent: deque[float] = deque(maxlen=self._per_window)
         self._next_slot = 0.0
         self._paused_until = 0.0
@@ -77,13 +81,31 @@ class RateLimiter:
         self._chat_last: dict[Hashable, float] = {}
         self._lock = asyncio.Lock()
 
+    @property
+    def margin(self) -> float:
+        return self._margin
+
     def pause(self, seconds: float) -> None:
         """Grant nothing for `seconds` from now (after a 429's retry_after)."""
-        self._paused_until = max(self._paused_until, self._clock() + seconds)
+        now = self._clock()
+        if now >= self._paused_until:  # a new flood wait, not another answer to the last one
+            self._set_margin(min(self._margin + self._base_margin, MAX_JITTER_MARGIN))
+        self._paused_until = max(self._paused_until, now + seconds)
+        self._calm_since = self._paused_until
+
+    def _set_margin(self, margin: float) -> None:
+        self._margin = margin
+        self._window = max(1.0, 1 / self.rate) + margin
+        self._spacing = self._window / self._per_window
 
     @property
     def paused_for(self) -> float:
         return max(0.0, self._paused_until - self._clock())
+
+    @property
+    def tracked_chats(self) -> int:
+        """Chats whose last grant is recent enough to matter (older ones are forgotten)."""
+        return len(self._chat_last)
 
     async def acquire(self, chat_id: Hashable | None = None) -> None:
         """Wait until one more request (to `chat_id`, if given) may start now."""
@@ -113,8 +135,11 @@ class RateLimiter:
         return 0.0 if last is None else last + self._chat_interval - now
 
     def _grant(self, now: float, chat_id: Hashable | None) -> None:
+        if now - self._calm_since >= CALM_PERIOD and self._margin > self._base_margin:
+            self._set_margin(max(self._base_margin, self._margin - self._base_margin / 2))
+            self._calm_since = now
         self._recent.append(now)
-        self._next_slot = max(self._next_slot, now - self._max_lag) + self._spacing
+        self._next_slot = max(self._next_slot, now - _MAX_LAG) + self._spacing
         if chat_id is None:
             return
         chats = self._chat_last

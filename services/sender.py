@@ -464,7 +464,7 @@ class _BroadcastRun:
             for r in results
             if r.error is not None and r.error.code is not None
         ]
-        blocked = [r.recipient.user_id for r in results if r.error and r.error.blocks_user]
+        blocked = sorted(r.recipient.user_id for r in results if r.error and r.error.blocks_user)
         watched = self.sender.hub is not None and self.sender.hub.is_watched(self.broadcast_id)
         table = Base.metadata.tables[BroadcastRecipient.__tablename__]
         async with self.sender.session_factory() as session, session.begin():

@@ -121,7 +121,7 @@ def process_settings(database_url: str, api_url: str, rate: float, **overrides: 
         "retry_delays": [0.05, 0.1, 0.2],
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 async def _run(args: argparse.Namespace) -> None:

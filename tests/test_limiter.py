@@ -1,0 +1,156 @@
+"""The shared flood limiter: the window guarantee, pauses, per-chat spacing, and the
+session middleware that paces the bot's own messages (against the fake Bot API)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+import pytest
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    CopyMessage,
+    EditMessageText,
+    GetMe,
+    SendChatAction,
+    SendMessage,
+    SendPhoto,
+)
+
+from services.limiter import RateLimiter, already_granted, is_paced
+from tests.conftest import TEST_TOKEN
+from tests.fake_bot_api import FakeBotAPI
+from tests.sender_process import make_bot
+
+
+def most_in_window(times: list[float], window: float) -> int:
+    start = best = 0
+    for end, at in enumerate(times):
+        while at - times[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+async def grant_times(limiter: RateLimiter, count: int, chat_of=lambda i: None) -> list[float]:
+    loop = asyncio.get_running_loop()
+    times: list[float] = []
+
+    async def one(i: int) -> None:
+        await limiter.acquire(chat_of(i))
+        times.append(loop.time())
+
+    await asyncio.gather(*(one(i) for i in range(count)))
+    return sorted(times)
+
+
+async def test_no_window_of_one_second_holds_more_than_the_rate() -> None:
+    times = await grant_times(RateLimiter(100), 160)
+    assert len(times) == 160
+    assert most_in_window(times, 1.0) <= 100
+    # Evenly spaced, not in bursts: no 50 ms holds more than a few grants.
+    assert most_in_window(times, 0.05) <= 7
+
+
+async def test_a_fractional_rate_rounds_down_to_whole_messages_per_second() -> None:
+    times = await grant_times(RateLimiter(4.5), 6)
+    assert len(times) == 6
+    assert most_in_window(times, 1.0) <= 4
+
+
+async def test_pause_holds_every_grant_until_it_ends() -> None:
+    limiter = RateLimiter(1000)
+    loop = asyncio.get_running_loop()
+    await limiter.acquire()
+    limiter.pause(0.3)
+    paused_at = loop.time()
+    assert limiter.paused_for > 0.2
+    await asyncio.gather(limiter.acquire(), limiter.acquire(7))
+    assert loop.time() - paused_at >= 0.29
+    assert limiter.paused_for == 0
+
+
+async def test_one_chat_waits_its_interval_while_others_go_ahead() -> None:
+    limiter = RateLimiter(1000, chat_interval=0.2)
+    loop = asyncio.get_running_loop()
+    granted: list[tuple[str, float]] = []
+
+    async def to(chat: int, label: str) -> None:
+        await limiter.acquire(chat)
+        granted.append((label, loop.time()))
+
+    await asyncio.gather(to(1, "a1"), to(1, "a2"), to(1, "a3"), to(2, "b1"), to(3, "c1"))
+    order = [label for label, _ in granted]
+    assert order.index("b1") < order.index("a2") and order.index("c1") < order.index("a2")
+    same_chat = [at for label, at in granted if label.startswith("a")]
+    assert all(later - earlier >= 0.2 for earlier, later in itertools.pairwise(same_chat))
+
+
+async def test_chats_are_forgotten_once_their_interval_has_passed() -> None:
+    limiter = RateLimiter(10_000, chat_interval=0.02, jitter_margin=0)
+    await grant_times(limiter, 3000, chat_of=lambda i: i)
+    assert limiter.tracked_chats < 1000
+
+
+def test_a_rate_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="rate must be positive"):
+        RateLimiter(0)
+
+
+def test_only_messages_and_edits_are_paced() -> None:
+    assert is_paced(SendMessage(chat_id=1, text="hi"))
+    assert is_paced(SendPhoto(chat_id=1, photo="file"))
+    assert is_paced(CopyMessage(chat_id=1, from_chat_id=2, message_id=3))
+    assert is_paced(EditMessageText(chat_id=1, message_id=2, text="hi"))
+    assert not is_paced(SendChatAction(chat_id=1, action="typing"))
+    assert not is_paced(GetMe())
+    assert not is_paced(AnswerCallbackQuery(callback_query_id="1"))
+
+
+async def test_the_bots_own_messages_wait_for_the_shared_budget() -> None:
+    async with FakeBotAPI(token=TEST_TOKEN, global_rate=5, per_chat_interval=1.0) as api:
+        limiter = RateLimiter(5)
+        bot = make_bot(api.url, limiter)
+        try:
+            await asyncio.gather(
+                *(bot.send_message(1000, f"reply {i}") for i in range(3)),
+                *(bot.send_message(2000 + i, "hello") for i in range(5)),
+            )
+            message = await bot.send_message(3000, "progress")
+            await bot.edit_message_text("progress 2", chat_id=3000, message_id=message.message_id)
+        finally:
+            await bot.session.close()
+        assert api.count_429() == 0
+        assert len(api.delivered) == 9 and len(api.edits) == 1
+        to_admin = [d.timestamp for d in api.messages_to(1000)]
+        assert all(b - a >= 1.0 for a, b in itertools.pairwise(to_admin))
+
+
+async def test_a_request_already_granted_skips_the_middleware() -> None:
+    async with FakeBotAPI(token=TEST_TOKEN) as api:
+        limiter = RateLimiter(5)
+        bot = make_bot(api.url, limiter)
+        limiter.pause(60)
+        try:
+            with already_granted():
+                await asyncio.wait_for(bot.send_message(1, "paced by the caller"), 5)
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(bot.send_message(2, "waits for the pause"), 0.2)
+        finally:
+            await bot.session.close()
+        assert [d.chat_id for d in api.delivered] == [1]
+
+
+async def test_each_flood_wait_widens_the_margin_and_calm_narrows_it() -> None:
+    now = [100.0]
+    limiter = RateLimiter(30, jitter_margin=0.01, clock=lambda: now[0])
+    limiter.pause(1)
+    limiter.pause(3)  # another answer to the same flood: no second step
+    assert limiter.margin == pytest.approx(0.02)
+    for _ in range(10):
+        now[0] += 5
+        limiter.pause(1)
+    assert limiter.margin == pytest.approx(0.05)
+    now[0] += 61  # a calm minute later
+    await limiter.acquire()
+    assert limiter.margin == pytest.approx(0.045)

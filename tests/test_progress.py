@@ -1,0 +1,160 @@
+"""Live progress: the hub, the default rendering, and the reporter that edits one message
+in the admin's chat while the engine sends (against the fake Bot API)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import update
+
+from bot.settings import Settings
+from db.models import Broadcast, BroadcastStatus
+from db.session import SessionFactory
+from services.limiter import RateLimiter
+from services.progress import ProgressHub, ProgressReporter, ProgressSnapshot, render_plain
+from services.sender import BroadcastSender
+from tests.conftest import TEST_TOKEN
+from tests.fake_bot_api import FakeBotAPI
+from tests.sender_process import make_bot, seed_broadcast
+
+ADMIN_CHAT = 1000
+
+
+def snapshot(
+    status: BroadcastStatus = BroadcastStatus.SENDING, **fields: object
+) -> ProgressSnapshot:
+    values: dict[str, object] = {"broadcast_id": 7, "status": status, "total": 200}
+    values.update({"sent": 40, "failed": 10, "rate": 30.0, "eta_seconds": 5.0})
+    values.update(fields)
+    return ProgressSnapshot(**values)  # type: ignore[arg-type]
+
+
+def test_the_hub_hands_each_subscriber_only_the_latest_snapshot() -> None:
+    hub = ProgressHub()
+    hub.publish(snapshot())  # nobody listens: nothing happens
+    assert not hub.is_watched(7)
+    with hub.subscribe(7) as subscription, hub.subscribe(8) as other:
+        assert hub.is_watched(7)
+        hub.publish(snapshot(sent=41))
+        hub.publish(snapshot(sent=42))
+        assert subscription.newest() == snapshot(sent=42)
+        assert subscription.newest() is None
+        assert other.newest() is None
+    assert not hub.is_watched(7) and not hub.is_watched(8)
+
+
+def test_the_plain_rendering_shows_bar_counters_rate_eta_and_errors() -> None:
+    text, markup = render_plain(snapshot(errors=(("blocked", 7), ("chat_not_found", 3))))
+    assert markup is None
+    assert "Broadcast #7: sending" in text
+    assert "█████░░░░░░░░░░░░░░░ 25%" in text
+    assert "Sent: 40 · Failed: 10 · Pending: 150 (of 200)" in text
+    assert "Rate: 30.0 msg/s · ETA: 0:05" in text
+    assert "Errors: blocked (7), chat_not_found (3)" in text
+
+    final, _ = render_plain(snapshot(BroadcastStatus.COMPLETED, sent=190, failed=10))
+    assert "100%" in final and "Pending: 0" in final and "ETA" not in final
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotAPI]:
+    fake = FakeBotAPI(token=TEST_TOKEN, per_chat_interval=1.0)
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+async def test_the_reporter_edits_one_message_at_most_every_interval_and_shows_the_end(
+    api: FakeBotAPI, session_factory: SessionFactory, settings: Settings
+) -> None:
+    broadcast_id = await seed_broadcast(session_factory, 150, first_chat_id=20_000)
+    limiter = RateLimiter(60)
+    bot = make_bot(api.url, limiter)
+    hub = ProgressHub()
+    sender = BroadcastSender(bot, session_factory, settings, limiter, hub)
+    reporter = ProgressReporter(bot, session_factory, hub, edit_interval=1.2)
+    try:
+        message_id = await reporter.attach(broadcast_id, ADMIN_CHAT)
+        await sender.start(broadcast_id)
+        await sender.wait(broadcast_id)
+        await reporter.wait(broadcast_id)
+    finally:
+        await reporter.shutdown()
+        await sender.shutdown()
+        await bot.session.close()
+
+    (posted,) = api.messages_to(ADMIN_CHAT)  # one message, never a second one
+    assert posted.message_id == message_id and "0%" in (posted.text or "")
+    edits = api.edits_of(ADMIN_CHAT)
+    assert edits and {e.message_id for e in edits} == {message_id}
+    assert all(b.timestamp - a.timestamp >= 1.15 for a, b in itertools.pairwise(edits))
+    assert any("msg/s" in (e.text or "") for e in edits[:-1]) or len(edits) == 1
+    final = edits[-1].text or ""
+    assert f"Broadcast #{broadcast_id}: sent" in final
+    assert "100%" in final and "Sent: 150 · Failed: 0 · Pending: 0 (of 150)" in final
+    async with session_factory() as session:
+        broadcast = await session.get(Broadcast, broadcast_id)
+        assert broadcast is not None
+        assert (broadcast.progress_chat_id, broadcast.progress_message_id) == (
+            ADMIN_CHAT,
+            message_id,
+        )
+
+
+async def test_an_unchanged_message_is_left_alone(
+    api: FakeBotAPI, session_factory: SessionFactory, settings: Settings
+) -> None:
+    broadcast_id = await seed_broadcast(session_factory, 0, first_chat_id=21_000)
+    async with session_factory() as session, session.begin():
+        await session.execute(
+            update(Broadcast)
+            .where(Broadcast.id == broadcast_id)
+            .values(status=BroadcastStatus.SENT)
+        )
+    bot = make_bot(api.url, RateLimiter(30))
+    hub = ProgressHub()
+    try:
+        await ProgressReporter(bot, session_factory, hub, edit_interval=0).attach(
+            broadcast_id, ADMIN_CHAT
+        )
+        # After a restart the reporter does not know what the message shows: it edits it
+        # with the same text, Telegram answers "message is not modified", and that's all.
+        restarted = ProgressReporter(bot, session_factory, hub, edit_interval=0)
+        assert await restarted.follow(broadcast_id)
+        await restarted.wait(broadcast_id)
+    finally:
+        await bot.session.close()
+
+    assert len(api.messages_to(ADMIN_CHAT)) == 1 and api.edits == []
+    refused = [r for r in api.requests_for("editMessageText") if r.status == 400]
+    assert len(refused) == 1
+
+
+async def test_a_flood_limited_edit_waits_and_sending_goes_on(
+    session_factory: SessionFactory, settings: Settings
+) -> None:
+    # Telegram limits this chat to one message every 3 s: edits draw 429s.
+    async with FakeBotAPI(token=TEST_TOKEN, per_chat_interval=3.0) as api:
+        broadcast_id = await seed_broadcast(session_factory, 150, first_chat_id=22_000)
+        limiter = RateLimiter(60)
+        bot = make_bot(api.url, limiter)
+        hub = ProgressHub()
+        sender = BroadcastSender(bot, session_factory, settings, limiter, hub)
+        reporter = ProgressReporter(bot, session_factory, hub, edit_interval=0.3)
+        try:
+            await reporter.attach(broadcast_id, ADMIN_CHAT)
+            await sender.start(broadcast_id)
+            await sender.wait(broadcast_id)
+            await reporter.wait(broadcast_id)
+        finally:
+            await reporter.shutdown()
+            await sender.shutdown()
+            await bot.session.close()
+
+        assert any(r.status == 429 for r in api.requests_for("editMessageText"))
+        assert sender.stats.flood_waits == 0  # broadcast sends were never paused
+        assert len({d.chat_id for d in api.delivered if d.chat_id != ADMIN_CHAT}) == 150
+        assert len(api.messages_to(ADMIN_CHAT)) == 1
+        assert "Pending: 0 (of 150)" in (api.edits_of(ADMIN_CHAT)[-1].text or "")
