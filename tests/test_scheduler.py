@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from bot.i18n import Catalog
 from bot.settings import Settings
 from db.models import Broadcast, BroadcastStatus, Role, TargetGroup, User
-from db.session import SessionFactory
+from db.session import SessionFactory, create_engine, create_session_factory
 from db.types import utcnow
 from services.broadcasts import BroadcastService
 from services.errors import BroadcastNotFound, InvalidStatus, ValidationFailed
@@ -27,6 +27,7 @@ from services.limiter import RateLimiter
 from services.progress import ProgressHub, ProgressReporter
 from services.scheduler import BroadcastScheduler, job_id
 from services.sender import BroadcastSender
+from tests.bot_harness import harness_settings, start_harness, stop_harness
 from tests.factories import add_user, make_broadcast
 from tests.fake_bot_api import FakeBotAPI
 from tests.sender_process import make_bot
@@ -353,4 +354,54 @@ async def test_a_scheduled_broadcast_whose_subject_is_gone_fails_with_the_reason
     assert notice.text == (
         f"Scheduled broadcast #{broadcast.id} was not sent: Subject 4040 not found."
         " It is marked as failed."
+    )
+
+
+# --- the assembled bot: stopped and started again on the same database ---------------
+
+
+async def test_the_bot_rearms_and_catches_up_on_scheduled_broadcasts_after_a_restart(
+    fake_api: FakeBotAPI, harness_database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = harness_settings(harness_database_url, fake_api.url)
+    harness, polling = await start_harness(fake_api, settings)  # also migrates the database
+    engine = create_engine(harness_database_url)
+    factory = create_session_factory(engine)
+    try:
+        await harness.send(555, "/help")  # answered: the bot is up and polling
+        async with factory() as session, session.begin():
+            admin = await add_user(session, role=Role.ADMIN, telegram_id=ADMIN_CHAT)
+            for chat_id in STUDENT_CHATS:
+                await add_user(session, role=Role.STUDENT, telegram_id=chat_id)
+        soon = await scheduled(factory, utcnow() + timedelta(seconds=1), admin.id)
+        later = await scheduled(factory, utcnow() + LATER, admin.id)
+        await harness.app.scheduler.arm(soon, utcnow() + timedelta(seconds=1))
+        await harness.app.scheduler.arm(later, utcnow() + LATER)
+        await stop_harness(harness, polling)
+        assert delivered_to_students(fake_api) == Counter()  # stopped before anything was due
+        missed = await scheduled(factory, utcnow() - timedelta(minutes=10), admin.id)
+
+        caplog.set_level(logging.INFO, logger="services.scheduler")
+        harness, polling = await start_harness(fake_api, settings)
+        await fake_api.wait_for(lambda: harness.app.scheduler.is_armed(later))
+        await fake_api.wait_for(
+            lambda: delivered_to_students(fake_api) == Counter(STUDENT_CHATS * 2), timeout=10
+        )
+        await harness.app.sender.wait(missed)
+        await harness.app.sender.wait(soon)
+        statuses = {
+            broadcast_id: (await load(factory, broadcast_id)).status
+            for broadcast_id in (soon, later, missed)
+        }
+    finally:
+        await stop_harness(harness, polling)
+        await engine.dispose()
+    assert statuses == {
+        soon: BroadcastStatus.SENT,
+        later: BroadcastStatus.SCHEDULED,
+        missed: BroadcastStatus.SENT,
+    }
+    late = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(
+        f"Broadcast {missed} was due at" in line and "starts 10 min" in line for line in late
     )
