@@ -217,3 +217,8 @@ async def test_non_admins_are_refused_admin_commands_and_forged_buttons(
     async with factory() as session:
         statuses = list(await session.scalars(select(Broadcast.status)))
     assert statuses == [BroadcastStatus.SCHEDULED]
+    # The same data from an admin is a live button: it does cancel.
+    await bot_harness.click(ADMIN_ID, forged[0], message_id=1)
+    async with factory() as session:
+        statuses = list(await session.scalars(select(Broadcast.status)))
+    assert statuses == [BroadcastStatus.CANCELLED]
