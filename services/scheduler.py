@@ -120,6 +120,7 @@ class BroadcastScheduler:
         """Fire a scheduled broadcast at `when` (aware). `admin_chat_id`, when given, is
         stored on the row as the chat that gets the progress message (needed for admins
         who are not in the roster: the creator's Telegram id is the fallback)."""
+        _require_time_zone(when)
         if admin_chat_id is not None:
             async with self._session_factory() as session, session.begin():
                 await session.execute(
@@ -134,8 +135,7 @@ class BroadcastScheduler:
 
     async def reschedule(self, broadcast_id: int, when: datetime) -> None:
         """Move a still scheduled broadcast to `when`, which must be in the future."""
-        if when.tzinfo is None:
-            raise ValidationFailed("The new time must carry a time zone")
+        _require_time_zone(when)
         if when <= utcnow():
             raise ValidationFailed("The new time must be in the future")
         async with self._session_factory() as session, session.begin():
@@ -293,6 +293,11 @@ class BroadcastScheduler:
             await self._bot.send_message(due.admin_chat_id, text)
         except TelegramAPIError as failure:
             logger.warning("Broadcast %s: could not tell the admin: %s", broadcast_id, failure)
+
+
+def _require_time_zone(when: datetime) -> None:
+    if when.tzinfo is None:
+        raise ValidationFailed("The time must carry a time zone")
 
 
 def _duration(delta: timedelta) -> str:

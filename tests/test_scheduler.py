@@ -224,6 +224,8 @@ async def test_reschedule_refuses_bad_requests_and_changes_nothing(
             await scheduler.reschedule(broadcast_id, utcnow() - timedelta(minutes=1))
         with pytest.raises(ValidationFailed, match="time zone"):
             await scheduler.reschedule(broadcast_id, datetime(2030, 1, 1, 9, 0))
+        with pytest.raises(ValidationFailed, match="time zone"):
+            await scheduler.arm(broadcast_id, datetime(2030, 1, 1, 9, 0))
         with pytest.raises(InvalidStatus, match="Cannot reschedule broadcast with status sent"):
             await scheduler.reschedule(sent.id, utcnow() + LATER)
         with pytest.raises(BroadcastNotFound, match="Broadcast 9999 not found"):
