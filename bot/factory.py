@@ -12,10 +12,12 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 
+from bot.commands import set_bot_commands
 from bot.i18n import Catalog
 from bot.middlewares import I18nMiddleware
 from bot.settings import Settings
 from handlers import get_routers
+from handlers.errors import register_error_handler
 from services.access import AccessService
 
 
@@ -52,4 +54,6 @@ def create_dispatcher(
     i18n = I18nMiddleware(catalog)
     dispatcher.update.outer_middleware(i18n)
     dispatcher.include_routers(*get_routers(access))
+    register_error_handler(dispatcher)
+    dispatcher.startup.register(set_bot_commands)
     return dispatcher

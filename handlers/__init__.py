@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from aiogram import Router
+from aiogram_dialog import setup_dialogs
 
 from bot.middlewares import AdminOnlyMiddleware
-from handlers import membership, start
+from handlers import broadcasts, compose, membership, progress, start
 from services.access import AccessService
 
 
@@ -19,7 +20,8 @@ def get_routers(access: AccessService) -> list[Router]:
     guard = AdminOnlyMiddleware(access)
     admin.message.outer_middleware(guard)
     admin.callback_query.outer_middleware(guard)
-    admin_features: list[Router] = []
+    setup_dialogs(admin)  # aiogram-dialog (the compose wizard), behind the guard
+    admin_features: list[Router] = [compose.router, progress.router, broadcasts.router]
     for router in admin_features:
         admin.include_router(_adopt(router))
     return [_adopt(start.router), _adopt(membership.router), admin]

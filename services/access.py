@@ -33,3 +33,14 @@ class AccessService:
         if telegram_id in self._admin_ids:
             return AdminIdentity(telegram_id, user.id if user is not None else None)
         return None
+
+    async def admin_telegram_ids(self) -> list[int]:
+        """Every admin's Telegram id: ADMIN_IDS plus active roster admins with a linked account."""
+        async with self._session_factory() as session:
+            linked = await session.scalars(
+                select(User.telegram_id).where(
+                    User.role == Role.ADMIN, User.is_active, User.telegram_id.is_not(None)
+                )
+            )
+            roster_ids = {telegram_id for telegram_id in linked if telegram_id is not None}
+        return sorted(self._admin_ids | roster_ids)

@@ -33,7 +33,15 @@ class BotHarness:
         self.api = api
         self.app = app
         self._handled: set[int] = set()
-        app.dispatcher.update.outer_middleware(self._track_handled)
+        # Outermost, so an update counts as handled only after the error handlers'
+        # answers too (aiogram's ErrorsMiddleware is the first outer middleware).
+        outer = app.dispatcher.update.outer_middleware
+        existing = list(outer)
+        for middleware in existing:
+            outer.unregister(middleware)
+        outer.register(self._track_handled)
+        for middleware in existing:
+            outer.register(middleware)
 
     async def _track_handled(
         self,

@@ -1,5 +1,15 @@
 not-allowed = Sorry, this is only for the school's administrators.
-help-admin = Commands: /help
+help-admin =
+    <b>What you can do</b>
+    /new — create a broadcast: send it now, schedule it or save a draft
+    /broadcasts [status] — list broadcasts, newest first; /broadcasts search WORDS finds them by text
+    /broadcast ID — details, with buttons for progress, recipients, retry, cancel and reschedule
+    /progress [ID] — how far a broadcast has got (without an ID: your latest)
+    /retry [ID] — send again to the recipients whose delivery failed
+    /cancel [ID] — cancel a draft, scheduled or sending broadcast (asks first)
+    /recipients ID [sent|failed|pending] — who got it, who did not, and why
+    /stats — statistics of all broadcasts
+    /help — this list
 help-user = I deliver your school's announcements here. There is nothing you need to do; to link your account, open the invite link your school sent you.
 scheduled-no-recipients = Scheduled broadcast #{ $id } was not sent: nobody in “{ $group }” can receive it now. It is marked as failed.
 scheduled-not-sent = Scheduled broadcast #{ $id } was not sent: { $reason }. It is marked as failed.

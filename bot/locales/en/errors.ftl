@@ -1,0 +1,8 @@
+# Refused requests (services.errors.DomainError), turned into replies by handlers/errors.py.
+
+error-broadcast-not-found = Broadcast { $id } not found
+error-content-too-long = The message is { $length } characters long; the limit is { $limit }.
+error-no-recipients = No recipients found for group { $group }
+error-time-unparseable = I can't read «{ $text }» as a date and time. Use one of: { $examples }
+error-time-past = { $time } ({ $tz }) has already passed; pick a time in the future.
+error-time-nonexistent = { $time } does not exist in { $tz } (the clocks change then); pick another time.

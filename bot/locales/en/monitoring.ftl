@@ -1,0 +1,118 @@
+# Monitoring and repair: /progress /retry /cancel /broadcasts /broadcast /recipients /stats,
+# the live progress message and the command menus. Values from users are HTML-escaped by the code.
+
+command-start = Start the bot
+command-help = What I can do for you
+command-new = Create a new broadcast
+command-broadcasts = List broadcasts: [status] or search WORDS
+command-broadcast = Broadcast details: ID
+command-progress = Progress of a broadcast: [ID]
+command-retry = Send again to failed recipients: [ID]
+command-cancel = Cancel a broadcast: [ID]
+command-recipients = Recipients: ID [sent|failed|pending]
+command-stats = Statistics of all broadcasts
+
+status-draft = Draft
+status-scheduled = Scheduled
+status-sending = Sending
+status-sent = Sent
+status-completed = Completed with failures
+status-failed = Failed
+status-cancelled = Cancelled
+
+recipient-status-pending = Pending
+recipient-status-sent = Sent
+recipient-status-failed = Failed
+
+delivery-error-blocked = bot blocked by user
+delivery-error-deactivated = user is deactivated
+delivery-error-cant_initiate = user never started the bot
+delivery-error-chat_not_found = chat not found
+delivery-error-server_error = Telegram server error
+delivery-error-network = network error
+delivery-error-timeout = timeout
+delivery-error-unauthorized = bot token revoked
+delivery-error-other = other error
+
+progress-title = { $icon } <b>Broadcast #{ $id }</b> · { $status }
+progress-counts = Sent: { $sent } · Failed: { $failed } · Pending: { $pending } (of { $total })
+progress-rate = Rate: { $rate } msg/s · ETA: { $eta }
+progress-errors = Errors: { $failed } failed: { $details }
+progress-times = Created: { $created } · Started: { $started } · Finished: { $finished }
+progress-btn-refresh = 🔄 Refresh
+progress-btn-cancel = ✖ Cancel
+progress-btn-retry = 🔁 Retry failed ({ $count })
+
+usage-progress = Usage: /progress [ID] (without an id: your latest broadcast)
+usage-retry = Usage: /retry [ID] (without an id: your latest broadcast)
+usage-cancel = Usage: /cancel [ID] (without an id: your latest broadcast)
+usage-broadcasts = Usage: /broadcasts [{ $statuses }] or /broadcasts search WORDS
+usage-broadcast = Usage: /broadcast ID
+usage-recipients = Usage: /recipients ID [sent|failed|pending]
+no-broadcasts-yet = There are no broadcasts yet. Create one with /new.
+cannot-cancel = Broadcast #{ $id } is { $status }: there is nothing to cancel.
+cannot-retry = Broadcast #{ $id } is { $status }: there is nothing to retry.
+cannot-reschedule = Broadcast #{ $id } is { $status }: only a scheduled broadcast can be moved.
+
+cancel-confirm = Cancel broadcast #{ $id } ({ $status })? Recipients who have not got it yet will not get it.
+cancel-btn-yes = Yes, cancel it
+cancel-btn-no = No, keep it
+cancel-done = Broadcast cancelled successfully (#{ $id }).
+cancel-kept = Broadcast #{ $id } was not cancelled.
+
+retry-started = Retry started for { $count ->
+        [one] { $count } recipient
+       *[other] { $count } recipients
+    } (broadcast #{ $id }).
+retry-nothing = Broadcast #{ $id } has no failed recipients worth another try (blocked and deactivated users are not retried).
+
+list-title = <b>Broadcasts</b> · { $filter } · { $count } found · page { $page } of { $pages }
+list-search = Search: «{ $query }»
+list-filter-all = All
+list-empty = No broadcasts match.
+list-item = { $icon } <b>#{ $id }</b> · { $status } · { $created } · { $audience } · { $sent }/{ $total }
+list-search-expired = This search has expired. Send /broadcasts search WORDS again.
+list-btn-prev = ‹ Previous
+list-btn-next = Next ›
+
+details-title = { $icon } <b>Broadcast #{ $id }</b> · { $status }
+details-audience = Audience: { $audience }
+details-filter-subject = subject #{ $id }
+details-filter-tutor = tutor #{ $id }
+details-filter-teacher = teacher #{ $id }
+details-filter-custom = { $count ->
+        [one] { $count } user
+       *[other] { $count } users
+    }
+details-author = Created by { $name } on { $created }
+details-author-unknown = Created on { $created }
+details-scheduled = Scheduled for { $time } ({ $tz })
+details-times = Started: { $started } · Finished: { $finished }
+details-cancelled = Cancelled: { $time }
+details-counts = Recipients: { $total } · sent { $sent } · failed { $failed } · pending { $pending }
+details-content-text = Message:
+details-content-media = Message ({ $kind }), caption:
+details-btn-progress = 📊 Progress
+details-btn-recipients = 👥 Recipients
+details-btn-retry = 🔁 Retry failed
+details-btn-cancel = ✖ Cancel
+details-btn-reschedule = 🕒 Reschedule
+
+recipients-title = <b>Recipients of #{ $id }</b> · { $filter } · { $count } found · page { $page } of { $pages }
+recipients-filter-all = All
+recipients-empty = Nobody here.
+recipients-item-sent = ✅ { $name } · { $time }
+recipients-item-pending = ⏳ { $name }
+recipients-item-failed = ❌ { $name } · { $error }
+
+reschedule-ask = Send the new time for broadcast #{ $id } ({ $tz }), for example: { $examples }
+reschedule-done = Broadcast #{ $id } now goes out at { $time } ({ $tz }).
+reschedule-aborted = Broadcast #{ $id } keeps its time.
+reschedule-btn-abort = ✖ Keep the current time
+
+stats-title = <b>Statistics</b>
+stats-broadcasts = Broadcasts: { $total }
+stats-status-line = { $icon } { $status }: { $count }
+stats-recipients = Recipients: { $total } · failed: { $failed } ({ $rate }%)
+stats-processing = Average sending time: { $duration } (over { $count } finished broadcasts)
+stats-processing-none = Average sending time: — (no finished broadcasts yet)

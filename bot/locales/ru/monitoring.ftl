@@ -1,0 +1,119 @@
+# Наблюдение и исправление: /progress /retry /cancel /broadcasts /broadcast /recipients /stats,
+# живое сообщение о ходе рассылки и меню команд. Значения от пользователей экранирует код.
+
+command-start = Запустить бота
+command-help = Что я умею
+command-new = Создать рассылку
+command-broadcasts = Список рассылок: [статус] или search СЛОВА
+command-broadcast = Подробности рассылки: ID
+command-progress = Ход рассылки: [ID]
+command-retry = Повторить отправку неудачным: [ID]
+command-cancel = Отменить рассылку: [ID]
+command-recipients = Получатели: ID [sent|failed|pending]
+command-stats = Статистика всех рассылок
+
+status-draft = Черновик
+status-scheduled = Запланирована
+status-sending = Отправляется
+status-sent = Отправлена
+status-completed = Завершена с ошибками
+status-failed = Ошибка
+status-cancelled = Отменена
+
+recipient-status-pending = Ожидают
+recipient-status-sent = Доставлено
+recipient-status-failed = Не доставлено
+
+delivery-error-blocked = бот заблокирован пользователем
+delivery-error-deactivated = аккаунт удалён
+delivery-error-cant_initiate = пользователь не запускал бота
+delivery-error-chat_not_found = чат не найден
+delivery-error-server_error = ошибка сервера Telegram
+delivery-error-network = ошибка сети
+delivery-error-timeout = превышено время ожидания
+delivery-error-unauthorized = токен бота отозван
+delivery-error-other = другая ошибка
+
+progress-title = { $icon } <b>Рассылка #{ $id }</b> · { $status }
+progress-counts = Доставлено: { $sent } · Ошибок: { $failed } · Ожидают: { $pending } (из { $total })
+progress-rate = Скорость: { $rate } сообщ./с · Осталось: { $eta }
+progress-errors = Ошибки: { $failed } не доставлено: { $details }
+progress-times = Создана: { $created } · Начата: { $started } · Завершена: { $finished }
+progress-btn-refresh = 🔄 Обновить
+progress-btn-cancel = ✖ Отменить
+progress-btn-retry = 🔁 Повторить неудачные ({ $count })
+
+usage-progress = Использование: /progress [ID] (без ID — ваша последняя рассылка)
+usage-retry = Использование: /retry [ID] (без ID — ваша последняя рассылка)
+usage-cancel = Использование: /cancel [ID] (без ID — ваша последняя рассылка)
+usage-broadcasts = Использование: /broadcasts [{ $statuses }] или /broadcasts search СЛОВА
+usage-broadcast = Использование: /broadcast ID
+usage-recipients = Использование: /recipients ID [sent|failed|pending]
+no-broadcasts-yet = Рассылок пока нет. Создайте первую командой /new.
+cannot-cancel = Рассылка #{ $id } в статусе «{ $status }»: отменять нечего.
+cannot-retry = Рассылка #{ $id } в статусе «{ $status }»: повторять нечего.
+cannot-reschedule = Рассылка #{ $id } в статусе «{ $status }»: перенести можно только запланированную.
+
+cancel-confirm = Отменить рассылку #{ $id } ({ $status })? Кто ещё не получил сообщение, его не получит.
+cancel-btn-yes = Да, отменить
+cancel-btn-no = Нет, оставить
+cancel-done = Рассылка успешно отменена (#{ $id }).
+cancel-kept = Рассылка #{ $id } не отменена.
+
+retry-started = Повторная отправка запущена для { $count } { $count ->
+        [one] получателя
+       *[other] получателей
+    } (рассылка #{ $id }).
+retry-nothing = В рассылке #{ $id } нет неудачных отправок, которые стоит повторить (заблокировавшим бота и удалённым аккаунтам не повторяем).
+
+list-title = <b>Рассылки</b> · { $filter } · найдено: { $count } · страница { $page } из { $pages }
+list-search = Поиск: «{ $query }»
+list-filter-all = Все
+list-empty = Подходящих рассылок нет.
+list-item = { $icon } <b>#{ $id }</b> · { $status } · { $created } · { $audience } · { $sent }/{ $total }
+list-search-expired = Этот поиск устарел. Отправьте /broadcasts search СЛОВА ещё раз.
+list-btn-prev = ‹ Назад
+list-btn-next = Вперёд ›
+
+details-title = { $icon } <b>Рассылка #{ $id }</b> · { $status }
+details-audience = Получатели: { $audience }
+details-filter-subject = предмет #{ $id }
+details-filter-tutor = тьютор #{ $id }
+details-filter-teacher = преподаватель #{ $id }
+details-filter-custom = { $count } { $count ->
+        [one] пользователь
+        [few] пользователя
+       *[other] пользователей
+    }
+details-author = Создал(а) { $name }, { $created }
+details-author-unknown = Создана { $created }
+details-scheduled = Запланирована на { $time } ({ $tz })
+details-times = Начата: { $started } · Завершена: { $finished }
+details-cancelled = Отменена: { $time }
+details-counts = Получателей: { $total } · доставлено { $sent } · ошибок { $failed } · ожидают { $pending }
+details-content-text = Сообщение:
+details-content-media = Сообщение ({ $kind }), подпись:
+details-btn-progress = 📊 Ход рассылки
+details-btn-recipients = 👥 Получатели
+details-btn-retry = 🔁 Повторить неудачные
+details-btn-cancel = ✖ Отменить
+details-btn-reschedule = 🕒 Перенести
+
+recipients-title = <b>Получатели #{ $id }</b> · { $filter } · найдено: { $count } · страница { $page } из { $pages }
+recipients-filter-all = Все
+recipients-empty = Никого нет.
+recipients-item-sent = ✅ { $name } · { $time }
+recipients-item-pending = ⏳ { $name }
+recipients-item-failed = ❌ { $name } · { $error }
+
+reschedule-ask = Отправьте новое время для рассылки #{ $id } ({ $tz }), например: { $examples }
+reschedule-done = Рассылка #{ $id } теперь уйдёт { $time } ({ $tz }).
+reschedule-aborted = Время рассылки #{ $id } не изменилось.
+reschedule-btn-abort = ✖ Оставить прежнее время
+
+stats-title = <b>Статистика</b>
+stats-broadcasts = Рассылок: { $total }
+stats-status-line = { $icon } { $status }: { $count }
+stats-recipients = Получателей: { $total } · не доставлено: { $failed } ({ $rate }%)
+stats-processing = Среднее время отправки: { $duration } (завершённых рассылок: { $count })
+stats-processing-none = Среднее время отправки: — (завершённых рассылок пока нет)

@@ -1,0 +1,63 @@
+"""The one place where a refused request becomes an answer in the user's language.
+
+Any handler may raise a `services.errors.DomainError`; this router catches it for every
+update: a button press gets an alert (nothing on screen changes), a message gets a reply.
+Errors with structured fields are translated; any other DomainError shows its own text.
+`bot/factory.py` registers it on the Dispatcher itself (`register_error_handler`), so it
+sees the errors of every router.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from aiogram import Dispatcher, html
+from aiogram.filters import ExceptionTypeFilter
+from aiogram.types import ErrorEvent
+
+from bot.i18n import Translator
+from bot.settings import Settings
+from services.errors import BroadcastNotFound, ContentTooLong, DomainError, NoRecipients
+from services.schedule_time import (
+    ACCEPTED_FORMATS,
+    DISPLAY_FORMAT,
+    NonexistentTime,
+    TimeInPast,
+    UnparseableTime,
+    format_schedule_time,
+)
+
+
+def describe(error: DomainError, t: Translator, tz: ZoneInfo | None = None) -> str:
+    """The error's message for the user, in their language (plain text, not HTML).
+
+    `tz` is the school's time zone, for errors that name a time (UTC when not given).
+    """
+    zone = tz or ZoneInfo("UTC")
+    if isinstance(error, BroadcastNotFound):
+        return t("error-broadcast-not-found", id=str(error.broadcast_id))
+    if isinstance(error, ContentTooLong):
+        return t("error-content-too-long", length=error.length, limit=error.limit)
+    if isinstance(error, NoRecipients):
+        return t("error-no-recipients", group=t(f"target-{error.target_group}"))
+    if isinstance(error, UnparseableTime):
+        return t("error-time-unparseable", text=error.text, examples=", ".join(ACCEPTED_FORMATS))
+    if isinstance(error, TimeInPast):
+        return t("error-time-past", time=format_schedule_time(error.when, zone), tz=zone.key)
+    if isinstance(error, NonexistentTime):
+        local = error.local.strftime(DISPLAY_FORMAT)  # as typed: it has no UTC equivalent
+        return t("error-time-nonexistent", time=local, tz=zone.key)
+    return str(error)
+
+
+async def domain_error(event: ErrorEvent, t: Translator, settings: Settings) -> None:
+    assert isinstance(event.exception, DomainError)  # guaranteed by the filter below
+    text = describe(event.exception, t, settings.tz)
+    if event.update.callback_query is not None:
+        await event.update.callback_query.answer(text, show_alert=True)
+    elif event.update.message is not None:
+        await event.update.message.answer(html.quote(text))
+
+
+def register_error_handler(dispatcher: Dispatcher) -> None:
+    dispatcher.errors.register(domain_error, ExceptionTypeFilter(DomainError))

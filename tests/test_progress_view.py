@@ -1,0 +1,138 @@
+"""The progress message's text and buttons, as the reporter, Refresh and /progress draw it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiogram.types import InlineKeyboardMarkup
+
+from bot.i18n import Catalog
+from db.models import BroadcastStatus
+from handlers.progress_view import (
+    ProgressAction,
+    ProgressButton,
+    progress_renderer,
+    progress_times,
+    render_progress,
+    retryable_count,
+)
+from services.progress import ProgressSnapshot
+
+CATALOG = Catalog("en")
+EN = CATALOG.translator("en")
+RU = CATALOG.translator("ru")
+
+
+def actions(markup: InlineKeyboardMarkup | None) -> list[tuple[str, ProgressAction]]:
+    if markup is None:
+        return []
+    return [
+        (button.text, ProgressAction.unpack(button.callback_data or ""))
+        for row in markup.inline_keyboard
+        for button in row
+    ]
+
+
+def sending(**fields: object) -> ProgressSnapshot:
+    values: dict[str, object] = {
+        "broadcast_id": 12,
+        "status": BroadcastStatus.SENDING,
+        "total": 200,
+        "sent": 90,
+        "failed": 10,
+        "rate": 29.5,
+        "eta_seconds": 125,
+        "errors": (("blocked", 6), ("network", 4)),
+    }
+    values.update(fields)
+    return ProgressSnapshot(**values)  # type: ignore[arg-type]
+
+
+def test_while_sending_it_shows_bar_counts_rate_eta_and_status_in_words() -> None:
+    text, markup = render_progress(EN, sending())
+    lines = text.split("\n")
+    assert lines[0] == "📤 <b>Broadcast #12</b> · Sending"
+    assert lines[1] == "██████████░░░░░░░░░░ 50%"
+    assert lines[2] == "Sent: 90 · Failed: 10 · Pending: 100 (of 200)"
+    assert lines[3] == "Rate: 29.5 msg/s · ETA: 2:05"
+    assert lines[4] == "Errors: 10 failed: bot blocked by user (6), network error (4)"
+    assert [(label, data.action) for label, data in actions(markup)] == [
+        ("🔄 Refresh", ProgressButton.REFRESH),
+        ("✖ Cancel", ProgressButton.CANCEL),
+    ]
+
+
+def test_without_a_live_rate_rate_and_eta_are_dashes() -> None:
+    text, _ = render_progress(EN, sending(rate=0.0, eta_seconds=None))
+    assert "Rate: — msg/s · ETA: —" in text.split("\n")
+
+
+def test_the_final_summary_offers_retry_only_for_retryable_failures() -> None:
+    final = sending(status=BroadcastStatus.COMPLETED, sent=190, rate=0.0, eta_seconds=None)
+    text, markup = render_progress(EN, final)
+    assert text.split("\n")[0] == "⚠️ <b>Broadcast #12</b> · Completed with failures"
+    assert "Rate" not in text
+    assert "Errors: 10 failed: bot blocked by user (6), network error (4)" in text
+    assert retryable_count(final) == 4  # blocked users are never retried
+    [(label, data)] = actions(markup)
+    assert (label, data.action, data.broadcast_id) == (
+        "🔁 Retry failed (4)",
+        ProgressButton.RETRY,
+        12,
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "errors"),
+    [
+        (BroadcastStatus.SENT, ()),
+        (BroadcastStatus.COMPLETED, (("blocked", 10),)),
+        (BroadcastStatus.CANCELLED, (("network", 10),)),
+    ],
+)
+def test_a_finished_broadcast_without_anything_to_retry_has_no_buttons(
+    status: BroadcastStatus, errors: tuple[tuple[str, int], ...]
+) -> None:
+    _, markup = render_progress(EN, sending(status=status, errors=errors))
+    assert markup is None
+
+
+def test_it_speaks_russian_with_the_seeds_wording() -> None:
+    text, markup = render_progress(RU, sending())
+    assert text.split("\n")[0] == "📤 <b>Рассылка #12</b> · Отправляется"
+    assert "бот заблокирован пользователем (6)" in text
+    assert [label for label, _ in actions(markup)] == ["🔄 Обновить", "✖ Отменить"]
+
+
+def test_buttons_remember_the_language_and_the_view_they_were_drawn_in() -> None:
+    _, live = render_progress(RU, sending())
+    _, full = render_progress(EN, sending(), footer="Created: …")
+    assert {(data.lang, data.full) for _, data in actions(live)} == {("ru", False)}
+    assert {(data.lang, data.full) for _, data in actions(full)} == {("en", True)}
+
+
+def test_the_full_view_adds_the_seeds_timestamps_in_the_school_time_zone() -> None:
+    progress = {
+        "created_at": datetime(2026, 12, 1, 6, 0, tzinfo=UTC),
+        "sent_at": datetime(2026, 12, 1, 6, 30, tzinfo=UTC),
+        "completed_at": None,
+    }
+    footer = progress_times(EN, progress, ZoneInfo("Europe/Moscow"))
+    assert footer == "Created: 01.12.2026 09:00 · Started: 01.12.2026 09:30 · Finished: —"
+    text, _ = render_progress(EN, sending(), footer=footer)
+    assert text.endswith(footer)
+
+
+def test_the_reporters_renderer_is_the_same_drawing_in_a_fixed_language() -> None:
+    render = progress_renderer(RU)
+    assert render(sending()) == render_progress(RU, sending())
+
+
+def test_an_empty_finished_broadcast_is_drawn_complete() -> None:
+    text, markup = render_progress(
+        EN, ProgressSnapshot(3, BroadcastStatus.FAILED, total=0, sent=0, failed=0)
+    )
+    assert "100%" in text and "Errors" not in text
+    assert markup is None
