@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
+import math
 import resource
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +45,76 @@ RAW_FIRST_CHAT_ID = 900_000_000
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def current_rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class RssSampler:
+    """The resident set size right before sending and its peak while sending (sampled);
+    ru_maxrss alone would report the import of aiogram, which peaks higher."""
+
+    def __init__(self) -> None:
+        self.before = current_rss_mb()
+        self.peak = self.before
+        self._task: asyncio.Task[None] | None = None
+
+    async def _sample(self) -> None:
+        while True:
+            self.peak = max(self.peak, current_rss_mb())
+            await asyncio.sleep(0.2)
+
+    async def __aenter__(self) -> RssSampler:
+        self._task = asyncio.create_task(self._sample())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        self.peak = max(self.peak, current_rss_mb())
+
+
+class RecordingLimiter(RateLimiter):
+    """Remembers when each chat was granted, to measure grant-to-arrival jitter."""
+
+    def __init__(self, rate: float) -> None:
+        super().__init__(rate)
+        self.granted_at: dict[Hashable, float] = {}
+
+    async def acquire(self, chat_id: Hashable | None = None) -> None:
+        await super().acquire(chat_id)
+        if chat_id is not None:
+            self.granted_at[chat_id] = time.monotonic()
+
+
+def print_jitter(limiter: RecordingLimiter, delivered: list[dict[str, Any]]) -> None:
+    """How late requests reached the server after their grant, and the worst case that
+    matters for the window: a request arriving late, the one `rate` grants after it not."""
+    pairs = sorted(
+        (limiter.granted_at[d["chat_id"]], d["timestamp"])
+        for d in delivered
+        if d["chat_id"] in limiter.granted_at
+    )
+    delays = sorted(arrival - grant for grant, arrival in pairs)
+    per_window = max(1, math.floor(limiter.rate))
+    squeeze = sorted(
+        (pairs[k][1] - pairs[k][0]) - (pairs[k + per_window][1] - pairs[k + per_window][0])
+        for k in range(len(pairs) - per_window)
+    )
+
+    def ms(values: list[float], q: float) -> str:
+        return f"{1000 * values[min(len(values) - 1, int(len(values) * q))]:.1f}" if values else "-"
+
+    print(
+        f"  jitter:     grant to arrival p50 {ms(delays, 0.5)} / p99 {ms(delays, 0.99)} / max "
+        f"{ms(delays, 1)} ms; delay(k) - delay(k+{per_window}) p99 {ms(squeeze, 0.99)} / "
+        f"max {ms(squeeze, 1)} ms (over {1000 * limiter.margin:.0f} ms margin means a 429)"
+    )
 
 
 class FakeServer:
@@ -105,16 +178,19 @@ async def run_engine(args: argparse.Namespace, server: FakeServer, database_url:
         session_factory, args.recipients, first_chat_id=FIRST_CHAT_ID
     )
     print(f"seeded {args.recipients} recipients in {time.perf_counter() - seeding:.1f} s")
-    rss_before = peak_rss_mb()
+    rss = RssSampler()
 
-    limiter = RateLimiter(settings.send_rate)
+    limiter = (
+        RecordingLimiter(settings.send_rate) if args.jitter else RateLimiter(settings.send_rate)
+    )
     bot = make_bot(server.url, limiter)
     hub = ProgressHub()
     sender = BroadcastSender(bot, session_factory, settings, limiter, hub, workers=args.workers)
     started = time.perf_counter()
     with hub.subscribe(broadcast_id):  # someone watches, as an admin would
-        await sender.start(broadcast_id)
-        await sender.wait(broadcast_id)
+        async with rss:
+            await sender.start(broadcast_id)
+            await sender.wait(broadcast_id)
     elapsed = time.perf_counter() - started
     await bot.session.close()
 
@@ -165,11 +241,18 @@ async def run_engine(args: argparse.Namespace, server: FakeServer, database_url:
         + ", ".join(f"{count} {status}" for status, count in sorted(by_status.items()))
     )
     print(
-        f"  db time:    {s.db_seconds:.2f} s in {s.flushes} flushes "
-        f"(avg {s.results / max(s.flushes, 1):.1f} results each) and {s.pages} page reads "
-        f"= {100 * s.db_seconds / elapsed:.1f}% of the wall time"
+        f"  db time:    writing results {s.flush_seconds:.2f} s in {s.flushes} transactions "
+        f"(avg {s.results / max(s.flushes, 1):.1f} results, "
+        f"{1000 * s.flush_seconds / max(s.flushes, 1):.0f} ms each), "
+        f"reading recipients {s.page_seconds:.2f} s in {s.pages} pages "
+        f"(wall time of the awaits, overlapping the sending)"
     )
-    print(f"  peak RSS:   {peak_rss_mb():.1f} MB (after seeding: {rss_before:.1f} MB)")
+    if isinstance(limiter, RecordingLimiter):
+        print_jitter(limiter, server.call("delivered"))
+    print(
+        f"  RSS:        {rss.before:.1f} MB before sending, {rss.peak:.1f} MB peak while sending "
+        f"(+{rss.peak - rss.before:.1f} MB); process peak (ru_maxrss) {peak_rss_mb():.1f} MB"
+    )
 
 
 async def raw_ceiling(server: FakeServer, messages: int, concurrency: int) -> float:
@@ -191,6 +274,8 @@ async def raw_ceiling(server: FakeServer, messages: int, concurrency: int) -> fl
 
 
 async def main(args: argparse.Namespace) -> None:
+    if not args.no_gc_freeze:
+        gc.freeze()  # as the bot does after its imports: no long collections of aiogram's types
     server = FakeServer(args.rate, args.latency)
     try:
         with tempfile.TemporaryDirectory() as folder:
@@ -225,6 +310,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--page", type=int, default=100, help="SEND_BATCH_SIZE")
     parser.add_argument("--raw-messages", type=int, default=10_000, help="0 skips the ceiling")
     parser.add_argument("--raw-concurrency", type=int, default=200)
+    parser.add_argument("--no-gc-freeze", action="store_true", help="skip gc.freeze()")
+    parser.add_argument(
+        "--jitter", action="store_true", help="measure grant-to-arrival jitter (uses memory)"
+    )
     args = parser.parse_args()
     if args.rate > 30 and not args.paid:
         parser.error("a rate above 30/s needs --paid")

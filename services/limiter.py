@@ -17,9 +17,13 @@ There are two ways in, and every request takes exactly one of them:
 Grants are evenly spaced and, as a hard guarantee, no more than `floor(rate)` grants
 fall into any window of 1 s (1 / rate for rates below 1) plus a margin. The margin
 absorbs the difference between the moment a request is granted here and the moment it
-reaches Telegram, so the server never counts more than `rate` in any 1 s window. It
-starts at `jitter_margin` (10 ms: 29.7/s at 30, 990/s at 1000); each flood wait (`pause`)
-widens it by that much, up to 50 ms, and every minute without one narrows it again.
+reaches Telegram, so the server never counts more than `rate` in any 1 s window. By
+default it is 10 ms up to 30/s (29.7/s at 30) and 25 ms above (975/s at 1000: more
+requests per second mean more chances for one to arrive early, and a flood wait at that
+rate costs far more); each flood wait (`pause`) widens it by its starting value, up
+to 50 ms, and every minute without one narrows it again. Long garbage-collector pauses
+between a grant and its request are the main source of that jitter: a long-running
+process should call `gc.freeze()` once its imports are done.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ if TYPE_CHECKING:
     from aiogram import Bot
     from aiogram.methods import Response
 
-DEFAULT_JITTER_MARGIN = 0.01
+FREE_RATE = 30
 MAX_JITTER_MARGIN = 0.05
 CALM_PERIOD = 60.0  # seconds without a flood wait before the margin narrows a step
 CHAT_INTERVAL = 1.0
@@ -62,7 +66,7 @@ class RateLimiter:
         rate: float,
         *,
         chat_interval: float = CHAT_INTERVAL,
-        jitter_margin: float = DEFAULT_JITTER_MARGIN,
+        jitter_margin: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if rate <= 0:
@@ -70,6 +74,8 @@ class RateLimiter:
         self.rate = rate
         self._clock = clock
         self._per_window = max(1, math.floor(rate))
+        if jitter_margin is None:
+            jitter_margin = 0.01 if rate <= FREE_RATE else 0.025
         self._base_margin = jitter_margin
         self._set_margin(jitter_margin)
         self._calm_since = clock()

@@ -40,6 +40,7 @@ from typing import Any
 from aiogram import Bot
 from aiogram.types import Message, MessageEntity
 from sqlalchemy import bindparam, case, exists, func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import aliased
 
 from bot.settings import Settings
@@ -85,7 +86,8 @@ def default_workers(rate: float) -> int:
 class SenderStats:
     """Counters for benchmarks and logs, summed over every run of one sender."""
 
-    db_seconds: float = 0.0
+    page_seconds: float = 0.0  # reading recipients
+    flush_seconds: float = 0.0  # writing results
     pages: int = 0
     flushes: int = 0
     results: int = 0
@@ -252,10 +254,16 @@ class _BroadcastRun:
     async def _watch_status(self) -> None:
         while True:
             await asyncio.sleep(STATUS_POLL_INTERVAL)
-            async with self.sender.session_factory() as session:
-                status = await session.scalar(
-                    select(Broadcast.status).where(Broadcast.id == self.broadcast_id)
+            try:
+                async with self.sender.session_factory() as session:
+                    status = await session.scalar(
+                        select(Broadcast.status).where(Broadcast.id == self.broadcast_id)
+                    )
+            except SQLAlchemyError:  # a database hiccup: ask again at the next poll
+                logger.warning(
+                    "Broadcast %s: status check failed", self.broadcast_id, exc_info=True
                 )
+                continue
             if status is not BroadcastStatus.SENDING:
                 logger.info("Broadcast %s is %s: stopping", self.broadcast_id, status)
                 self.stop()
@@ -313,7 +321,7 @@ class _BroadcastRun:
                         .limit(page_size)
                     )
                 ).all()
-            self._stats.db_seconds += time.perf_counter() - started
+            self._stats.page_seconds += time.perf_counter() - started
             self._stats.pages += 1
             for row_id, user_id, chat_id, attempts in rows:
                 await self._queue.put(_Recipient(row_id, user_id, chat_id, attempts))
@@ -503,7 +511,7 @@ class _BroadcastRun:
                         ).where(Broadcast.id == self.broadcast_id)
                     )
                 ).one()
-        self._stats.db_seconds += time.perf_counter() - started
+        self._stats.flush_seconds += time.perf_counter() - started
         self._stats.flushes += 1
         self._stats.results += len(results)
         for r in results:

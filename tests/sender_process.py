@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 from typing import Any
 
 from aiogram import Bot
@@ -145,6 +146,7 @@ async def _run(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
+    gc.freeze()  # as the bot does after its imports
     parser = argparse.ArgumentParser(prog="python -m tests.sender_process")
     parser.add_argument("--database", required=True)
     parser.add_argument("--api", required=True)
