@@ -146,7 +146,7 @@ audience_window = Window(
     Button(
         Tr("compose-btn-keep-audience"),
         id="keep_audience",
-        on_click=steps.on_keep_audience,
+        on_click=steps.on_back_to_preview,
         when="editing",
     ),
     cancel_button(),
@@ -216,7 +216,7 @@ content_window = Window(
     Button(
         Tr("compose-btn-keep-content"),
         id="keep_content",
-        on_click=steps.on_keep_audience,
+        on_click=steps.on_back_to_preview,
         when="has_content",
     ),
     Row(

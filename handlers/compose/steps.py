@@ -41,6 +41,10 @@ PICKER_PAGES = "pick_pages"
 MAX_QUERY_LENGTH = 100
 TOMORROW_MORNING = "tomorrow 09:00"
 REFERENCE_SEPARATORS = re.compile(r"[\s,;]+")
+REPLACE_WINDOW = ShowMode.DELETE_AND_SEND
+"""How a step answers a message: its window moves below, the old one is deleted. Deleting
+is not a paced request, while taking the keyboard off would cost a second one (every
+message or edit to a chat waits a second for the previous one, see services/limiter)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +100,7 @@ async def show_preview(manager: DialogManager) -> None:
     content = Draft.of(manager).content
     assert content is not None  # the preview is reached only with content
     await send_content(deps.bot, deps.chat.id, content)
-    await manager.switch_to(ComposeStates.preview, show_mode=ShowMode.SEND)
+    await manager.switch_to(ComposeStates.preview, show_mode=REPLACE_WINDOW)
 
 
 async def audience_chosen(manager: DialogManager) -> None:
@@ -115,7 +119,7 @@ async def finish(manager: DialogManager, text: str) -> None:
         await event.message.edit_text(text)
         return
     deps = Deps.of(manager)
-    await manager.done()  # takes the keyboard off the last wizard message
+    await manager.done(show_mode=REPLACE_WINDOW)
     await deps.bot.send_message(deps.chat.id, text)
 
 
@@ -126,7 +130,9 @@ async def on_cancel(callback: CallbackQuery, button: Button, manager: DialogMana
     await finish(manager, Deps.of(manager).t("compose-discarded"))
 
 
-async def on_keep_audience(callback: CallbackQuery, button: Button, manager: DialogManager) -> None:
+async def on_back_to_preview(
+    callback: CallbackQuery, button: Button, manager: DialogManager
+) -> None:
     await show_preview(manager)
 
 
@@ -195,6 +201,7 @@ async def on_pick(
 async def on_search(message: Message, widget: MessageInput, manager: DialogManager) -> None:
     Draft.of(manager).query = (message.text or "").strip()[:MAX_QUERY_LENGTH]
     await picker_pages(manager).set_page(0)
+    manager.show_mode = REPLACE_WINDOW
 
 
 async def on_show_all(callback: CallbackQuery, button: Button, manager: DialogManager) -> None:
@@ -229,6 +236,7 @@ async def on_references(message: Message, widget: MessageInput, manager: DialogM
     # Plain text: the references are the admin's own typing, and a long report may be cut.
     for part in split_text("\n\n".join(lines)):
         await message.answer(part, parse_mode=None)
+    manager.show_mode = REPLACE_WINDOW
 
 
 async def on_custom_continue(
@@ -253,7 +261,9 @@ async def on_content(message: Message, widget: MessageInput, manager: DialogMana
 
 
 async def on_unsupported(message: Message, widget: MessageInput, manager: DialogManager) -> None:
+    """A hint below the admin's message; the step's window stays where it is."""
     await message.answer(Deps.of(manager).t("compose-content-unsupported"))
+    manager.show_mode = ShowMode.NO_UPDATE
 
 
 # --- step 4: the preview's actions -----------------------------------------------------
