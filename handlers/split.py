@@ -1,6 +1,6 @@
 """Telegram refuses messages over 4096 characters; long lists go out in several messages.
 
-`split_text` cuts at line breaks (a line is never cut unless it alone is too long) and
+`split_text` cuts at line breaks (a line is cut only when it alone is too long), and
 `show` is the one way handlers put a possibly long text on screen: it edits the message a
 button sits on when the text fits in one message, and otherwise sends the parts as new
 messages with the keyboard on the last one.
@@ -52,22 +52,20 @@ async def show(
     reply_markup: InlineKeyboardMarkup | None = None,
     *,
     edit: bool = False,
-) -> MaybeInaccessibleMessageUnion:
+) -> None:
     """Put `text` on screen: edit `message` (`edit=True`) or answer in its chat.
 
-    Returns the message that carries the keyboard. An edit that would change nothing is
-    not an error; a text too long for one message, or a message the bot can no longer
-    edit, gets new messages instead.
+    An edit that would change nothing is not an error; a text too long for one message,
+    or a message the bot can no longer edit, goes out as new messages instead.
     """
     parts = split_text(text)
     if edit and len(parts) == 1 and isinstance(message, Message):
         try:
-            edited = await message.edit_text(parts[0], reply_markup=reply_markup)
+            await message.edit_text(parts[0], reply_markup=reply_markup)
         except TelegramBadRequest as error:
             if "message is not modified" not in error.message:
                 raise
-            return message
-        return edited if isinstance(edited, Message) else message
+        return
     for part in parts[:-1]:
         await message.answer(part)
-    return await message.answer(parts[-1], reply_markup=reply_markup)
+    await message.answer(parts[-1], reply_markup=reply_markup)

@@ -31,9 +31,15 @@ from handlers.progress import CancelConfirm, parse_broadcast_id
 from handlers.progress_view import ProgressAction, ProgressButton
 from handlers.split import TELEGRAM_TEXT_LIMIT, split_text
 from services.errors import BroadcastNotFound
-from tests.bot_harness import ADMIN_ID, BotHarness
+from tests.bot_harness import (
+    ADMIN_ID,
+    BotHarness,
+    harness_settings,
+    start_harness,
+    stop_harness,
+)
 from tests.factories import add_recipient, add_user, make_broadcast
-from tests.fake_bot_api import Delivered
+from tests.fake_bot_api import Delivered, FakeBotAPI
 
 CATALOG = Catalog("en")
 STRANGER = 555
@@ -308,6 +314,35 @@ async def test_progress_message_refresh_and_cancel_buttons(bot_harness: BotHarne
     sent, edits, answers = await bot_harness.click(ADMIN_ID, live_buttons["✖ Cancel"], message_id)
     assert (sent, [a.get("show_alert") for a in answers]) == ([], [True])
     assert answers[0]["text"] == text("cannot-cancel", id=str(broadcast_id), status="Cancelled")
+
+
+async def test_after_a_restart_the_same_progress_message_keeps_updating(
+    fake_api: FakeBotAPI, harness_database_url: str
+) -> None:
+    settings = harness_settings(harness_database_url, fake_api.url)
+    harness, polling = await start_harness(fake_api, settings)
+    try:
+        await harness.send(STRANGER, "/help")  # answered: the bot is up and polling
+        factory = harness.app.session_factory
+        broadcast_id = await add_broadcast(factory, status=BroadcastStatus.SENDING, pending=3)
+        message_id = await harness.app.progress.attach(broadcast_id, ADMIN_ID)
+    finally:
+        await stop_harness(harness, polling)  # the bot stops before sending anything
+    live = fake_api.messages_to(ADMIN_ID)[-1]
+    assert "Pending: 3 (of 3)" in (live.text or "")
+
+    harness, polling = await start_harness(fake_api, settings)
+    try:
+        await harness.send(STRANGER, "/help")  # polling, so sending has resumed
+        await harness.app.sender.wait(broadcast_id)
+        await harness.app.progress.wait(broadcast_id)
+    finally:
+        await stop_harness(harness, polling)
+    assert fake_api.messages_to(ADMIN_ID)[-1].message_id == message_id  # no new message
+    final = current_text(harness, live)
+    assert final.startswith(f"✅ <b>Broadcast #{broadcast_id}</b> · Sent")
+    assert "Sent: 3 · Failed: 0 · Pending: 0 (of 3)" in final
+    assert current_buttons(harness, live) == {}
 
 
 async def test_retry_failed_button_starts_a_retry_with_its_own_progress_message(

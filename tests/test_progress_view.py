@@ -7,9 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiogram.types import InlineKeyboardMarkup
+from fluent.syntax import ast, parse
 
-from bot.i18n import Catalog
-from db.models import BroadcastStatus
+from bot.i18n import LOCALES_DIR, Catalog, Translator
+from db.models import BroadcastStatus, RecipientStatus
 from handlers.progress_view import (
     ProgressAction,
     ProgressButton,
@@ -18,6 +19,7 @@ from handlers.progress_view import (
     render_progress,
     retryable_count,
 )
+from services.delivery_errors import ErrorCode
 from services.progress import ProgressSnapshot
 
 CATALOG = Catalog("en")
@@ -136,3 +138,22 @@ def test_an_empty_finished_broadcast_is_drawn_complete() -> None:
     )
     assert "100%" in text and "Errors" not in text
     assert markup is None
+
+
+@pytest.mark.parametrize("feature", ["monitoring", "errors"])
+def test_both_languages_define_the_same_messages(feature: str) -> None:
+    def ids(language: str) -> set[str]:
+        source = (LOCALES_DIR / language / f"{feature}.ftl").read_text(encoding="utf-8")
+        return {entry.id.name for entry in parse(source).body if isinstance(entry, ast.Message)}
+
+    assert ids("ru") == ids("en")
+    assert ids("en")
+
+
+@pytest.mark.parametrize("t", [EN, RU], ids=["en", "ru"])
+def test_every_status_and_error_code_has_words(t: Translator) -> None:
+    names = [f"status-{status.value}" for status in BroadcastStatus]
+    names += [f"recipient-status-{status.value}" for status in RecipientStatus]
+    names += [f"delivery-error-{code.value}" for code in ErrorCode]
+    for name in names:
+        assert t(name) != name, name
