@@ -291,6 +291,47 @@ async def test_transient_errors_are_retried_after_everyone_else_then_given_up(
     assert log == {"server_error": 2 + settings.max_retries + 1, "network": 1}
 
 
+async def test_a_timeout_is_retried_then_recorded_as_a_timeout(
+    api: FakeBotAPI, session_factory: SessionFactory, settings: Settings
+) -> None:
+    one_retry = settings.model_copy(update={"max_retries": 1})
+    broadcast_id = await seed_broadcast(session_factory, 3, first_chat_id=8050)
+    api.set_slow(8050, 2.0)
+    limiter = RateLimiter(FAST)
+    bot = make_bot(api.url, limiter, timeout=0.5)
+    sender = BroadcastSender(bot, session_factory, one_retry, limiter)
+    try:
+        await sender.start(broadcast_id)
+        await sender.wait(broadcast_id)
+    finally:
+        await sender.shutdown()
+        await bot.session.close()
+
+    rows = await load_recipients(session_factory, broadcast_id)
+    timed_out = rows[8050][0]
+    assert (timed_out.status, timed_out.error_code, timed_out.attempts) == (
+        RecipientStatus.FAILED,
+        "timeout",
+        2,
+    )
+    assert "timeout" in (timed_out.telegram_error or "").lower()
+    assert rows[8051][0].status is RecipientStatus.SENT
+
+
+async def test_any_other_refusal_fails_the_recipient_with_its_text(
+    api: FakeBotAPI, session_factory: SessionFactory, settings: Settings
+) -> None:
+    broadcast_id = await seed_broadcast(session_factory, 2, first_chat_id=8060, message="x" * 5000)
+    async with running_engine(api, session_factory, settings) as engine:
+        await engine.send(broadcast_id)
+
+    rows = await load_recipients(session_factory, broadcast_id)
+    for row, _ in rows.values():
+        assert (row.status, row.error_code, row.attempts) == (RecipientStatus.FAILED, "other", 0)
+        assert "message is too long" in (row.telegram_error or "")
+    assert (await load_broadcast(session_factory, broadcast_id)).status is BroadcastStatus.FAILED
+
+
 async def test_a_migrated_chat_gets_the_message_at_its_new_id(
     api: FakeBotAPI, session_factory: SessionFactory, settings: Settings
 ) -> None:
