@@ -18,12 +18,13 @@ Grants are evenly spaced and, as a hard guarantee, no more than `floor(rate)` gr
 fall into any window of 1 s (1 / rate for rates below 1) plus a margin. The margin
 absorbs the difference between the moment a request is granted here and the moment it
 reaches Telegram, so the server never counts more than `rate` in any 1 s window. By
-default it is 10 ms up to 30/s (29.7/s at 30) and 25 ms above (975/s at 1000: more
+default it is 10 ms up to 30/s (29.7/s at 30) and 40 ms above (961/s at 1000): more
 requests per second mean more chances for one to arrive early, and a flood wait at that
-rate costs far more); each flood wait (`pause`) widens it by its starting value, up
-to 50 ms, and every minute without one narrows it again. Long garbage-collector pauses
-between a grant and its request are the main source of that jitter: a long-running
-process should call `gc.freeze()` once its imports are done.
+rate is far more expensive (every request already in flight when the first 429 comes
+lengthens Telegram's wait). Each flood wait (`pause`) widens the margin by its starting
+value, up to 100 ms; every minute without one narrows it again. Long garbage-collector
+pauses between a grant and its request were the main source of that jitter here: a
+long-running process should call `gc.freeze()` once its imports are done.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
     from aiogram.methods import Response
 
 FREE_RATE = 30
-MAX_JITTER_MARGIN = 0.05
+MAX_JITTER_MARGIN = 0.1
 CALM_PERIOD = 60.0  # seconds without a flood wait before the margin narrows a step
 CHAT_INTERVAL = 1.0
 # How far the even schedule may lag behind real time before it is reset: a late wake-up
@@ -75,7 +76,7 @@ class RateLimiter:
         self._clock = clock
         self._per_window = max(1, math.floor(rate))
         if jitter_margin is None:
-            jitter_margin = 0.01 if rate <= FREE_RATE else 0.025
+            jitter_margin = 0.01 if rate <= FREE_RATE else 0.04
         self._base_margin = jitter_margin
         self._set_margin(jitter_margin)
         self._calm_since = clock()

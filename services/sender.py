@@ -41,6 +41,7 @@ from aiogram import Bot
 from aiogram.types import Message, MessageEntity
 from sqlalchemy import bindparam, case, exists, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.settings import Settings
@@ -365,6 +366,10 @@ class _BroadcastRun:
                     await self._buffer.record(result)
             except _NotRecorded:
                 return
+            except Exception:
+                logger.exception("Broadcast %s: a sending worker failed", self.broadcast_id)
+                self.stop()
+                return
             finally:
                 self._sending.discard(worker)
                 self._queue.task_done()
@@ -523,7 +528,9 @@ class _BroadcastRun:
             status, total, sent_count, failed_count = counts
             self._publish(BroadcastStatus(status), total, sent_count, failed_count)
 
-    async def _merged_error_log(self, session: Any, events: Iterable[ErrorEvent]) -> list[Any]:
+    async def _merged_error_log(
+        self, session: AsyncSession, events: Iterable[ErrorEvent]
+    ) -> list[dict[str, Any]]:
         current = await session.scalar(
             select(Broadcast.error_log).where(Broadcast.id == self.broadcast_id).with_for_update()
         )
@@ -643,7 +650,7 @@ def _row_values(result: _Result) -> dict[str, Any]:
     }
 
 
-async def _move_chat(session: Any, user_id: int, new_chat_id: int) -> None:
+async def _move_chat(session: AsyncSession, user_id: int, new_chat_id: int) -> None:
     """Store a migrated chat's new id, unless another user already has it."""
     other = aliased(User)
     taken = exists().where(other.telegram_id == new_chat_id)
