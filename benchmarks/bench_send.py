@@ -117,6 +117,17 @@ def print_jitter(limiter: RecordingLimiter, delivered: list[dict[str, Any]]) -> 
     )
 
 
+# The fake server keeps every delivery; with a million of them Python's full garbage
+# collections pause it for hundreds of ms, which looks like network jitter and draws 429s
+# no real Telegram server would send. It runs with full collections off (young ones,
+# which reclaim each request's garbage, stay on).
+_RUN_FAKE_SERVER = (
+    "import gc, runpy, sys; gc.set_threshold(700, 10, 10**9); "
+    "sys.argv[0] = 'tests.fake_bot_api'; "
+    "runpy.run_module('tests.fake_bot_api', run_name='__main__', alter_sys=True)"
+)
+
+
 class FakeServer:
     """`python -m tests.fake_bot_api` as a child process."""
 
@@ -124,8 +135,8 @@ class FakeServer:
         self._process = subprocess.Popen(
             [
                 sys.executable,
-                "-m",
-                "tests.fake_bot_api",
+                "-c",
+                _RUN_FAKE_SERVER,
                 "--port",
                 "0",
                 "--token",
