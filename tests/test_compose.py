@@ -33,6 +33,11 @@ class Roster:
     mathematics_id: int
 
 
+def chat_of(user: User) -> int:
+    assert user.telegram_id is not None, f"{user.full_name} has no Telegram"
+    return user.telegram_id
+
+
 @pytest.fixture
 async def roster(bot_harness: BotHarness) -> Roster:
     """Three linked students, one without Telegram, one who blocked the bot; Mathematics
@@ -463,7 +468,7 @@ async def test_send_now_delivers_to_every_reachable_recipient(
     _, edits, _ = await wizard.press("✅ Send now")
     [broadcast] = await broadcasts(bot_harness)
     assert edits[-1].text == f"Broadcast created (#{broadcast.id}). Sending to 3 recipients."
-    chats = [student.telegram_id for student in roster.students]
+    chats = [chat_of(student) for student in roster.students]
     api = bot_harness.api
     await api.wait_for(lambda: all(api.messages_to(chat) for chat in chats), timeout=10)
     for chat in chats:
@@ -473,7 +478,7 @@ async def test_send_now_delivers_to_every_reachable_recipient(
             BOLD_HELLO,
             None,
         )
-    assert not api.messages_to(roster.blocked_student.telegram_id)
+    assert not api.messages_to(chat_of(roster.blocked_student))
     progress = [m for m in api.messages_to(ADMIN_ID) if m.message_id > edits[-1].message_id]
     assert progress, "the progress message is posted in the admin's chat"
 

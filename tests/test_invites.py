@@ -281,7 +281,7 @@ async def test_invite_link_flow_end_to_end(
 
     replies = await bot_harness.send(8001, f"/start {token}", username="maria", language_code="ru")
     assert len(replies) == 1 and "Мария" in (replies[0].text or "")
-    assert replies[0].text.startswith("Готово")
+    assert (replies[0].text or "").startswith("Готово")
     linked = await load_user(factory, parent.id)
     assert (linked.telegram_id, linked.telegram_username, linked.language_code) == (
         8001,
