@@ -1,5 +1,11 @@
 """/broadcasts, /broadcast, /recipients and /stats: looking at broadcasts, and the buttons
-of a broadcast's details (progress, recipients, retry, cancel, reschedule).
+of a broadcast's details (progress, recipients, retry, cancel, and for a draft or a
+scheduled broadcast: send now, schedule or reschedule).
+
+A draft saved by the compose wizard is sent or scheduled from here: "Send now" asks
+first, naming the audience and how many can receive it, then starts the broadcast as the
+wizard does (its timer, if it was scheduled, finds it no longer scheduled and does
+nothing); "Schedule" and "Reschedule" share one step that reads the typed time.
 
 Lists are paginated newest first; their filter and page buttons edit the list in place.
 The text of a `/broadcasts search ...` is kept in the conversation data (callback data
@@ -33,18 +39,22 @@ from bot.settings import Settings
 from db.models import BroadcastStatus, ContentKind, RecipientStatus, TargetGroup
 from db.session import SessionFactory
 from db.types import utcnow
+from handlers.errors import describe
 from handlers.progress import (
     ON_MESSAGE,
     ask_cancel,
     current_status,
     full_progress,
+    launch,
     parse_broadcast_id,
     refusal,
     start_retry,
 )
 from handlers.progress_view import STATUS_ICONS, BroadcastId
 from handlers.split import show
-from services.broadcasts import CANCELLABLE, RETRIABLE, BroadcastService
+from services.audience import AudienceService
+from services.broadcasts import CANCELLABLE, RETRIABLE, STARTABLE, BroadcastService
+from services.errors import NoRecipients
 from services.progress import ProgressReporter, format_duration
 from services.schedule_time import ACCEPTED_FORMATS, format_schedule_time, parse_schedule_time
 from services.scheduler import BroadcastScheduler
@@ -55,7 +65,7 @@ router = Router(name=__name__)
 LIST_PAGE_SIZE = 10
 RECIPIENTS_PAGE_SIZE = 15
 SEARCH_KEY = "broadcasts_search"
-RESCHEDULE_KEY = "reschedule_broadcast_id"
+TIME_STEP_KEY = "time_step"
 PREVIEW_LENGTH = 60
 NAME_LENGTH = 64
 ERROR_LENGTH = 120
@@ -68,7 +78,24 @@ class DetailButton(enum.StrEnum):
     RECIPIENTS = "recipients"
     RETRY = "retry"
     CANCEL = "cancel"
+    SEND = "send"
+    SCHEDULE = "schedule"
     RESCHEDULE = "reschedule"
+
+
+class TimeAction(enum.StrEnum):
+    """What a typed time is for: a draft's first time, or a scheduled broadcast's new one.
+    The value starts the step's message ids (`schedule-ask`, `cannot-reschedule`...)."""
+
+    SCHEDULE = "schedule"
+    RESCHEDULE = "reschedule"
+
+    @property
+    def from_status(self) -> BroadcastStatus:
+        """The status the broadcast must still have for the time to be taken."""
+        if self is TimeAction.SCHEDULE:
+            return BroadcastStatus.DRAFT
+        return BroadcastStatus.SCHEDULED
 
 
 class DetailAction(CallbackData, prefix="bd"):
@@ -88,11 +115,17 @@ class RecipientPage(CallbackData, prefix="rl"):
     page: PageNumber = 1
 
 
-class RescheduleAbort(CallbackData, prefix="ra"):
+class SendConfirm(CallbackData, prefix="sn"):
+    broadcast_id: BroadcastId
+    confirmed: bool
+
+
+class TimeAbort(CallbackData, prefix="ta"):
+    action: TimeAction
     broadcast_id: BroadcastId
 
 
-class Reschedule(StatesGroup):
+class TimeStep(StatesGroup):
     time = State()
 
 
@@ -176,7 +209,7 @@ def filter_rows(
     return [marked[i : i + per_row] for i in range(0, len(marked), per_row)]
 
 
-def audience(t: Translator, broadcast: Mapping[str, Any]) -> str:
+def audience_text(t: Translator, broadcast: Mapping[str, Any]) -> str:
     """The target group in words, with its filter: `By subject (subject #5)`."""
     group = TargetGroup(broadcast["target_group"])
     name = t(f"target-{group.value}")
@@ -271,7 +304,7 @@ def details_view(
             id=str(broadcast_id),
             status=t(f"status-{status.value}"),
         ),
-        t("details-audience", audience=audience(t, details)),
+        t("details-audience", audience=audience_text(t, details)),
         t("details-author", name=html.quote(details["created_by_name"]), created=created)
         if details["created_by_name"]
         else t("details-author-unknown", created=created),
@@ -315,16 +348,43 @@ def details_view(
             button("details-btn-recipients", DetailButton.RECIPIENTS),
         ]
     ]
+    if status in STARTABLE:  # a draft gets its time, a scheduled broadcast a new one
+        timing = (
+            DetailButton.SCHEDULE if status is BroadcastStatus.DRAFT else DetailButton.RESCHEDULE
+        )
+        rows.append(
+            [button("details-btn-send", DetailButton.SEND), button(f"details-btn-{timing}", timing)]
+        )
     actions = []
     if status in RETRIABLE and details["failed_count"] > 0:
         actions.append(button("details-btn-retry", DetailButton.RETRY))
-    if status is BroadcastStatus.SCHEDULED:
-        actions.append(button("details-btn-reschedule", DetailButton.RESCHEDULE))
     if status in CANCELLABLE:
         actions.append(button("details-btn-cancel", DetailButton.CANCEL))
     if actions:
         rows.append(actions)
     return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def send_confirm_view(
+    t: Translator, details: Mapping[str, Any], reachable: int
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The question before sending now: the audience, how many can receive it, Yes/No."""
+    broadcast_id = details["id"]
+    text = t(
+        "send-confirm",
+        id=str(broadcast_id),
+        status=t(f"status-{details['status']}"),
+        audience=audience_text(t, details),
+        count=reachable,
+    )
+    buttons = [
+        InlineKeyboardButton(
+            text=t(label),
+            callback_data=SendConfirm(broadcast_id=broadcast_id, confirmed=confirmed).pack(),
+        )
+        for label, confirmed in (("send-btn-yes", True), ("send-btn-no", False))
+    ]
+    return text, InlineKeyboardMarkup(inline_keyboard=[buttons])
 
 
 def recipient_line(t: Translator, recipient: Mapping[str, Any], tz: ZoneInfo) -> str:
@@ -638,11 +698,74 @@ async def cancel_button(
     await ask_cancel(callback, on.chat.id, callback_data.broadcast_id, t, bot, broadcasts)
 
 
-# --- rescheduling ----------------------------------------------------------------------------
+# --- send now -------------------------------------------------------------------------------
 
 
-@router.callback_query(DetailAction.filter(F.action == DetailButton.RESCHEDULE), ON_MESSAGE)
-async def reschedule_button(
+@router.callback_query(DetailAction.filter(F.action == DetailButton.SEND), ON_MESSAGE)
+async def send_button(
+    callback: CallbackQuery,
+    callback_data: DetailAction,
+    on: MaybeInaccessibleMessageUnion,
+    t: Translator,
+    broadcasts: BroadcastService,
+    audience: AudienceService,
+) -> None:
+    """Ask before sending a draft or a scheduled broadcast now; nobody reachable is refused
+    (by the error router) without asking."""
+    broadcast_id = callback_data.broadcast_id
+    details = await broadcasts.get_details(broadcast_id, recipients_page_size=1)
+    status = BroadcastStatus(details["status"])
+    if status not in STARTABLE:
+        await callback.answer(refusal(t, "cannot-send", broadcast_id, status), show_alert=True)
+        return
+    counts = await audience.preview(details["target_group"], details["target_filter"])
+    if counts.reachable == 0:
+        raise NoRecipients(details["target_group"])
+    await show(on, *send_confirm_view(t, details, counts.reachable))
+    await callback.answer()
+
+
+@router.callback_query(SendConfirm.filter(), ON_MESSAGE)
+async def send_confirmed(
+    callback: CallbackQuery,
+    callback_data: SendConfirm,
+    on: MaybeInaccessibleMessageUnion,
+    t: Translator,
+    settings: Settings,
+    broadcasts: BroadcastService,
+    progress: ProgressReporter,
+    sender: BroadcastSender,
+) -> None:
+    """Yes: resolve the recipients now, post the live progress message here, start the
+    engine. An audience that became empty since the question leaves the broadcast as it was."""
+    broadcast_id = callback_data.broadcast_id
+    if not callback_data.confirmed:
+        await show(on, t("send-kept", id=str(broadcast_id)), edit=True)
+        await callback.answer()
+        return
+    status = await current_status(broadcasts, broadcast_id)
+    if status not in STARTABLE:
+        await callback.answer(refusal(t, "cannot-send", broadcast_id, status), show_alert=True)
+        return
+    try:
+        count = await broadcasts.start_sending(broadcast_id)
+    except NoRecipients as error:
+        await show(on, html.quote(describe(error, t, settings.tz)), edit=True)
+        await callback.answer()
+        return
+    await show(on, t("send-started", id=str(broadcast_id), count=count), edit=True)
+    await callback.answer()
+    await launch(broadcast_id, on.chat.id, progress, sender)
+
+
+# --- scheduling a draft, rescheduling ----------------------------------------------------------
+
+
+@router.callback_query(
+    DetailAction.filter(F.action.in_({DetailButton.SCHEDULE, DetailButton.RESCHEDULE})),
+    ON_MESSAGE,
+)
+async def time_button(
     callback: CallbackQuery,
     callback_data: DetailAction,
     on: MaybeInaccessibleMessageUnion,
@@ -651,51 +774,62 @@ async def reschedule_button(
     broadcasts: BroadcastService,
     settings: Settings,
 ) -> None:
-    """Ask for the new time; the next text message is read as that time."""
+    """Ask for the time; the next text message is read as that time."""
+    action = TimeAction(callback_data.action)
     broadcast_id = callback_data.broadcast_id
     status = await current_status(broadcasts, broadcast_id)
-    if status is not BroadcastStatus.SCHEDULED:
-        await callback.answer(
-            refusal(t, "cannot-reschedule", broadcast_id, status), show_alert=True
-        )
+    if status is not action.from_status:
+        await callback.answer(refusal(t, f"cannot-{action}", broadcast_id, status), show_alert=True)
         return
-    await state.set_state(Reschedule.time)
-    await state.update_data({RESCHEDULE_KEY: broadcast_id})
-    abort = RescheduleAbort(broadcast_id=broadcast_id).pack()
+    await state.set_state(TimeStep.time)
+    await state.update_data({TIME_STEP_KEY: {"action": action.value, "id": broadcast_id}})
+    abort = TimeAbort(action=action, broadcast_id=broadcast_id).pack()
     await on.answer(
         t(
-            "reschedule-ask",
+            f"{action}-ask",
             id=str(broadcast_id),
             tz=settings.tz.key,
             examples=", ".join(ACCEPTED_FORMATS),
         ),
         reply_markup=InlineKeyboardMarkup(
             inline_keyboard=[
-                [InlineKeyboardButton(text=t("reschedule-btn-abort"), callback_data=abort)]
+                [InlineKeyboardButton(text=t(f"{action}-btn-abort"), callback_data=abort)]
             ]
         ),
     )
     await callback.answer()
 
 
-@router.message(Reschedule.time, F.text.as_("text"), ~F.text.startswith("/"))
-async def reschedule_time(
+@router.message(TimeStep.time, F.text.as_("text"), ~F.text.startswith("/"))
+async def time_typed(
     message: Message,
     text: str,
     t: Translator,
     state: FSMContext,
     settings: Settings,
+    broadcasts: BroadcastService,
     scheduler: BroadcastScheduler,
 ) -> None:
     """A time that can't be read or has passed is explained by the error router and the
-    step stays; once read, the step ends whatever the scheduler answers."""
+    step stays; once read, the step ends whatever happens next. A draft becomes scheduled
+    and is armed to report to this chat, as the wizard's schedule does; a scheduled
+    broadcast moves. One that changed status meanwhile is refused and left alone."""
     when_utc = parse_schedule_time(text, utcnow(), settings.tz)
-    broadcast_id = int((await state.get_data())[RESCHEDULE_KEY])
+    step = (await state.get_data())[TIME_STEP_KEY]
+    action, broadcast_id = TimeAction(step["action"]), int(step["id"])
     await state.set_state(None)
-    await scheduler.reschedule(broadcast_id, when_utc)
+    status = await current_status(broadcasts, broadcast_id)
+    if status is not action.from_status:
+        await message.answer(refusal(t, f"cannot-{action}", broadcast_id, status))
+        return
+    if action is TimeAction.SCHEDULE:
+        await broadcasts.schedule(broadcast_id, when_utc)
+        await scheduler.arm(broadcast_id, when_utc, admin_chat_id=message.chat.id)
+    else:
+        await scheduler.reschedule(broadcast_id, when_utc)
     await message.answer(
         t(
-            "reschedule-done",
+            f"{action}-done",
             id=str(broadcast_id),
             time=format_schedule_time(when_utc, settings.tz),
             tz=settings.tz.key,
@@ -703,15 +837,18 @@ async def reschedule_time(
     )
 
 
-@router.callback_query(RescheduleAbort.filter(), ON_MESSAGE)
-async def reschedule_abort(
+@router.callback_query(TimeAbort.filter(), ON_MESSAGE)
+async def time_abort(
     callback: CallbackQuery,
-    callback_data: RescheduleAbort,
+    callback_data: TimeAbort,
     on: MaybeInaccessibleMessageUnion,
     t: Translator,
     state: FSMContext,
 ) -> None:
-    if (await state.get_data()).get(RESCHEDULE_KEY) == callback_data.broadcast_id:
+    step = (await state.get_data()).get(TIME_STEP_KEY)
+    if step == {"action": callback_data.action.value, "id": callback_data.broadcast_id}:
         await state.set_state(None)
-    await show(on, t("reschedule-aborted", id=str(callback_data.broadcast_id)), edit=True)
+    await show(
+        on, t(f"{callback_data.action}-aborted", id=str(callback_data.broadcast_id)), edit=True
+    )
     await callback.answer()

@@ -111,6 +111,16 @@ async def full_progress(
     return render_progress(t, snapshot, footer=progress_times(t, progress, settings.tz))
 
 
+async def launch(
+    broadcast_id: int, chat_id: int, progress: ProgressReporter, sender: BroadcastSender
+) -> None:
+    """Post the live progress message of a broadcast now in `sending` in `chat_id`, then
+    hand it to the engine. `sender.start` wakes the run the service's launcher may already
+    have started, so the engine runs exactly once either way."""
+    await progress.attach(broadcast_id, chat_id)
+    await sender.start(broadcast_id)
+
+
 async def ask_cancel(
     event: Message | CallbackQuery,
     chat_id: int,
@@ -153,11 +163,7 @@ async def start_retry(
     progress: ProgressReporter,
     sender: BroadcastSender,
 ) -> bool:
-    """The seed's retry, then a new progress message in `chat_id`; True when it started.
-
-    `sender.start` wakes the run the service's launcher may already have started, so the
-    engine runs exactly once either way.
-    """
+    """The seed's retry, then a new progress message in `chat_id`; True when it started."""
     status = await current_status(broadcasts, broadcast_id)
     if status not in RETRIABLE:
         await tell(event, refusal(t, "cannot-retry", broadcast_id, status))
@@ -169,8 +175,7 @@ async def start_retry(
     await bot.send_message(
         chat_id, t("retry-started", count=result["retried_count"], id=str(broadcast_id))
     )
-    await progress.attach(broadcast_id, chat_id)
-    await sender.start(broadcast_id)
+    await launch(broadcast_id, chat_id, progress, sender)
     if isinstance(event, CallbackQuery):
         await event.answer()
     return True

@@ -157,6 +157,14 @@ def page_envelope(count: int, page: int, page_size: int, results: list[Any]) -> 
     }
 
 
+def check_scheduled_at(scheduled_at: datetime) -> None:
+    """A time to schedule a broadcast for must be aware and in the future."""
+    if scheduled_at.tzinfo is None:
+        raise ValidationFailed("scheduled_at must carry a time zone")
+    if scheduled_at <= utcnow():
+        raise ValidationFailed("scheduled_at must be in the future")
+
+
 def _check_page(page: int, page_size: int) -> None:
     if page < 1:
         raise ValidationFailed(f"page must be 1 or more, got {page}")
@@ -231,10 +239,7 @@ class BroadcastService:
         """Store a draft (or a scheduled broadcast when `scheduled_at` is given); its id."""
         content.validate(self._settings.message_max_length)
         if scheduled_at is not None:
-            if scheduled_at.tzinfo is None:
-                raise ValidationFailed("scheduled_at must carry a time zone")
-            if scheduled_at <= utcnow():
-                raise ValidationFailed("scheduled_at must be in the future")
+            check_scheduled_at(scheduled_at)
         async with self._session_factory() as session, session.begin():
             group, parsed = await validate_target(session, target_group, target_filter)
             if created_by_id is not None and await session.get(User, created_by_id) is None:
@@ -270,6 +275,23 @@ class BroadcastService:
             )
             if affected_rows(result) == 0:
                 await self._refuse(session, broadcast_id, "retarget")
+
+    async def schedule(self, broadcast_id: int, scheduled_at: datetime) -> None:
+        """draft -> scheduled at `scheduled_at` (aware, in the future; stored as UTC).
+
+        Only the row changes: the caller arms its timer (`BroadcastScheduler.arm`), as
+        after `create(scheduled_at=...)`. A broadcast that is no longer a draft is refused
+        (InvalidStatus), so an already scheduled one keeps its time.
+        """
+        check_scheduled_at(scheduled_at)
+        async with self._session_factory() as session, session.begin():
+            result = await session.execute(
+                update(Broadcast)
+                .where(Broadcast.id == broadcast_id, Broadcast.status == BroadcastStatus.DRAFT)
+                .values(status=BroadcastStatus.SCHEDULED, scheduled_at=scheduled_at)
+            )
+            if affected_rows(result) == 0:
+                await self._refuse(session, broadcast_id, "schedule")
 
     async def start_sending(self, broadcast_id: int) -> int:
         """draft|scheduled -> sending: resolve the audience into recipients now.

@@ -5,8 +5,9 @@ The database is the source of truth: a scheduled broadcast is a row with status
 timers, one `broadcast:<id>` job per row (rebuilt from the rows at `start`), plus a
 sweep every 30 s, the seed's `process_scheduled_broadcasts`, that fires whatever is due
 and was missed. Firing re-reads the row, so the stale timer of a cancelled or moved
-broadcast does nothing, and `BroadcastService.start_sending` changes the status only
-from draft|scheduled, so a broadcast cannot start twice.
+broadcast, or of one an admin sent early, does nothing, and
+`BroadcastService.start_sending` changes the status only from draft|scheduled, so a
+broadcast cannot start twice.
 
 Firing resolves the recipients at that moment, posts the live progress message to the
 admin who scheduled it (the chat stored on the row when scheduling, else the creator's
@@ -32,7 +33,7 @@ from bot.i18n import Catalog
 from db.models import Broadcast, BroadcastStatus, User
 from db.session import SessionFactory
 from db.types import utcnow
-from services.broadcasts import BroadcastService
+from services.broadcasts import BroadcastService, check_scheduled_at
 from services.errors import (
     BroadcastNotFound,
     DomainError,
@@ -135,9 +136,7 @@ class BroadcastScheduler:
 
     async def reschedule(self, broadcast_id: int, when: datetime) -> None:
         """Move a still scheduled broadcast to `when`, which must be in the future."""
-        _require_time_zone(when)
-        if when <= utcnow():
-            raise ValidationFailed("The new time must be in the future")
+        check_scheduled_at(when)
         async with self._session_factory() as session, session.begin():
             moved = await session.execute(
                 update(Broadcast)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -651,6 +651,88 @@ async def test_update_target(
     await service.start_sending(broadcast_id)
     with pytest.raises(InvalidStatus, match="Cannot retarget broadcast with status sending"):
         await service.update_target(broadcast_id, "all_students")
+
+
+# --- schedule (draft -> scheduled) --------------------------------------------------------
+
+
+async def test_schedule_turns_a_draft_into_a_scheduled_broadcast_at_that_utc_time(
+    service: BroadcastService, session_factory: SessionFactory
+) -> None:
+    broadcast_id = await service.create(target_group="all_students", content=HELLO)
+    moscow = timezone(timedelta(hours=3))
+    when = (utcnow() + timedelta(hours=2)).astimezone(moscow)
+
+    await service.schedule(broadcast_id, when)
+
+    stored = await load(session_factory, broadcast_id)
+    assert stored.status is BroadcastStatus.SCHEDULED
+    assert stored.scheduled_at == when
+    assert stored.scheduled_at is not None and stored.scheduled_at.utcoffset() == timedelta(0)
+    assert (stored.recipient_count, stored.sent_at) == (0, None)  # resolved when it fires
+
+
+@pytest.mark.parametrize(
+    ("when", "message"),
+    [
+        (datetime(2099, 1, 1, 9, 0), "scheduled_at must carry a time zone"),
+        (utcnow() - timedelta(seconds=1), "scheduled_at must be in the future"),
+    ],
+)
+async def test_schedule_refuses_a_naive_or_past_time_and_changes_nothing(
+    service: BroadcastService, session_factory: SessionFactory, when: datetime, message: str
+) -> None:
+    broadcast_id = await service.create(target_group="all_students", content=HELLO)
+
+    with pytest.raises(ValidationFailed, match=f"^{message}$"):
+        await service.schedule(broadcast_id, when)
+
+    stored = await load(session_factory, broadcast_id)
+    assert (stored.status, stored.scheduled_at) == (BroadcastStatus.DRAFT, None)
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        BroadcastStatus.SCHEDULED,
+        BroadcastStatus.SENDING,
+        BroadcastStatus.SENT,
+        BroadcastStatus.CANCELLED,
+    ],
+)
+async def test_schedule_refuses_anything_but_a_draft_and_changes_nothing(
+    service: BroadcastService, session_factory: SessionFactory, status: BroadcastStatus
+) -> None:
+    original = utcnow() + timedelta(days=1)
+    async with session_factory() as session, session.begin():
+        broadcast = await make_broadcast(session, status=status, scheduled_at=original)
+
+    with pytest.raises(InvalidStatus, match=f"^Cannot schedule broadcast with status {status}$"):
+        await service.schedule(broadcast.id, utcnow() + timedelta(hours=1))
+
+    stored = await load(session_factory, broadcast.id)
+    assert (stored.status, stored.scheduled_at) == (status, original)
+    with pytest.raises(BroadcastNotFound, match="Broadcast 404 not found"):
+        await service.schedule(404, utcnow() + timedelta(hours=1))
+
+
+async def test_concurrent_schedules_of_one_draft_let_exactly_one_through(
+    service: BroadcastService, session_factory: SessionFactory
+) -> None:
+    broadcast_id = await service.create(target_group="all_students", content=HELLO)
+    first, second = utcnow() + timedelta(hours=1), utcnow() + timedelta(hours=2)
+
+    outcomes = await asyncio.gather(
+        service.schedule(broadcast_id, first),
+        service.schedule(broadcast_id, second),
+        return_exceptions=True,
+    )
+
+    refused = [outcome for outcome in outcomes if isinstance(outcome, InvalidStatus)]
+    assert len(refused) == 1
+    assert str(refused[0]) == "Cannot schedule broadcast with status scheduled"
+    winner = first if outcomes[0] is None else second
+    assert (await load(session_factory, broadcast_id)).scheduled_at == winner
 
 
 @pytest.mark.parametrize(

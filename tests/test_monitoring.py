@@ -23,7 +23,9 @@ from handlers.broadcasts import (
     ListPage,
     ListQuery,
     RecipientPage,
-    RescheduleAbort,
+    SendConfirm,
+    TimeAbort,
+    TimeAction,
     parse_list_args,
     parse_recipients_args,
 )
@@ -517,7 +519,13 @@ async def test_reschedule_from_the_details(bot_harness: BotHarness) -> None:
     )
     [details] = await bot_harness.send(ADMIN_ID, f"/broadcast {broadcast_id}")
     assert "Scheduled for 01." not in (details.text or "")
-    assert list(buttons(details)) == ["📊 Progress", "👥 Recipients", "🕒 Reschedule", "✖ Cancel"]
+    assert list(buttons(details)) == [
+        "📊 Progress",
+        "👥 Recipients",
+        "🚀 Send now",
+        "🕒 Reschedule",
+        "✖ Cancel",
+    ]
     [ask], _, _ = await bot_harness.click(
         ADMIN_ID, buttons(details)["🕒 Reschedule"], details.message_id
     )
@@ -638,9 +646,12 @@ async def test_a_stranger_forging_monitoring_buttons_is_refused_and_nothing_chan
         ProgressAction(action=ProgressButton.RETRY, broadcast_id=broadcast_id, lang="en"),
         CancelConfirm(broadcast_id=broadcast_id, confirmed=True),
         DetailAction(action=DetailButton.CANCEL, broadcast_id=broadcast_id),
+        DetailAction(action=DetailButton.SEND, broadcast_id=broadcast_id),
+        DetailAction(action=DetailButton.SCHEDULE, broadcast_id=broadcast_id),
+        SendConfirm(broadcast_id=broadcast_id, confirmed=True),
         ListPage(page=1),
         RecipientPage(broadcast_id=broadcast_id),
-        RescheduleAbort(broadcast_id=broadcast_id),
+        TimeAbort(action=TimeAction.RESCHEDULE, broadcast_id=broadcast_id),
     ]
     for data in forged:
         sent, edits, answers = await bot_harness.click(STRANGER, data.pack(), message_id=1)

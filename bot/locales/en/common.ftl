@@ -3,7 +3,7 @@ help-admin =
     <b>What you can do</b>
     /new — create a broadcast: send it now, schedule it or save a draft
     /broadcasts [status] — list broadcasts, newest first; /broadcasts search WORDS finds them by text
-    /broadcast ID — details, with buttons for progress, recipients, retry, cancel and reschedule
+    /broadcast ID — details, with buttons: progress, recipients, retry, cancel; send a draft now or schedule it; send a scheduled one early or move it
     /progress [ID] — how far a broadcast has got (without an ID: your latest)
     /retry [ID] — send again to the recipients whose delivery failed
     /cancel [ID] — cancel a draft, scheduled or sending broadcast (asks first)

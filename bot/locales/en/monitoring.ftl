@@ -53,6 +53,8 @@ no-broadcasts-yet = You have no broadcasts yet. Create one with /new, or give th
 cannot-cancel = Broadcast #{ $id } is { $status }: there is nothing to cancel.
 cannot-retry = Broadcast #{ $id } is { $status }: there is nothing to retry.
 cannot-reschedule = Broadcast #{ $id } is { $status }: only a scheduled broadcast can be moved.
+cannot-send = Broadcast #{ $id } is { $status }: only a draft or a scheduled broadcast can be sent now.
+cannot-schedule = Broadcast #{ $id } is { $status }: only a draft can be scheduled.
 
 cancel-confirm = Cancel broadcast #{ $id } ({ $status })? Recipients who have not got it yet will not get it.
 cancel-btn-yes = Yes, cancel it
@@ -97,6 +99,22 @@ details-btn-recipients = 👥 Recipients
 details-btn-retry = 🔁 Retry failed
 details-btn-cancel = ✖ Cancel
 details-btn-reschedule = 🕒 Reschedule
+details-btn-send = 🚀 Send now
+details-btn-schedule = 🕒 Schedule
+
+send-confirm = Send broadcast #{ $id } ({ $status }) now?
+    Audience: { $audience }
+    { $count ->
+        [one] { $count } recipient can receive it.
+       *[other] { $count } recipients can receive it.
+    }
+send-btn-yes = Yes, send it now
+send-btn-no = No, not now
+send-started = Broadcast #{ $id } is being sent to { $count ->
+        [one] { $count } recipient
+       *[other] { $count } recipients
+    }.
+send-kept = Broadcast #{ $id } was not sent; nothing changed.
 
 recipients-title = <b>Recipients of #{ $id }</b> · { $filter } · { $count } found · page { $page } of { $pages }
 recipients-filter-all = All
@@ -109,6 +127,11 @@ reschedule-ask = Send the new time for broadcast #{ $id } ({ $tz }), for example
 reschedule-done = Broadcast #{ $id } now goes out at { $time } ({ $tz }).
 reschedule-aborted = Broadcast #{ $id } keeps its time.
 reschedule-btn-abort = ✖ Keep the current time
+
+schedule-ask = Send the time for broadcast #{ $id } ({ $tz }), for example: { $examples }
+schedule-done = Broadcast #{ $id } is scheduled for { $time } ({ $tz }).
+schedule-aborted = Broadcast #{ $id } stays a draft.
+schedule-btn-abort = ✖ Keep it a draft
 
 stats-title = <b>Statistics</b>
 stats-broadcasts = Broadcasts: { $total }

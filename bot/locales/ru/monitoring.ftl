@@ -53,6 +53,8 @@ no-broadcasts-yet = У вас пока нет рассылок. Создайте
 cannot-cancel = Рассылка #{ $id } в статусе «{ $status }»: отменять нечего.
 cannot-retry = Рассылка #{ $id } в статусе «{ $status }»: повторять нечего.
 cannot-reschedule = Рассылка #{ $id } в статусе «{ $status }»: перенести можно только запланированную.
+cannot-send = Рассылка #{ $id } в статусе «{ $status }»: отправить сейчас можно только черновик или запланированную.
+cannot-schedule = Рассылка #{ $id } в статусе «{ $status }»: запланировать можно только черновик.
 
 cancel-confirm = Отменить рассылку #{ $id } ({ $status })? Кто ещё не получил сообщение, его не получит.
 cancel-btn-yes = Да, отменить
@@ -98,6 +100,16 @@ details-btn-recipients = 👥 Получатели
 details-btn-retry = 🔁 Повторить неудачные
 details-btn-cancel = ✖ Отменить
 details-btn-reschedule = 🕒 Перенести
+details-btn-send = 🚀 Отправить сейчас
+details-btn-schedule = 🕒 Запланировать
+
+send-confirm = Отправить рассылку #{ $id } ({ $status }) сейчас?
+    Получатели: { $audience }
+    Получат сообщение: { $count }.
+send-btn-yes = Да, отправить сейчас
+send-btn-no = Нет, не сейчас
+send-started = Рассылка #{ $id } отправляется, получателей: { $count }.
+send-kept = Рассылка #{ $id } не отправлена, ничего не изменилось.
 
 recipients-title = <b>Получатели #{ $id }</b> · { $filter } · найдено: { $count } · страница { $page } из { $pages }
 recipients-filter-all = Все
@@ -110,6 +122,11 @@ reschedule-ask = Отправьте новое время для рассылк�
 reschedule-done = Рассылка #{ $id } теперь уйдёт { $time } ({ $tz }).
 reschedule-aborted = Время рассылки #{ $id } не изменилось.
 reschedule-btn-abort = ✖ Оставить прежнее время
+
+schedule-ask = Отправьте время для рассылки #{ $id } ({ $tz }), например: { $examples }
+schedule-done = Рассылка #{ $id } запланирована на { $time } ({ $tz }).
+schedule-aborted = Рассылка #{ $id } остаётся черновиком.
+schedule-btn-abort = ✖ Оставить черновиком
 
 stats-title = <b>Статистика</b>
 stats-broadcasts = Рассылок: { $total }
