@@ -56,6 +56,7 @@ from db.models import (
 )
 from db.session import SessionFactory
 from db.types import utcnow
+from services.content import BroadcastContent
 from services.delivery_errors import (
     DeliveryError,
     Disposition,
@@ -95,12 +96,53 @@ class SenderStats:
     flood_waits: int = 0
 
 
+_MEDIA_METHODS = {
+    ContentKind.PHOTO: ("send_photo", "photo"),
+    ContentKind.VIDEO: ("send_video", "video"),
+    ContentKind.DOCUMENT: ("send_document", "document"),
+    ContentKind.ANIMATION: ("send_animation", "animation"),
+}
+
+
 @dataclass(frozen=True, slots=True)
-class _Content:
+class OutgoingContent:
+    """A broadcast's content with its entities parsed once, to be sent many times."""
+
     kind: ContentKind
     text: str
     entities: list[MessageEntity] | None
     file_id: str | None
+
+    @classmethod
+    def of(cls, content: BroadcastContent) -> OutgoingContent:
+        entities = [MessageEntity.model_validate(entity) for entity in content.entities or []]
+        return cls(content.kind, content.text, entities or None, content.file_id)
+
+
+def send_content(
+    bot: Bot, chat_id: int, content: OutgoingContent, *, paid: bool = False
+) -> Awaitable[Message]:
+    """Send `content` with the method of its kind, entities untouched and no parse mode
+    (the bot's default HTML parse mode must not re-read the admin's text)."""
+    allow_paid_broadcast = True if paid else None
+    if content.kind is ContentKind.TEXT:
+        return bot.send_message(
+            chat_id,
+            content.text,
+            entities=content.entities,
+            parse_mode=None,
+            allow_paid_broadcast=allow_paid_broadcast,
+        )
+    method, file_field = _MEDIA_METHODS[content.kind]
+    send: Callable[..., Awaitable[Message]] = getattr(bot, method)
+    return send(
+        chat_id=chat_id,
+        caption=content.text or None,
+        caption_entities=content.entities,
+        parse_mode=None,
+        allow_paid_broadcast=allow_paid_broadcast,
+        **{file_field: content.file_id},
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,14 +167,6 @@ class _Result:
 
 class _NotRecorded(Exception):
     """The batch holding a result could not be written."""
-
-
-_MEDIA_METHODS = {
-    ContentKind.PHOTO: ("send_photo", "photo"),
-    ContentKind.VIDEO: ("send_video", "video"),
-    ContentKind.DOCUMENT: ("send_document", "document"),
-    ContentKind.ANIMATION: ("send_animation", "animation"),
-}
 
 
 class _ResultBuffer:
@@ -192,7 +226,7 @@ class _BroadcastRun:
     """Sends one broadcast until nothing is pending, or until it is stopped."""
 
     def __init__(
-        self, sender: BroadcastSender, broadcast_id: int, content: _Content, task_id: str
+        self, sender: BroadcastSender, broadcast_id: int, content: OutgoingContent, task_id: str
     ) -> None:
         self.sender = sender
         self.broadcast_id = broadcast_id
@@ -200,6 +234,7 @@ class _BroadcastRun:
         self.stopping = False
         self._content = content
         self._settings = sender.settings
+        self._paid = sender.settings.paid_broadcast
         self._limiter = sender.limiter
         self._stats = sender.stats
         self._queue: asyncio.Queue[_Recipient] = asyncio.Queue(
@@ -390,7 +425,9 @@ class _BroadcastRun:
             self._sending.add(worker)  # from here on the request runs to its recorded end
             try:
                 with already_granted():
-                    message = await self._send(chat_id)
+                    message = await send_content(
+                        self.sender.bot, chat_id, self._content, paid=self._paid
+                    )
             except Exception as exc:  # every failure of a send is sorted out below
                 error = classify(exc)
             else:
@@ -423,28 +460,6 @@ class _BroadcastRun:
                 return self._failure(recipient, error)
             self._sending.discard(worker)  # waiting for the next grant may be cancelled
         return None
-
-    def _send(self, chat_id: int) -> Awaitable[Message]:
-        content = self._content
-        paid = True if self._settings.paid_broadcast else None
-        if content.kind is ContentKind.TEXT:
-            return self.sender.bot.send_message(
-                chat_id,
-                content.text,
-                entities=content.entities,
-                parse_mode=None,
-                allow_paid_broadcast=paid,
-            )
-        method, file_field = _MEDIA_METHODS[content.kind]
-        send: Callable[..., Awaitable[Message]] = getattr(self.sender.bot, method)
-        return send(
-            chat_id=chat_id,
-            caption=content.text or None,
-            caption_entities=content.entities,
-            parse_mode=None,
-            allow_paid_broadcast=paid,
-            **{file_field: content.file_id},
-        )
 
     def _failure(self, recipient: _Recipient, error: DeliveryError) -> _Result:
         return _Result(recipient, RecipientStatus.FAILED, recipient.attempts, utcnow(), error=error)
@@ -715,16 +730,17 @@ class BroadcastSender:
         if not task.cancelled() and (error := task.exception()) is not None:
             logger.error("Broadcast %s: the run failed", broadcast_id, exc_info=error)
 
-    async def _load_content(self, broadcast_id: int) -> _Content:
+    async def _load_content(self, broadcast_id: int) -> OutgoingContent:
         async with self.session_factory() as session:
             broadcast = await session.get(Broadcast, broadcast_id)
             if broadcast is None:
                 raise BroadcastNotFound(broadcast_id)
             if broadcast.status is not BroadcastStatus.SENDING:
                 raise InvalidStatus(f"Cannot send broadcast with status {broadcast.status.value}")
-            entities = [MessageEntity.model_validate(e) for e in broadcast.entities or []]
-            return _Content(
-                broadcast.content_kind, broadcast.message, entities or None, broadcast.file_id
+            return OutgoingContent.of(
+                BroadcastContent(
+                    broadcast.content_kind, broadcast.message, broadcast.entities, broadcast.file_id
+                )
             )
 
     async def resume_all(self) -> list[int]:

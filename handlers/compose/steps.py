@@ -23,7 +23,6 @@ from bot.settings import Settings
 from db.models import TargetGroup
 from db.types import utcnow
 from handlers.compose.draft import PICKED_ROLES, Draft, content_from_message
-from handlers.compose.preview import send_content
 from handlers.compose.states import ComposeStates
 from handlers.errors import describe
 from handlers.split import split_text
@@ -34,7 +33,7 @@ from services.errors import NoRecipients
 from services.progress import ProgressReporter
 from services.schedule_time import format_schedule_time, parse_schedule_time
 from services.scheduler import BroadcastScheduler
-from services.sender import BroadcastSender
+from services.sender import BroadcastSender, OutgoingContent, send_content
 
 PAGE_SIZE = 8
 PICKER_PAGES = "pick_pages"
@@ -99,7 +98,7 @@ async def show_preview(manager: DialogManager) -> None:
     deps = Deps.of(manager)
     content = Draft.of(manager).content
     assert content is not None  # the preview is reached only with content
-    await send_content(deps.bot, deps.chat.id, content)
+    await send_content(deps.bot, deps.chat.id, OutgoingContent.of(content))  # never paid
     await manager.switch_to(ComposeStates.preview, show_mode=REPLACE_WINDOW)
 
 
