@@ -33,6 +33,7 @@ from db.session import SessionFactory
 from db.types import utcnow
 from services.audience import affected_rows, materialise_recipients, validate_target
 from services.content import BroadcastContent
+from services.error_log import ErrorEvent, merge_error_log
 from services.errors import BroadcastNotFound, InvalidStatus, NoRecipients, ValidationFailed
 
 Launcher = Callable[[int], Awaitable[str]]
@@ -87,8 +88,7 @@ RETRIABLE = (
 FINISHED_WITH_TIMES = (BroadcastStatus.SENT, BroadcastStatus.COMPLETED)
 MAX_PAGE_SIZE = 100
 RETRY_LOG_CODE = "retry"
-"""error_log entry counting manual retries, shaped like the engine's per-error-code entries
-(`services.delivery_errors.merge_error_log`): code, description, count, first_at, last_at."""
+"""The error_log code under which manual retries are counted (`services.error_log`)."""
 
 StatusEnum = TypeVar("StatusEnum", BroadcastStatus, RecipientStatus)
 
@@ -129,18 +129,8 @@ def log_retry(
     error_log: list[dict[str, Any]] | None, retried: int, at: datetime
 ) -> list[dict[str, Any]]:
     """`error_log` with one more retry counted in its retry entry."""
-    description = f"Retried {retried} failed recipients"
-    entries = [dict(entry) for entry in error_log or []]
-    for entry in entries:
-        if entry.get("code") == RETRY_LOG_CODE:
-            entry.update(
-                description=description,
-                count=int(entry.get("count", 0)) + 1,
-                last_at=at.isoformat(),
-            )
-            return entries
-    first = {"code": RETRY_LOG_CODE, "description": description, "count": 1}
-    return [*entries, {**first, "first_at": at.isoformat(), "last_at": at.isoformat()}]
+    event = ErrorEvent(RETRY_LOG_CODE, f"Retried {retried} failed recipients", at)
+    return merge_error_log(error_log, [event])
 
 
 def page_envelope(count: int, page: int, page_size: int, results: list[Any]) -> dict[str, Any]:

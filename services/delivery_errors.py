@@ -3,17 +3,13 @@
 The engine needs one decision per exception: retry now after a flood wait, resend to a
 migrated chat, retry later (transient), give up on this recipient (permanent), or stop
 the whole broadcast (the token is no longer valid). The error codes are the ones stored
-in `broadcast_recipients.error_code` and labelled by `services.broadcasts.ERROR_LABELS`;
-`merge_error_log` keeps `broadcasts.error_log` grouped by code.
+in `broadcast_recipients.error_code` and labelled by `services.broadcasts.ERROR_LABELS`.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 from aiogram.exceptions import (
     TelegramAPIError,
@@ -111,35 +107,3 @@ def classify(error: BaseException) -> DeliveryError:
     if isinstance(error, ConnectionError):
         return DeliveryError(Disposition.TRANSIENT, ErrorCode.NETWORK, text)
     return DeliveryError(Disposition.PERMANENT, ErrorCode.OTHER, text)
-
-
-@dataclass(frozen=True, slots=True)
-class ErrorEvent:
-    code: ErrorCode
-    description: str
-    at: datetime
-
-
-def merge_error_log(
-    log: list[dict[str, Any]] | None, events: Iterable[ErrorEvent]
-) -> list[dict[str, Any]]:
-    """`broadcasts.error_log` with `events` added: one entry per error code holding the
-    last description seen, a count and the first and last time, so 100k identical errors
-    stay one entry."""
-    entries = {entry["code"]: dict(entry) for entry in log or []}
-    for event in events:
-        at = event.at.isoformat()
-        entry = entries.get(event.code.value)
-        if entry is None:
-            entries[event.code.value] = {
-                "code": event.code.value,
-                "description": event.description,
-                "count": 1,
-                "first_at": at,
-                "last_at": at,
-            }
-        else:
-            entry["description"] = event.description
-            entry["count"] = int(entry.get("count", 0)) + 1
-            entry["last_at"] = at
-    return list(entries.values())

@@ -34,6 +34,7 @@ from db.models import Broadcast, BroadcastStatus, User
 from db.session import SessionFactory
 from db.types import utcnow
 from services.broadcasts import BroadcastService, check_scheduled_at
+from services.error_log import ErrorEvent, merge_error_log
 from services.errors import (
     BroadcastNotFound,
     DomainError,
@@ -258,14 +259,7 @@ class BroadcastScheduler:
 
     async def _fail(self, broadcast_id: int, due: _Due, error: DomainError) -> None:
         """Mark the broadcast failed with an error_log entry and tell its admin."""
-        at = utcnow().isoformat()
-        entry = {
-            "code": error.code.lower(),
-            "description": str(error),
-            "count": 1,
-            "first_at": at,
-            "last_at": at,
-        }
+        event = ErrorEvent(error.code.lower(), str(error), utcnow())
         async with self._session_factory() as session, session.begin():
             log = await session.scalar(
                 select(Broadcast.error_log).where(Broadcast.id == broadcast_id)
@@ -276,7 +270,7 @@ class BroadcastScheduler:
                 .values(
                     status=BroadcastStatus.FAILED,
                     completed_at=utcnow(),
-                    error_log=[*(log or []), entry],
+                    error_log=merge_error_log(log, [event]),
                 )
             )
         logger.error("Scheduled broadcast %s failed: %s", broadcast_id, error)

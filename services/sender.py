@@ -61,10 +61,9 @@ from services.delivery_errors import (
     DeliveryError,
     Disposition,
     ErrorCode,
-    ErrorEvent,
     classify,
-    merge_error_log,
 )
+from services.error_log import ErrorEvent, merge_error_log
 from services.errors import BroadcastNotFound, InvalidStatus
 from services.limiter import RateLimiter, already_granted
 from services.progress import ProgressHub, ProgressSnapshot, error_breakdown, failed_by_code
