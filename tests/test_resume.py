@@ -46,7 +46,7 @@ async def recorded_chats(session_factory: SessionFactory, broadcast_id: int) -> 
             .join(User, User.id == BroadcastRecipient.recipient_id)
             .where(BroadcastRecipient.broadcast_id == broadcast_id)
         )
-        return {chat: status.value for chat, status in rows.all()}
+        return {chat: status.value for chat, status in rows.all() if chat is not None}
 
 
 async def test_a_sender_killed_mid_send_resumes_and_loses_nobody(

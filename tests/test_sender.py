@@ -97,7 +97,11 @@ async def load_recipients(
             .join(User, User.id == BroadcastRecipient.recipient_id)
             .where(BroadcastRecipient.broadcast_id == broadcast_id)
         )
-        return {user.telegram_id: (recipient, user) for recipient, user in rows.all()}
+        return {
+            user.telegram_id: (recipient, user)
+            for recipient, user in rows.all()
+            if user.telegram_id is not None
+        }
 
 
 def deliveries_per_chat(api: FakeBotAPI) -> Counter[int]:
