@@ -19,11 +19,16 @@ from bot.settings import Settings
 from handlers import get_routers
 from handlers.errors import register_error_handler
 from services.access import AccessService
+from services.sender import default_workers
 
 
 def create_bot(settings: Settings) -> Bot:
     """A Bot that talks to `BOT_API_URL` (Telegram, a self-hosted server or the tests' fake)."""
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.bot_api_url))
+    session = AiohttpSession(
+        api=TelegramAPIServer.from_base(settings.bot_api_url),
+        # enough connections for every concurrent sender (aiogram's default is 100)
+        limit=max(100, default_workers(settings.send_rate)),
+    )
     return Bot(
         settings.bot_token.get_secret_value(),
         session=session,

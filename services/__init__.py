@@ -1,5 +1,6 @@
 """Domain logic: audiences, broadcasts, the sending engine, roster import, scheduling.
 
 Services take an injected session factory and own their transactions. Only the modules
-that must talk to Telegram (the sender and the progress reporter) import aiogram.
+that must talk to Telegram import aiogram: the sender, its limiter and error classifier,
+the progress reporter and the scheduler (which notifies admins).
 """
