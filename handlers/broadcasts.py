@@ -210,9 +210,12 @@ def filter_rows(
 
 
 def audience_text(t: Translator, broadcast: Mapping[str, Any]) -> str:
-    """The target group in words, with its filter: `By subject (subject #5)`."""
+    """The target group in words, with its filter: `By subject (Mathematics)`, or the id
+    when the list row carries no name (`By subject (subject #5)`)."""
     group = TargetGroup(broadcast["target_group"])
     name = t(f"target-{group.value}")
+    if target_name := broadcast.get("target_name"):
+        return f"{name} ({html.quote(target_name)})"
     found = broadcast["target_filter"] or {}
     for key, message_id in (
         ("subject_id", "details-filter-subject"),

@@ -26,6 +26,7 @@ from db.models import (
     BroadcastRecipient,
     BroadcastStatus,
     RecipientStatus,
+    Subject,
     TargetGroup,
     User,
 )
@@ -131,6 +132,17 @@ def log_retry(
     """`error_log` with one more retry counted in its retry entry."""
     event = ErrorEvent(RETRY_LOG_CODE, f"Retried {retried} failed recipients", at)
     return merge_error_log(error_log, [event])
+
+
+async def _target_name(session: AsyncSession, target_filter: Mapping[str, Any]) -> str | None:
+    """The name of the subject, tutor or teacher a filter points at (None for the others)."""
+    if "subject_id" in target_filter:
+        query = select(Subject.name).where(Subject.id == target_filter["subject_id"])
+    elif person_id := target_filter.get("tutor_id", target_filter.get("teacher_id")):
+        query = select(User.full_name).where(User.id == person_id)
+    else:
+        return None
+    return await session.scalar(query)
 
 
 def page_envelope(count: int, page: int, page_size: int, results: list[Any]) -> dict[str, Any]:
@@ -425,9 +437,12 @@ class BroadcastService:
             recipients = await self._recipients_page(
                 session, broadcast_id, None, recipients_page, recipients_page_size
             )
+            target_name = await _target_name(session, row[0].target_filter)
         details = _summary(*row)
         broadcast = row[0]
-        details.update(entities=broadcast.entities, file_id=broadcast.file_id)
+        details.update(
+            entities=broadcast.entities, file_id=broadcast.file_id, target_name=target_name
+        )
         details["recipients"] = recipients.pop("results")
         details["recipients_page"] = recipients
         return details

@@ -41,6 +41,7 @@ from services.errors import (
 from tests.factories import (
     RecordingLauncher,
     add_recipient,
+    add_subject,
     add_user,
     assign_tutor,
     make_broadcast,
@@ -325,6 +326,25 @@ async def test_details_carry_the_seed_fields_and_a_recipients_page(
         "page_size": 2,
         "total_pages": 2,
     }
+
+
+@pytest.mark.parametrize("key", ["subject_id", "tutor_id", None])
+async def test_details_name_the_subject_or_person_of_the_filter(
+    service: BroadcastService, session_factory: SessionFactory, key: str | None
+) -> None:
+    async with session_factory() as session, session.begin():
+        subject = await add_subject(session, "Mathematics")
+        tutor = await add_user(session, role=Role.TUTOR, full_name="Anna Tutor")
+        group, target_filter, expected = {
+            "subject_id": (TargetGroup.BY_SUBJECT, {"subject_id": subject.id}, "Mathematics"),
+            "tutor_id": (TargetGroup.BY_TUTOR, {"tutor_id": tutor.id}, "Anna Tutor"),
+            None: (TargetGroup.ALL_STUDENTS, {}, None),
+        }[key]
+        broadcast = await make_broadcast(session, target_group=group, target_filter=target_filter)
+
+    details = await service.get_details(broadcast.id)
+
+    assert details["target_name"] == expected
 
 
 async def test_details_of_unknown_broadcast(service: BroadcastService) -> None:

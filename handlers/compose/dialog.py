@@ -164,13 +164,16 @@ pick_window = Window(
         ),
         Tr("compose-pick-search-hint"),
     ),
-    Select(
-        Format("{item.name}"),
-        id="pick",
-        item_id_getter=lambda item: item.id,
-        items="items",
-        type_factory=int,
-        on_click=steps.on_pick,
+    Group(
+        Select(
+            Format("{item.name}"),
+            id="pick",
+            item_id_getter=lambda item: item.id,
+            items="items",
+            type_factory=int,
+            on_click=steps.on_pick,
+        ),
+        width=2,
     ),
     StubScroll(id=steps.PICKER_PAGES, pages="pages"),
     Row(  # pager buttons see the window's data under "data"
@@ -180,6 +183,7 @@ pick_window = Window(
         NextPage(
             scroll=steps.PICKER_PAGES, text=Tr("compose-btn-next"), when=F["data"]["has_next"]
         ),
+        when=F["has_prev"] | F["has_next"],  # no empty row when everything fits one page
     ),
     Button(Tr("compose-btn-show-all"), id="show_all", on_click=steps.on_show_all, when="query"),
     Row(
