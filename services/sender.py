@@ -39,7 +39,7 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.types import Message, MessageEntity
-from sqlalchemy import bindparam, case, exists, func, or_, select, update
+from sqlalchemy import Select, bindparam, case, exists, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -520,16 +520,7 @@ class _BroadcastRun:
                 )
             counts = None
             if watched:
-                counts = (
-                    await session.execute(
-                        select(
-                            Broadcast.status,
-                            Broadcast.recipient_count,
-                            Broadcast.sent_count,
-                            Broadcast.failed_count,
-                        ).where(Broadcast.id == self.broadcast_id)
-                    )
-                ).one()
+                counts = (await session.execute(self._counts_query())).one()
         self._stats.flush_seconds += time.perf_counter() - started
         self._stats.flushes += 1
         self._stats.results += len(results)
@@ -627,20 +618,20 @@ class _BroadcastRun:
             )
         )
 
+    def _counts_query(self) -> Select[BroadcastStatus, int, int, int]:
+        """What a progress snapshot needs from the broadcast row."""
+        return select(
+            Broadcast.status,
+            Broadcast.recipient_count,
+            Broadcast.sent_count,
+            Broadcast.failed_count,
+        ).where(Broadcast.id == self.broadcast_id)
+
     async def _publish_final(self) -> None:
         if self.sender.hub is None or not self.sender.hub.is_watched(self.broadcast_id):
             return
         async with self.sender.session_factory() as session:
-            row = (
-                await session.execute(
-                    select(
-                        Broadcast.status,
-                        Broadcast.recipient_count,
-                        Broadcast.sent_count,
-                        Broadcast.failed_count,
-                    ).where(Broadcast.id == self.broadcast_id)
-                )
-            ).one_or_none()
+            row = (await session.execute(self._counts_query())).one_or_none()
             if row is None:
                 return
             self._failed_by_code = await failed_by_code(session, self.broadcast_id)
