@@ -37,7 +37,6 @@ from pydantic import Field
 from bot.i18n import Translator
 from bot.settings import Settings
 from db.models import BroadcastStatus, ContentKind, RecipientStatus, TargetGroup
-from db.session import SessionFactory
 from db.types import utcnow
 from handlers.errors import describe
 from handlers.progress import (
@@ -652,10 +651,10 @@ async def progress_button(
     on: MaybeInaccessibleMessageUnion,
     t: Translator,
     broadcasts: BroadcastService,
-    session_factory: SessionFactory,
+    progress: ProgressReporter,
     settings: Settings,
 ) -> None:
-    view = await full_progress(t, callback_data.broadcast_id, broadcasts, session_factory, settings)
+    view = await full_progress(t, callback_data.broadcast_id, broadcasts, progress, settings)
     await show(on, *view)
     await callback.answer()
 

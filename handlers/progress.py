@@ -23,7 +23,6 @@ from aiogram.types import (
 from bot.i18n import Catalog, Translator
 from bot.settings import Settings
 from db.models import BroadcastStatus
-from db.session import SessionFactory
 from handlers.progress_view import (
     MAX_BROADCAST_ID,
     BroadcastId,
@@ -36,7 +35,7 @@ from handlers.split import show
 from services.access import AdminIdentity
 from services.broadcasts import CANCELLABLE, RETRIABLE, BroadcastService
 from services.errors import BroadcastNotFound
-from services.progress import ProgressReporter, read_snapshot
+from services.progress import ProgressReporter
 from services.sender import BroadcastSender
 
 router = Router(name=__name__)
@@ -102,12 +101,12 @@ async def full_progress(
     t: Translator,
     broadcast_id: int,
     broadcasts: BroadcastService,
-    session_factory: SessionFactory,
+    reporter: ProgressReporter,
     settings: Settings,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """The progress message with the seed's timestamps (the /progress answer)."""
     progress = await broadcasts.get_progress(broadcast_id)
-    snapshot = await read_snapshot(session_factory, broadcast_id)
+    snapshot = await reporter.snapshot(broadcast_id)
     return render_progress(t, snapshot, footer=progress_times(t, progress, settings.tz))
 
 
@@ -191,12 +190,12 @@ async def progress_command(
     t: Translator,
     admin: AdminIdentity,
     broadcasts: BroadcastService,
-    session_factory: SessionFactory,
+    progress: ProgressReporter,
     settings: Settings,
 ) -> None:
     broadcast_id = await target_broadcast(message, command, t, admin, broadcasts)
     if broadcast_id is not None:
-        text, markup = await full_progress(t, broadcast_id, broadcasts, session_factory, settings)
+        text, markup = await full_progress(t, broadcast_id, broadcasts, progress, settings)
         await show(message, text, markup)
 
 
@@ -246,16 +245,16 @@ async def refresh_button(
     on: MaybeInaccessibleMessageUnion,
     catalog: Catalog,
     broadcasts: BroadcastService,
-    session_factory: SessionFactory,
+    progress: ProgressReporter,
     settings: Settings,
 ) -> None:
     """Redraw the message from the database, in the language and view it was drawn in."""
     t = catalog.translator(callback_data.lang)
     broadcast_id = callback_data.broadcast_id
     if callback_data.full:
-        text, markup = await full_progress(t, broadcast_id, broadcasts, session_factory, settings)
+        text, markup = await full_progress(t, broadcast_id, broadcasts, progress, settings)
     else:
-        text, markup = render_progress(t, await read_snapshot(session_factory, broadcast_id))
+        text, markup = render_progress(t, await progress.snapshot(broadcast_id))
     await show(on, text, markup, edit=True)
     await callback.answer()
 

@@ -239,6 +239,10 @@ class ProgressReporter:
         self._start(broadcast_id, chat_id, message_id, None)
         return True
 
+    async def snapshot(self, broadcast_id: int) -> ProgressSnapshot:
+        """The broadcast's progress as stored, for a Refresh button or a command."""
+        return await read_snapshot(self._session_factory, broadcast_id)
+
     async def wait(self, broadcast_id: int) -> None:
         """Until the broadcast's message shows its final state (or following stopped)."""
         follower = self._followers.get(broadcast_id)
