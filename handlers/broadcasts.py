@@ -48,6 +48,7 @@ from handlers.progress import (
     parse_broadcast_id,
     refusal,
     start_retry,
+    yes_no_keyboard,
 )
 from handlers.progress_view import STATUS_ICONS, BroadcastId
 from handlers.split import show
@@ -379,14 +380,9 @@ def send_confirm_view(
         audience=audience_text(t, details),
         count=reachable,
     )
-    buttons = [
-        InlineKeyboardButton(
-            text=t(label),
-            callback_data=SendConfirm(broadcast_id=broadcast_id, confirmed=confirmed).pack(),
-        )
-        for label, confirmed in (("send-btn-yes", True), ("send-btn-no", False))
-    ]
-    return text, InlineKeyboardMarkup(inline_keyboard=[buttons])
+    return text, yes_no_keyboard(
+        t, "send", lambda yes: SendConfirm(broadcast_id=broadcast_id, confirmed=yes)
+    )
 
 
 def recipient_line(t: Translator, recipient: Mapping[str, Any], tz: ZoneInfo) -> str:

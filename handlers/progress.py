@@ -9,6 +9,8 @@ for confirmation first. The actions here are shared with the details message's b
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
@@ -120,6 +122,17 @@ async def launch(
     await sender.start(broadcast_id)
 
 
+def yes_no_keyboard(
+    t: Translator, question: str, answer: Callable[[bool], CallbackData]
+) -> InlineKeyboardMarkup:
+    """The Yes / No row of a confirmation; labels are `<question>-btn-yes` / `-btn-no`."""
+    buttons = [
+        InlineKeyboardButton(text=t(f"{question}-btn-{label}"), callback_data=answer(yes).pack())
+        for label, yes in (("yes", True), ("no", False))
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=[buttons])
+
+
 async def ask_cancel(
     event: Message | CallbackQuery,
     chat_id: int,
@@ -133,20 +146,12 @@ async def ask_cancel(
     if status not in CANCELLABLE:
         await tell(event, refusal(t, "cannot-cancel", broadcast_id, status))
         return
-    buttons = [
-        InlineKeyboardButton(
-            text=t("cancel-btn-yes"),
-            callback_data=CancelConfirm(broadcast_id=broadcast_id, confirmed=True).pack(),
-        ),
-        InlineKeyboardButton(
-            text=t("cancel-btn-no"),
-            callback_data=CancelConfirm(broadcast_id=broadcast_id, confirmed=False).pack(),
-        ),
-    ]
     await bot.send_message(
         chat_id,
         refusal(t, "cancel-confirm", broadcast_id, status),
-        reply_markup=InlineKeyboardMarkup(inline_keyboard=[buttons]),
+        reply_markup=yes_no_keyboard(
+            t, "cancel", lambda yes: CancelConfirm(broadcast_id=broadcast_id, confirmed=yes)
+        ),
     )
     if isinstance(event, CallbackQuery):
         await event.answer()
