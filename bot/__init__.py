@@ -1,1 +1,4 @@
-"""Assembly of the bot: settings, Bot and Dispatcher, middlewares and the entry point."""
+"""Assembly only: builds settings → database → bot → services → dispatcher and runs them.
+
+Nothing outside `bot/` imports it except the entry point (`run_bot.py`) and the tests.
+"""

@@ -14,8 +14,8 @@ from aiogram import Bot, Dispatcher
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.factory import create_bot, create_dispatcher
-from bot.i18n import Catalog
-from bot.settings import Settings
+from core.i18n import Catalog
+from core.settings import Settings
 from db import migrate
 from db.session import SessionFactory, create_engine, create_session_factory
 from handlers.progress_view import progress_renderer

@@ -12,7 +12,7 @@ from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramU
 
 from bot.app import configure_logging, run
 from bot.factory import create_bot
-from bot.settings import Settings, load_settings
+from core.settings import Settings, load_settings
 from db import migrate
 from db.models import Role
 from db.session import create_engine, create_session_factory

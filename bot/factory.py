@@ -12,12 +12,12 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 
-from bot.commands import set_bot_commands
-from bot.i18n import Catalog
-from bot.middlewares import I18nMiddleware
-from bot.settings import Settings
+from core.i18n import Catalog
+from core.settings import Settings
 from handlers import get_routers
+from handlers.commands import set_bot_commands
 from handlers.errors import register_error_handler
+from handlers.middlewares import I18nMiddleware
 from services.access import AccessService
 from services.sender import default_workers
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram_dialog import setup_dialogs
 
-from bot.middlewares import AdminOnlyMiddleware
 from handlers import broadcasts, compose, membership, progress, start
+from handlers.middlewares import AdminOnlyMiddleware
 from services.access import AccessService
 
 

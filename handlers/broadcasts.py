@@ -34,8 +34,8 @@ from aiogram.types import (
 )
 from pydantic import Field
 
-from bot.i18n import Translator
-from bot.settings import Settings
+from core.i18n import Translator
+from core.settings import Settings
 from db.models import BroadcastStatus, ContentKind, RecipientStatus, TargetGroup
 from db.types import utcnow
 from handlers.errors import describe

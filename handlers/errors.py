@@ -15,8 +15,8 @@ from aiogram import Dispatcher, html
 from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import ErrorEvent
 
-from bot.i18n import Translator
-from bot.settings import Settings
+from core.i18n import Translator
+from core.settings import Settings
 from services.errors import BroadcastNotFound, ContentTooLong, DomainError, NoRecipients
 from services.schedule_time import (
     ACCEPTED_FORMATS,

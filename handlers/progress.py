@@ -22,8 +22,8 @@ from aiogram.types import (
     Message,
 )
 
-from bot.i18n import Catalog, Translator
-from bot.settings import Settings
+from core.i18n import Catalog, Translator
+from core.settings import Settings
 from db.models import BroadcastStatus
 from handlers.progress_view import (
     MAX_BROADCAST_ID,

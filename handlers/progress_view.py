@@ -23,7 +23,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from pydantic import Field
 
-from bot.i18n import Translator
+from core.i18n import Translator
 from db.models import BroadcastStatus
 from services.broadcasts import CANCELLABLE, RETRYABLE_ERRORS
 from services.progress import ProgressSnapshot, Render, format_duration, progress_bar

@@ -11,8 +11,8 @@ from aiogram import Bot, Router, html
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import Message, User
 
-from bot.commands import set_admin_commands
-from bot.i18n import Catalog, Translator
+from core.i18n import Catalog, Translator
+from handlers.commands import set_admin_commands
 from handlers.compose import new_broadcast_keyboard
 from services.access import AccessService
 from services.invites import LinkService, RedeemStatus, TelegramAccount

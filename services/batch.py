@@ -16,7 +16,7 @@ from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import literal, select, update
 
-from bot.settings import Settings
+from core.settings import Settings
 from db.models import FINISHED_STATUSES, Broadcast, Role, TargetGroup, User
 from db.session import SessionFactory
 from services.audience import (

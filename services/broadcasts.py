@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Select, case, extract, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.settings import Settings
+from core.settings import Settings
 from db.models import (
     Broadcast,
     BroadcastRecipient,

@@ -29,7 +29,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import func, or_, select, update
 
-from bot.i18n import Catalog
+from core.i18n import Catalog
 from db.models import Broadcast, BroadcastStatus, User
 from db.session import SessionFactory
 from db.types import utcnow

@@ -44,7 +44,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.settings import Settings
+from core.settings import Settings
 from db.models import (
     Base,
     Broadcast,

@@ -18,7 +18,7 @@ import pytest
 from aiogram.types import TelegramObject, Update
 
 from bot.app import Application, build_application
-from bot.settings import Settings
+from core.settings import Settings
 from tests.conftest import TEST_TOKEN
 from tests.fake_bot_api import Delivered, Edit, FakeBotAPI
 

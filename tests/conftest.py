@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from bot.settings import Settings
+from core.settings import Settings
 from db.models import Base
 from db.session import SessionFactory, create_engine, create_session_factory
 

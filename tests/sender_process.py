@@ -24,7 +24,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from sqlalchemy import String, cast, insert, literal, select
 
-from bot.settings import Settings
+from core.settings import Settings
 from db.models import (
     Broadcast,
     BroadcastRecipient,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.settings import Settings
+from core.settings import Settings
 from db.models import (
     Broadcast,
     BroadcastRecipient,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, func, select, update
 
-from bot.settings import Settings
+from core.settings import Settings
 from db.models import (
     Broadcast,
     BroadcastRecipient,

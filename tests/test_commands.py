@@ -11,11 +11,11 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
-from bot.commands import ADMIN_COMMANDS, PUBLIC_COMMANDS, set_bot_commands
-from bot.i18n import Catalog
+from core.i18n import Catalog
 from db import migrate
 from db.models import Role
 from db.session import create_engine, create_session_factory
+from handlers.commands import ADMIN_COMMANDS, PUBLIC_COMMANDS, set_bot_commands
 from services.access import AccessService
 from tests.bot_harness import ADMIN_ID, BotHarness, harness_settings, start_harness, stop_harness
 from tests.conftest import TEST_TOKEN
@@ -95,7 +95,7 @@ async def test_a_failing_menu_is_logged_and_does_not_stop_the_bot(
     fake_api.set_unauthorized()
     bot = Bot(TEST_TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(fake_api.url)))
     try:
-        with caplog.at_level(logging.WARNING, logger="bot.commands"):
+        with caplog.at_level(logging.WARNING, logger="handlers.commands"):
             await set_bot_commands(bot, CATALOG, AccessService(session_factory, [ADMIN_ID]))
     finally:
         await bot.session.close()

@@ -629,7 +629,7 @@ async def test_the_whole_wizard_speaks_russian(bot_harness: BotHarness, roster: 
 
 
 def test_the_new_broadcast_keyboard_carries_the_wizard_callback() -> None:
-    from bot.i18n import Catalog
+    from core.i18n import Catalog
     from handlers.compose import NewBroadcast, new_broadcast_keyboard
 
     keyboard = new_broadcast_keyboard(Catalog("en").translator("ru"))

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.i18n import Catalog
+from core.i18n import Catalog
 from db.models import Broadcast, BroadcastStatus, RecipientStatus, Role
 from db.session import SessionFactory
 from db.types import utcnow

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import update
 
-from bot.settings import Settings
+from core.settings import Settings
 from db.models import Broadcast, BroadcastStatus
 from db.session import SessionFactory
 from services.limiter import RateLimiter

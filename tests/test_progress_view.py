@@ -9,7 +9,7 @@ import pytest
 from aiogram.types import InlineKeyboardMarkup
 from fluent.syntax import ast, parse
 
-from bot.i18n import LOCALES_DIR, Catalog, Translator
+from core.i18n import LOCALES_DIR, Catalog, Translator
 from db.models import BroadcastStatus, RecipientStatus
 from handlers.progress_view import (
     ProgressAction,

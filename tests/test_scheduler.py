@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from bot.i18n import Catalog
-from bot.settings import Settings
+from core.i18n import Catalog
+from core.settings import Settings
 from db.models import Broadcast, BroadcastStatus, Role, TargetGroup, User
 from db.session import SessionFactory, create_engine, create_session_factory
 from db.types import utcnow

@@ -16,7 +16,7 @@ import pytest
 from aiogram import Bot
 from sqlalchemy import select, update
 
-from bot.settings import Settings
+from core.settings import Settings
 from db.models import (
     Broadcast,
     BroadcastRecipient,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from bot.i18n import Catalog
+from core.i18n import Catalog
 from db.models import Broadcast, BroadcastStatus, Role, User
 from db.session import SessionFactory
 from handlers.compose import NewBroadcast

@@ -24,7 +24,7 @@ from aiogram_dialog.widgets.kbd import (
 )
 from aiogram_dialog.widgets.text import Format, Multi
 
-from bot.settings import Settings
+from core.settings import Settings
 from db.models import TargetGroup
 from handlers.compose import steps
 from handlers.compose.draft import PICKED_ROLES, Draft

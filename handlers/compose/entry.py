@@ -20,7 +20,7 @@ from aiogram.types import (
 from aiogram_dialog import DialogManager, ShowMode, StartMode
 from aiogram_dialog.api.exceptions import OutdatedIntent, UnknownIntent
 
-from bot.i18n import Translator
+from core.i18n import Translator
 from handlers.compose.dialog import compose_dialog
 from handlers.compose.states import ComposeStates
 

@@ -18,8 +18,8 @@ from aiogram_dialog.widgets.common import ManagedScroll
 from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import Button, Select
 
-from bot.i18n import Translator
-from bot.settings import Settings
+from core.i18n import Translator
+from core.settings import Settings
 from db.models import TargetGroup
 from db.types import utcnow
 from handlers.compose.draft import PICKED_ROLES, Draft, content_from_message

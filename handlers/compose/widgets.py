@@ -9,11 +9,11 @@ from aiogram_dialog import DialogManager
 from aiogram_dialog.widgets.common import WhenCondition
 from aiogram_dialog.widgets.text import Text
 
-from bot.i18n import Translator
+from core.i18n import Translator
 
 
 def translator(manager: DialogManager) -> Translator:
-    """The `t` that `bot.middlewares.I18nMiddleware` put into this update's data."""
+    """The `t` that `handlers.middlewares.I18nMiddleware` put into this update's data."""
     t: Translator = manager.middleware_data["t"]
     return t
 

@@ -1,7 +1,7 @@
-"""Russian and English strings, kept in Fluent catalogs (`bot/locales/<lang>/*.ftl`).
+"""Russian and English strings, kept in Fluent catalogs (`core/locales/<lang>/*.ftl`).
 
 Each feature has its own `.ftl` file. A handler receives a `Translator` for the user's
-language (picked by `bot.middlewares.I18nMiddleware`) and calls it with a message id and
+language (picked by `handlers.middlewares.I18nMiddleware`) and calls it with a message id and
 arguments: `t("broadcast-created", id=7)`.
 """
 

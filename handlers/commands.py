@@ -13,7 +13,7 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 
-from bot.i18n import SUPPORTED_LANGUAGES, Catalog, Translator
+from core.i18n import SUPPORTED_LANGUAGES, Catalog, Translator
 from services.access import AccessService
 
 PUBLIC_COMMANDS = ("start", "help")

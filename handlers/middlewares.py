@@ -1,4 +1,4 @@
-"""Middlewares that give handlers their per-update dependencies.
+"""aiogram middlewares that give handlers their per-update dependencies.
 
 `I18nMiddleware` puts a `t` translator for the user's language into the handler data.
 `AdminOnlyMiddleware` guards a whole router: admins pass with `admin` in the data, anyone
@@ -13,7 +13,7 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, Message, TelegramObject, User
 
-from bot.i18n import Catalog
+from core.i18n import Catalog
 from services.access import AccessService
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
