@@ -18,11 +18,13 @@ from core.i18n import Catalog
 from core.settings import Settings
 from db import migrate
 from db.session import SessionFactory, create_engine, create_session_factory
+from handlers.notices import scheduled_failure_notifier
 from handlers.progress_view import progress_renderer
 from services.access import AccessService
 from services.audience import AudienceService
-from services.broadcasts import BroadcastService
+from services.broadcasts import BroadcastRules, BroadcastService
 from services.invites import LinkService
+from services.launcher import BroadcastLauncher
 from services.limiter import RateLimiter, RateLimitMiddleware
 from services.progress import ProgressHub, ProgressReporter
 from services.scheduler import BroadcastScheduler
@@ -40,6 +42,7 @@ class Application:
     dispatcher: Dispatcher
     sender: BroadcastSender
     progress: ProgressReporter
+    launcher: BroadcastLauncher
     scheduler: BroadcastScheduler
 
     async def run_polling(self, *, handle_signals: bool = True) -> None:
@@ -52,8 +55,7 @@ class Application:
     async def start_background(self) -> None:
         """Resume what a restart interrupted: broadcasts left sending (their progress
         messages keep updating) and the timers of scheduled ones."""
-        for broadcast_id in await self.sender.resume_all():
-            await self.progress.follow(broadcast_id)
+        await self.launcher.resume_all()
         await self.scheduler.start()
 
     async def close(self) -> None:
@@ -72,7 +74,10 @@ async def build_application(settings: Settings, bot: Bot | None = None) -> Appli
     catalog = Catalog(settings.default_language)
     access = AccessService(session_factory, settings.admin_ids)
     links = LinkService(session_factory, page_size=settings.batch_size)
-    broadcasts = BroadcastService(session_factory, settings)
+    broadcasts = BroadcastService(
+        session_factory, BroadcastRules(settings.message_max_length, settings.tz)
+    )
+    audience = AudienceService(session_factory)
     limiter = RateLimiter(settings.send_rate)
     bot.session.middleware(RateLimitMiddleware(limiter))
     hub = ProgressHub()
@@ -84,21 +89,23 @@ async def build_application(settings: Settings, bot: Bot | None = None) -> Appli
         edit_interval=settings.progress_edit_interval,
         render=progress_renderer(catalog.translator(settings.default_language)),
     )
-    scheduler = BroadcastScheduler(session_factory, broadcasts, sender, progress, bot, catalog)
+    launcher = BroadcastLauncher(broadcasts, audience, sender, progress)
+    scheduler = BroadcastScheduler(
+        session_factory, launcher, scheduled_failure_notifier(bot, catalog, settings)
+    )
     dispatcher = create_dispatcher(
         settings,
         catalog,
         access,
-        session_factory=session_factory,
         links=links,
-        audience=AudienceService(session_factory),
+        audience=audience,
         broadcasts=broadcasts,
-        sender=sender,
         progress=progress,
+        launcher=launcher,
         scheduler=scheduler,
     )
     return Application(
-        settings, engine, session_factory, bot, dispatcher, sender, progress, scheduler
+        settings, engine, session_factory, bot, dispatcher, sender, progress, launcher, scheduler
     )
 
 

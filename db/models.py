@@ -1,7 +1,7 @@
 """The tables: the school roster (users, subjects, enrollments, tutoring) and broadcasts.
 
 Models are dialect-neutral so the same schema runs on SQLite and PostgreSQL. Enumerated
-values are stored as lowercase strings (the seed's names), timestamps as aware UTC.
+values are stored as lowercase strings (the service document's names), timestamps as aware UTC.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Any handler may raise a `services.errors.DomainError`; this router catches it for every
 update: a button press gets an alert (nothing on screen changes), a message gets a reply.
-Errors with structured fields are translated; any other DomainError shows its own text.
+Every refusal carries its facts (`services.errors`) and is worded here in the user's
+language; a DomainError this module does not know shows its own (English) text.
 `bot/factory.py` registers it on the Dispatcher itself (`register_error_handler`), so it
 sees the errors of every router.
 """
@@ -17,7 +18,16 @@ from aiogram.types import ErrorEvent
 
 from core.i18n import Translator
 from core.settings import Settings
-from services.errors import BroadcastNotFound, ContentTooLong, DomainError, NoRecipients
+from services.errors import (
+    BroadcastNotFound,
+    ContentTooLong,
+    DomainError,
+    InvalidStatus,
+    NoRecipients,
+    NothingToRetry,
+    RetryLimitReached,
+    StatusChanged,
+)
 from services.schedule_time import (
     ACCEPTED_FORMATS,
     DISPLAY_FORMAT,
@@ -36,6 +46,25 @@ def describe(error: DomainError, t: Translator, tz: ZoneInfo | None = None) -> s
     zone = tz or ZoneInfo("UTC")
     if isinstance(error, BroadcastNotFound):
         return t("error-broadcast-not-found", id=str(error.broadcast_id))
+    if isinstance(error, StatusChanged):
+        return t(
+            "confirm-changed",
+            id=str(error.broadcast_id),
+            was=t(f"status-{error.expected.value}"),
+            status=t(f"status-{error.status.value}"),
+        )
+    if isinstance(error, InvalidStatus):
+        return t(
+            f"cannot-{error.action.value}",
+            id=str(error.broadcast_id),
+            status=t(f"status-{error.status.value}"),
+        )
+    if isinstance(error, RetryLimitReached):
+        return t(
+            "error-retry-limit", id=str(error.broadcast_id), rounds=error.rounds, limit=error.limit
+        )
+    if isinstance(error, NothingToRetry):
+        return t("retry-nothing", id=str(error.broadcast_id))
     if isinstance(error, ContentTooLong):
         return t("error-content-too-long", length=error.length, limit=error.limit)
     if isinstance(error, NoRecipients):

@@ -10,15 +10,22 @@ from aiogram.types import ChatMemberUpdated
 
 from services.invites import LinkService
 
-router = Router(name=__name__)
-router.my_chat_member.filter(F.chat.type == ChatType.PRIVATE)
 
-
-@router.my_chat_member(ChatMemberUpdatedFilter(member_status_changed=KICKED))
 async def bot_blocked(event: ChatMemberUpdated, links: LinkService) -> None:
     await links.set_bot_blocked(event.from_user.id, blocked=True)
 
 
-@router.my_chat_member(ChatMemberUpdatedFilter(member_status_changed=MEMBER))
 async def bot_unblocked(event: ChatMemberUpdated, links: LinkService) -> None:
     await links.set_bot_blocked(event.from_user.id, blocked=False)
+
+
+def router() -> Router:
+    membership = Router(name=__name__)
+    membership.my_chat_member.filter(F.chat.type == ChatType.PRIVATE)
+    membership.my_chat_member.register(
+        bot_blocked, ChatMemberUpdatedFilter(member_status_changed=KICKED)
+    )
+    membership.my_chat_member.register(
+        bot_unblocked, ChatMemberUpdatedFilter(member_status_changed=MEMBER)
+    )
+    return membership

@@ -17,14 +17,11 @@ from handlers.compose import new_broadcast_keyboard
 from services.access import AccessService
 from services.invites import LinkService, RedeemStatus, TelegramAccount
 
-router = Router(name=__name__)
-
 
 def telegram_account(user: User) -> TelegramAccount:
     return TelegramAccount(user.id, user.username, user.language_code)
 
 
-@router.message(CommandStart(deep_link=True))
 async def start_with_invite(
     message: Message,
     command: CommandObject,
@@ -51,7 +48,6 @@ async def start_with_invite(
     await message.answer("\n\n".join(lines), reply_markup=new_broadcast_keyboard(t))
 
 
-@router.message(CommandStart())
 async def start(message: Message, t: Translator, links: LinkService, access: AccessService) -> None:
     if message.from_user is None:
         return
@@ -64,9 +60,16 @@ async def start(message: Message, t: Translator, links: LinkService, access: Acc
         await message.answer(t("start-unknown"))
 
 
-@router.message(Command("help"))
 async def help_(message: Message, t: Translator, access: AccessService) -> None:
     is_admin = message.from_user is not None and (
         await access.admin_identity(message.from_user.id) is not None
     )
     await message.answer(t("help-admin" if is_admin else "help-user"))
+
+
+def router() -> Router:
+    public = Router(name=__name__)
+    public.message.register(start_with_invite, CommandStart(deep_link=True))
+    public.message.register(start, CommandStart())
+    public.message.register(help_, Command("help"))
+    return public

@@ -1,6 +1,6 @@
 """The eight target groups: who a broadcast goes to, checked, previewed and written down.
 
-A target is a `TargetGroup` plus its `target_filter` (the seed's shapes):
+A target is a `TargetGroup` plus its `target_filter` (the service document's shapes):
 
 - all_students / all_teachers / all_tutors / all_parents `{}`: active users of that role;
 - by_subject `{subject_id}`: active students enrolled in the subject and the active

@@ -1,22 +1,22 @@
-"""The seed's BroadcastBatchProcessor: recipients written in batches, and the seed's
+"""The service document's BroadcastBatchProcessor: recipients written in batches, and its
 "send to group / role / custom list" calls mapped onto audiences + `start_sending` + the
-engine's launcher.
+engine's launcher, answering in the document's shapes (`services.contract`).
 
-Tuning follows the seed's Configuration section: BATCH_SIZE, SEND_BATCH_SIZE,
+Tuning follows the document's Configuration section: BATCH_SIZE, SEND_BATCH_SIZE,
 MAX_RETRIES and RETRY_DELAYS are class attributes a subclass may override; left as None
-they come from the settings. The instance exposes the values in effect as `batch_size`,
-`send_batch_size`, `max_retries` and `retry_delays` (the last three are the sending
-engine's knobs, read by whoever wires the engine).
+they come from `BatchDefaults` (the settings). The instance exposes the values in effect
+as `batch_size`, `send_batch_size`, `max_retries` and `retry_delays` (the last three are
+the sending engine's knobs, read by whoever wires the engine).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import literal, select, update
 
-from core.settings import Settings
 from db.models import FINISHED_STATUSES, Broadcast, Role, TargetGroup, User
 from db.session import SessionFactory
 from services.audience import (
@@ -26,8 +26,15 @@ from services.audience import (
     insert_recipients_ignoring_duplicates,
     is_reachable,
 )
-from services.broadcasts import BroadcastService, Launcher
-from services.errors import BroadcastNotFound, InvalidStatus, ValidationFailed
+from services.broadcasts import BroadcastRules, BroadcastService
+from services.contract import (
+    DocumentedBroadcastService,
+    Launcher,
+    batch_status_dict,
+    recipients_added_dict,
+)
+from services.errors import Action, BroadcastNotFound, InvalidStatus, ValidationFailed
+from services.results import RecipientsAdded
 
 GROUP_OF_ROLE = {role: group for group, role in ROLE_GROUPS.items()}
 
@@ -52,6 +59,16 @@ def _why_skipped(user_id: int, row: Any) -> str | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class BatchDefaults:
+    """The configured values a processor uses where its class sets none."""
+
+    batch_size: int
+    send_batch_size: int
+    max_retries: int
+    retry_delays: Sequence[float]
+
+
 class BroadcastBatchProcessor:
     BATCH_SIZE: ClassVar[int | None] = None
     SEND_BATCH_SIZE: ClassVar[int | None] = None
@@ -61,15 +78,18 @@ class BroadcastBatchProcessor:
     def __init__(
         self,
         session_factory: SessionFactory,
-        settings: Settings,
+        rules: BroadcastRules,
+        defaults: BatchDefaults,
         launcher: Launcher | None = None,
     ) -> None:
         self._session_factory = session_factory
-        self.broadcasts = BroadcastService(session_factory, settings, launcher)
-        self.batch_size = _configured(self.BATCH_SIZE, settings.batch_size)
-        self.send_batch_size = _configured(self.SEND_BATCH_SIZE, settings.send_batch_size)
-        self.max_retries = _configured(self.MAX_RETRIES, settings.max_retries)
-        self.retry_delays = list(_configured(self.RETRY_DELAYS, settings.retry_delays))
+        self.broadcasts = DocumentedBroadcastService(
+            BroadcastService(session_factory, rules), launcher
+        )
+        self.batch_size = _configured(self.BATCH_SIZE, defaults.batch_size)
+        self.send_batch_size = _configured(self.SEND_BATCH_SIZE, defaults.send_batch_size)
+        self.max_retries = _configured(self.MAX_RETRIES, defaults.max_retries)
+        self.retry_delays = list(_configured(self.RETRY_DELAYS, defaults.retry_delays))
 
     async def create_broadcast_recipients_batch(
         self, broadcast_id: int, recipient_ids: Sequence[int], batch_size: int | None = None
@@ -102,9 +122,7 @@ class BroadcastBatchProcessor:
             if broadcast is None:
                 raise BroadcastNotFound(broadcast_id)
             if broadcast.status in FINISHED_STATUSES:
-                raise InvalidStatus(
-                    f"Cannot add recipients to broadcast with status {broadcast.status.value}"
-                )
+                raise InvalidStatus(broadcast_id, Action.ADD_RECIPIENTS, broadcast.status)
             for batch in batches:
                 new_ids = [user_id for user_id in dict.fromkeys(batch) if user_id not in seen]
                 seen.update(new_ids)
@@ -137,18 +155,13 @@ class BroadcastBatchProcessor:
                     .where(Broadcast.id == broadcast_id)
                     .values(recipient_count=Broadcast.recipient_count + created)
                 )
-        return {
-            "success": not errors,
-            "created_count": created,
-            "total_count": len(recipient_ids),
-            "batches_processed": len(batches),
-            "errors": errors,
-        }
+        return recipients_added_dict(
+            RecipientsAdded(created, len(recipient_ids), len(batches), errors)
+        )
 
     async def get_batch_status(self, broadcast_id: int) -> dict[str, Any]:
-        """`get_progress`, keyed by broadcast_id as in the seed."""
-        progress = await self.broadcasts.get_progress(broadcast_id)
-        return {"broadcast_id": progress.pop("id"), **progress}
+        """`get_progress`, keyed by broadcast_id as in the document."""
+        return batch_status_dict(await self.broadcasts.broadcasts.get_progress(broadcast_id))
 
     async def send_to_group_batch(
         self,

@@ -1,10 +1,40 @@
-"""Domain errors. Each carries a message fit to show to an admin; handlers turn them into replies.
+"""Domain errors: each refusal carries its facts, so whoever shows it can say it in the
+reader's language (`handlers/errors.py` is the one place that does), and callers never
+have to check a status first to know what went wrong.
 
-They subclass ValueError because the seed's contract raises ValueError
-("Broadcast 99999 not found", "Cannot cancel broadcast with status ...").
+They subclass ValueError, as the original service document's methods raise ValueError
+("Broadcast 99999 not found", "Cannot cancel broadcast with status sent"); the English
+message stays for logs and for the document's callers.
 """
 
 from __future__ import annotations
+
+import enum
+
+from db.models import BroadcastStatus
+
+
+class Action(enum.StrEnum):
+    """What was asked of a broadcast; the value names it in message ids (`cannot-cancel`;
+    starting is what admins call Send now: `cannot-send`)."""
+
+    START = "send"
+    CANCEL = "cancel"
+    RETRY = "retry"
+    SCHEDULE = "schedule"
+    RESCHEDULE = "reschedule"
+    RETARGET = "retarget"
+    ADD_RECIPIENTS = "add-recipients"
+    DELIVER = "deliver"
+    """The engine was handed a broadcast that is not `sending`."""
+
+    @property
+    def verb(self) -> str:
+        """The English phrase for log lines: `Cannot <verb> broadcast with status ...`."""
+        return _VERBS.get(self, self.value)
+
+
+_VERBS = {Action.START: "start", Action.ADD_RECIPIENTS: "add recipients to", Action.DELIVER: "send"}
 
 
 class DomainError(ValueError):
@@ -22,9 +52,55 @@ class BroadcastNotFound(DomainError):
 
 
 class InvalidStatus(DomainError):
-    """The broadcast's status does not allow the operation (e.g. cancelling a sent one)."""
+    """The broadcast's status does not allow `action` (e.g. cancelling a sent one)."""
 
     code = "INVALID_STATUS"
+
+    def __init__(self, broadcast_id: int, action: Action, status: BroadcastStatus) -> None:
+        super().__init__(f"Cannot {action.verb} broadcast with status {status.value}")
+        self.broadcast_id = broadcast_id
+        self.action = action
+        self.status = status
+
+
+class StatusChanged(InvalidStatus):
+    """A confirmation was asked while the broadcast was `expected`; it is `status` now,
+    which would still allow `action`, but the admin agreed to something else."""
+
+    code = "STATUS_CHANGED"
+
+    def __init__(
+        self,
+        broadcast_id: int,
+        action: Action,
+        expected: BroadcastStatus,
+        status: BroadcastStatus,
+    ) -> None:
+        super().__init__(broadcast_id, action, status)
+        self.args = (f"Broadcast {broadcast_id} is {status.value} now, no longer {expected.value}",)
+        self.expected = expected
+
+
+class RetryLimitReached(DomainError):
+    code = "RETRY_LIMIT"
+
+    def __init__(self, broadcast_id: int, rounds: int, limit: int) -> None:
+        super().__init__(
+            f"Broadcast {broadcast_id} was already retried {rounds} times (limit {limit})"
+        )
+        self.broadcast_id = broadcast_id
+        self.rounds = rounds
+        self.limit = limit
+
+
+class NothingToRetry(DomainError):
+    """No failed recipient of the broadcast is worth another try."""
+
+    code = "NOTHING_TO_RETRY"
+
+    def __init__(self, broadcast_id: int) -> None:
+        super().__init__(f"Broadcast {broadcast_id} has no failed recipients worth another try")
+        self.broadcast_id = broadcast_id
 
 
 class ValidationFailed(DomainError):

@@ -3,47 +3,40 @@
 The database is the source of truth: a scheduled broadcast is a row with status
 `scheduled` and `scheduled_at`. APScheduler's AsyncIOScheduler holds only in-memory
 timers, one `broadcast:<id>` job per row (rebuilt from the rows at `start`), plus a
-sweep every 30 s, the seed's `process_scheduled_broadcasts`, that fires whatever is due
+sweep every 30 s, the service document's `process_scheduled_broadcasts`, that fires whatever is due
 and was missed. Firing re-reads the row, so the stale timer of a cancelled or moved
 broadcast, or of one an admin sent early, does nothing, and
 `BroadcastService.start_sending` changes the status only from draft|scheduled, so a
 broadcast cannot start twice.
 
-Firing resolves the recipients at that moment, posts the live progress message to the
-admin who scheduled it (the chat stored on the row when scheduling, else the creator's
-Telegram account) and hands the broadcast to the sending engine. A broadcast nobody can
-receive any more (or whose subject, tutor or teacher is gone) is marked failed, with an
-error_log entry, and the admin is told.
+Firing goes through `BroadcastLauncher.send_now`, like "send now": the recipients are
+resolved at that moment, the live progress message goes to the admin who scheduled it
+(the chat stored on the row when scheduling, else the creator's Telegram account) and
+the engine sends. A broadcast nobody can receive any more (or whose subject, tutor or
+teacher is gone) is marked failed, with an error_log entry, and the admin is told
+through the injected `Notify` (the bot layer words it in the admin's language).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from aiogram import Bot, html
-from aiogram.exceptions import TelegramAPIError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import func, or_, select, update
 
-from core.i18n import Catalog
 from db.models import Broadcast, BroadcastStatus, User
 from db.session import SessionFactory
 from db.types import utcnow
-from services.broadcasts import BroadcastService, check_scheduled_at
+from services.audience import affected_rows
+from services.broadcasts import check_scheduled_at, refuse
 from services.error_log import ErrorEvent, merge_error_log
-from services.errors import (
-    BroadcastNotFound,
-    DomainError,
-    InvalidStatus,
-    NoRecipients,
-    ValidationFailed,
-)
-from services.progress import ProgressReporter
-from services.sender import BroadcastSender
+from services.errors import Action, BroadcastNotFound, DomainError, InvalidStatus, ValidationFailed
+from services.launcher import BroadcastLauncher
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +48,20 @@ LATE_AFTER = timedelta(minutes=1)
 
 def job_id(broadcast_id: int) -> str:
     return f"broadcast:{broadcast_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class NotSent:
+    """A scheduled broadcast that could not be sent at its time, and who to tell."""
+
+    broadcast_id: int
+    admin_chat_id: int
+    admin_language: str | None
+    error: DomainError
+
+
+Notify = Callable[[NotSent], Awaitable[None]]
+"""Tells the admin; must not raise (a chat that cannot be reached is the bot layer's)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,20 +78,14 @@ class BroadcastScheduler:
     def __init__(
         self,
         session_factory: SessionFactory,
-        broadcasts: BroadcastService,
-        sender: BroadcastSender,
-        reporter: ProgressReporter,
-        bot: Bot,
-        catalog: Catalog,
+        launcher: BroadcastLauncher,
+        notify: Notify | None = None,
         *,
         sweep_interval: float = SWEEP_INTERVAL,
     ) -> None:
         self._session_factory = session_factory
-        self._broadcasts = broadcasts
-        self._sender = sender
-        self._reporter = reporter
-        self._bot = bot
-        self._catalog = catalog
+        self._launcher = launcher
+        self._notify = notify
         self._sweep_interval = sweep_interval
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._firing: set[int] = set()
@@ -144,13 +145,8 @@ class BroadcastScheduler:
                 .where(Broadcast.id == broadcast_id, Broadcast.status == BroadcastStatus.SCHEDULED)
                 .values(scheduled_at=when)
             )
-            if moved.rowcount == 0:  # type: ignore[attr-defined]
-                status = await session.scalar(
-                    select(Broadcast.status).where(Broadcast.id == broadcast_id)
-                )
-                if status is None:
-                    raise BroadcastNotFound(broadcast_id)
-                raise InvalidStatus(f"Cannot reschedule broadcast with status {status.value}")
+            if affected_rows(moved) == 0:
+                await refuse(session, broadcast_id, Action.RESCHEDULE)
         self._set_timer(broadcast_id, when)
 
     async def process_scheduled_broadcasts(self) -> list[int]:
@@ -196,20 +192,14 @@ class BroadcastScheduler:
             return False
         self._log_lateness(broadcast_id, due.scheduled_at, now)
         try:
-            recipients = await self._broadcasts.start_sending(broadcast_id)
+            started = await self._launcher.send_now(broadcast_id, due.admin_chat_id)
         except (InvalidStatus, BroadcastNotFound) as error:
             logger.info("Broadcast %s did not fire: %s", broadcast_id, error)
             return False
         except DomainError as error:  # nobody to send to, or a subject/tutor that is gone
             await self._fail(broadcast_id, due, error)
             return False
-        logger.info("Broadcast %s fired: %s recipients", broadcast_id, recipients)
-        if due.admin_chat_id is not None:
-            try:
-                await self._reporter.attach(broadcast_id, due.admin_chat_id)
-            except TelegramAPIError as error:  # the admin's chat is gone: send anyway
-                logger.warning("Broadcast %s: no progress message: %s", broadcast_id, error)
-        await self._sender.start(broadcast_id)
+        logger.info("Broadcast %s fired: %s recipients", broadcast_id, started.recipient_count)
         return True
 
     def _set_timer(self, broadcast_id: int, when: datetime | None) -> None:
@@ -274,18 +264,8 @@ class BroadcastScheduler:
                 )
             )
         logger.error("Scheduled broadcast %s failed: %s", broadcast_id, error)
-        if due.admin_chat_id is None:
-            return
-        t = self._catalog.translator(due.admin_language)
-        if isinstance(error, NoRecipients):
-            group = t(f"target-{error.target_group}")
-            text = t("scheduled-no-recipients", id=broadcast_id, group=group)
-        else:
-            text = t("scheduled-not-sent", id=broadcast_id, reason=html.quote(str(error)))
-        try:
-            await self._bot.send_message(due.admin_chat_id, text)
-        except TelegramAPIError as failure:
-            logger.warning("Broadcast %s: could not tell the admin: %s", broadcast_id, failure)
+        if due.admin_chat_id is not None and self._notify is not None:
+            await self._notify(NotSent(broadcast_id, due.admin_chat_id, due.admin_language, error))
 
 
 def _require_time_zone(when: datetime) -> None:

@@ -64,7 +64,7 @@ from services.delivery_errors import (
     classify,
 )
 from services.error_log import ErrorEvent, merge_error_log
-from services.errors import BroadcastNotFound, InvalidStatus
+from services.errors import Action, BroadcastNotFound, InvalidStatus
 from services.limiter import RateLimiter, already_granted
 from services.progress import ProgressHub, ProgressSnapshot, error_breakdown, failed_by_code
 
@@ -726,7 +726,7 @@ class BroadcastSender:
             if broadcast is None:
                 raise BroadcastNotFound(broadcast_id)
             if broadcast.status is not BroadcastStatus.SENDING:
-                raise InvalidStatus(f"Cannot send broadcast with status {broadcast.status.value}")
+                raise InvalidStatus(broadcast_id, Action.DELIVER, broadcast.status)
             return OutgoingContent.of(
                 BroadcastContent(
                     broadcast.content_kind, broadcast.message, broadcast.entities, broadcast.file_id

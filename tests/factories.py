@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.settings import Settings
 from db.models import (
     Broadcast,
     BroadcastRecipient,
@@ -27,6 +28,8 @@ from db.models import (
     User,
 )
 from db.types import utcnow
+from services.batch import BatchDefaults
+from services.broadcasts import BroadcastRules
 
 AUTO: Any = object()
 """Default for `telegram_id`: a fresh unique id. Pass None for a user without Telegram."""
@@ -160,3 +163,14 @@ class RecordingLauncher:
     async def __call__(self, broadcast_id: int) -> str:
         self.launched.append(broadcast_id)
         return f"task-{broadcast_id}"
+
+
+def broadcast_rules(settings: Settings) -> BroadcastRules:
+    """What `bot/app.py` gives the broadcast service, from test settings."""
+    return BroadcastRules(settings.message_max_length, settings.tz)
+
+
+def batch_defaults(settings: Settings) -> BatchDefaults:
+    return BatchDefaults(
+        settings.batch_size, settings.send_batch_size, settings.max_retries, settings.retry_delays
+    )

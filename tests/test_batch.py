@@ -1,5 +1,5 @@
 """BroadcastBatchProcessor: batch recipient creation, configuration by subclassing, and the
-seed's send-to-group calls mapped onto audiences and the launcher."""
+service document's send-to-group calls mapped onto audiences and the launcher."""
 
 from __future__ import annotations
 
@@ -19,12 +19,19 @@ from db.models import (
 )
 from db.session import SessionFactory
 from services.batch import BroadcastBatchProcessor
-from services.errors import BroadcastNotFound, InvalidStatus, ValidationFailed
+from services.errors import (
+    BroadcastNotFound,
+    InvalidStatus,
+    RetryLimitReached,
+    ValidationFailed,
+)
 from tests.factories import (
     RecordingLauncher,
     add_recipient,
     add_subject,
     add_user,
+    batch_defaults,
+    broadcast_rules,
     enroll,
     make_broadcast,
 )
@@ -46,7 +53,9 @@ def launcher() -> RecordingLauncher:
 def processor(
     session_factory: SessionFactory, settings: Settings, launcher: RecordingLauncher
 ) -> BroadcastBatchProcessor:
-    return BroadcastBatchProcessor(session_factory, settings, launcher)
+    return BroadcastBatchProcessor(
+        session_factory, broadcast_rules(settings), batch_defaults(settings), launcher
+    )
 
 
 @pytest.fixture
@@ -94,13 +103,13 @@ def test_configuration_defaults_to_the_settings(
 def test_a_subclass_overrides_the_configuration(
     session_factory: SessionFactory, settings: Settings
 ) -> None:
-    tuned = TunedProcessor(session_factory, settings)
+    tuned = TunedProcessor(session_factory, broadcast_rules(settings), batch_defaults(settings))
 
     assert (tuned.batch_size, tuned.send_batch_size, tuned.max_retries) == (2, 500, 0)
     assert tuned.retry_delays == [1.0, 2.0]
 
 
-async def test_seed_example_five_ids_in_batches_of_two(
+async def test_documented_example_five_ids_in_batches_of_two(
     processor: BroadcastBatchProcessor,
     session_factory: SessionFactory,
     students: list[int],
@@ -122,11 +131,11 @@ async def test_seed_example_five_ids_in_batches_of_two(
 async def test_batch_size_comes_from_the_class_when_not_given(
     session_factory: SessionFactory, settings: Settings, students: list[int], draft: Broadcast
 ) -> None:
-    tuned = await TunedProcessor(session_factory, settings).create_broadcast_recipients_batch(
-        draft.id, students
-    )
+    tuned = await TunedProcessor(
+        session_factory, broadcast_rules(settings), batch_defaults(settings)
+    ).create_broadcast_recipients_batch(draft.id, students)
     plain = await BroadcastBatchProcessor(
-        session_factory, settings
+        session_factory, broadcast_rules(settings), batch_defaults(settings)
     ).create_broadcast_recipients_batch(draft.id, students)
 
     assert tuned["batches_processed"] == 3
@@ -342,11 +351,18 @@ async def test_retry_failed_batch_uses_the_class_limit(
             session, broadcast, students[0], status=RecipientStatus.FAILED, error_code="timeout"
         )
 
-    with pytest.raises(InvalidStatus, match="limit 0"):
-        await TunedProcessor(session_factory, settings).retry_failed_batch(broadcast.id)
-    result = await BroadcastBatchProcessor(session_factory, settings).retry_failed_batch(
-        broadcast.id
+    with pytest.raises(RetryLimitReached, match="limit 0") as refused:
+        await TunedProcessor(
+            session_factory, broadcast_rules(settings), batch_defaults(settings)
+        ).retry_failed_batch(broadcast.id)
+    assert (refused.value.broadcast_id, refused.value.rounds, refused.value.limit) == (
+        broadcast.id,
+        0,
+        0,
     )
+    result = await BroadcastBatchProcessor(
+        session_factory, broadcast_rules(settings), batch_defaults(settings)
+    ).retry_failed_batch(broadcast.id)
 
     assert result["retried_count"] == 1
     async with session_factory() as session:

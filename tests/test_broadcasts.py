@@ -1,4 +1,5 @@
-"""BroadcastService: every method, its return shape and its error paths."""
+"""BroadcastService: every method, its error paths, and (through DocumentedBroadcastService)
+the service document's return shapes, key by key."""
 
 from __future__ import annotations
 
@@ -22,28 +23,27 @@ from db.models import (
 )
 from db.session import SessionFactory
 from db.types import utcnow
-from services.broadcasts import (
-    BroadcastService,
-    describe_errors,
-    log_retry,
-    page_envelope,
-    progress_pct,
-    retry_rounds,
-)
+from services.broadcast_reads import describe_errors, progress_pct
+from services.broadcasts import BroadcastService, log_retry, retry_rounds
 from services.content import BroadcastContent
+from services.contract import DocumentedBroadcastService, page_envelope
 from services.errors import (
+    Action,
     BroadcastNotFound,
     ContentTooLong,
     InvalidStatus,
     NoRecipients,
+    RetryLimitReached,
     ValidationFailed,
 )
+from services.results import Page
 from tests.factories import (
     RecordingLauncher,
     add_recipient,
     add_subject,
     add_user,
     assign_tutor,
+    broadcast_rules,
     make_broadcast,
 )
 
@@ -71,8 +71,10 @@ def launcher() -> RecordingLauncher:
 @pytest.fixture
 def service(
     session_factory: SessionFactory, settings: Settings, launcher: RecordingLauncher
-) -> BroadcastService:
-    return BroadcastService(session_factory, settings, launcher)
+) -> DocumentedBroadcastService:
+    return DocumentedBroadcastService(
+        BroadcastService(session_factory, broadcast_rules(settings)), launcher
+    )
 
 
 @pytest.fixture
@@ -142,7 +144,7 @@ def test_describe_errors(counts: dict[str | None, int], expected: str | None) ->
 def test_page_envelope(
     count: int, page: int, page_size: int, next_page: Any, previous: Any, total_pages: int
 ) -> None:
-    envelope = page_envelope(count, page, page_size, [])
+    envelope = page_envelope(Page([], count, page, page_size), str)
 
     assert envelope == {
         "count": count,
@@ -179,7 +181,7 @@ def test_retry_log_counts_rounds_beside_the_engines_entries() -> None:
 
 
 async def test_create_stores_a_draft(
-    service: BroadcastService, session_factory: SessionFactory, school: dict[str, int]
+    service: DocumentedBroadcastService, session_factory: SessionFactory, school: dict[str, int]
 ) -> None:
     broadcast_id = await service.create(
         target_group="custom",
@@ -201,7 +203,7 @@ async def test_create_stores_a_draft(
 
 
 async def test_create_with_a_future_time_is_scheduled(
-    service: BroadcastService, session_factory: SessionFactory
+    service: DocumentedBroadcastService, session_factory: SessionFactory
 ) -> None:
     when = utcnow() + timedelta(hours=2)
 
@@ -215,7 +217,7 @@ async def test_create_with_a_future_time_is_scheduled(
 
 
 async def test_create_stores_media(
-    service: BroadcastService, session_factory: SessionFactory
+    service: DocumentedBroadcastService, session_factory: SessionFactory
 ) -> None:
     content = BroadcastContent(ContentKind.PHOTO, "", file_id="AgACAgIAAxkBAAI")
 
@@ -269,7 +271,7 @@ async def test_create_stores_media(
     ],
 )
 async def test_create_refuses_bad_input_and_writes_nothing(
-    service: BroadcastService,
+    service: DocumentedBroadcastService,
     session_factory: SessionFactory,
     arguments: dict[str, Any],
     error: type[Exception],
@@ -286,8 +288,8 @@ async def test_create_refuses_bad_input_and_writes_nothing(
 # --- details, list, progress, recipients -------------------------------------------------
 
 
-async def test_details_carry_the_seed_fields_and_a_recipients_page(
-    service: BroadcastService, session_factory: SessionFactory, school: dict[str, int]
+async def test_details_carry_the_documented_fields_and_a_recipients_page(
+    service: DocumentedBroadcastService, session_factory: SessionFactory, school: dict[str, int]
 ) -> None:
     async with session_factory() as session, session.begin():
         broadcast = await make_broadcast(
@@ -330,7 +332,7 @@ async def test_details_carry_the_seed_fields_and_a_recipients_page(
 
 @pytest.mark.parametrize("key", ["subject_id", "tutor_id", None])
 async def test_details_name_the_subject_or_person_of_the_filter(
-    service: BroadcastService, session_factory: SessionFactory, key: str | None
+    service: DocumentedBroadcastService, session_factory: SessionFactory, key: str | None
 ) -> None:
     async with session_factory() as session, session.begin():
         subject = await add_subject(session, "Mathematics")
@@ -347,13 +349,13 @@ async def test_details_name_the_subject_or_person_of_the_filter(
     assert details["target_name"] == expected
 
 
-async def test_details_of_unknown_broadcast(service: BroadcastService) -> None:
+async def test_details_of_unknown_broadcast(service: DocumentedBroadcastService) -> None:
     with pytest.raises(BroadcastNotFound, match=r"^Broadcast 999 not found$"):
         await service.get_details(999)
 
 
 async def test_list_is_newest_first_and_paginated(
-    service: BroadcastService, session_factory: SessionFactory
+    service: DocumentedBroadcastService, session_factory: SessionFactory
 ) -> None:
     start = datetime(2024, 5, 1, 9, tzinfo=UTC)
     async with session_factory() as session, session.begin():
@@ -378,7 +380,7 @@ async def test_list_is_newest_first_and_paginated(
 
 
 async def test_list_filters(
-    service: BroadcastService, session_factory: SessionFactory, school: dict[str, int]
+    service: DocumentedBroadcastService, session_factory: SessionFactory, school: dict[str, int]
 ) -> None:
     day = datetime(2024, 3, 1, tzinfo=UTC)
     async with session_factory() as session, session.begin():
@@ -418,7 +420,9 @@ async def test_list_dates_are_days_in_the_configured_timezone(
         bot_token=settings.bot_token.get_secret_value(),
         timezone="Asia/Vladivostok",  # UTC+10
     )
-    service = BroadcastService(session_factory, vladivostok)
+    service = DocumentedBroadcastService(
+        BroadcastService(session_factory, broadcast_rules(vladivostok))
+    )
     async with session_factory() as session, session.begin():
         late_utc = await make_broadcast(
             session, created_at=datetime(2024, 3, 1, 15, 30, tzinfo=UTC)
@@ -440,14 +444,14 @@ async def test_list_dates_are_days_in_the_configured_timezone(
     ],
 )
 async def test_list_refuses_bad_filters(
-    service: BroadcastService, arguments: dict[str, Any], message: str
+    service: DocumentedBroadcastService, arguments: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(ValidationFailed, match=message):
         await service.list_broadcasts(**arguments)
 
 
-async def test_progress_has_exactly_the_seed_keys(
-    service: BroadcastService, session_factory: SessionFactory, school: dict[str, int]
+async def test_progress_has_exactly_the_documented_keys(
+    service: DocumentedBroadcastService, session_factory: SessionFactory, school: dict[str, int]
 ) -> None:
     async with session_factory() as session, session.begin():
         more = [await add_user(session, role=Role.PARENT) for _ in range(5)]
@@ -482,7 +486,7 @@ async def test_progress_has_exactly_the_seed_keys(
     assert progress["completed_at"] is None
 
 
-async def test_progress_of_a_draft(service: BroadcastService) -> None:
+async def test_progress_of_a_draft(service: DocumentedBroadcastService) -> None:
     broadcast_id = await service.create(target_group="all_students", content=HELLO)
 
     progress = await service.get_progress(broadcast_id)
@@ -494,13 +498,13 @@ async def test_progress_of_a_draft(service: BroadcastService) -> None:
     )
 
 
-async def test_progress_of_unknown_broadcast(service: BroadcastService) -> None:
+async def test_progress_of_unknown_broadcast(service: DocumentedBroadcastService) -> None:
     with pytest.raises(BroadcastNotFound, match="Broadcast 7 not found"):
         await service.get_progress(7)
 
 
 async def test_recipients_filtered_and_paginated(
-    service: BroadcastService, session_factory: SessionFactory, school: dict[str, int]
+    service: DocumentedBroadcastService, session_factory: SessionFactory, school: dict[str, int]
 ) -> None:
     async with session_factory() as session, session.begin():
         broadcast = await make_broadcast(session, status=BroadcastStatus.SENDING)
@@ -534,7 +538,7 @@ async def test_recipients_filtered_and_paginated(
     assert [r["user_id"] for r in everyone["results"]] == [school["S3"]]
 
 
-async def test_recipients_errors(service: BroadcastService) -> None:
+async def test_recipients_errors(service: DocumentedBroadcastService) -> None:
     with pytest.raises(BroadcastNotFound):
         await service.list_recipients(5)
     broadcast_id = await service.create(target_group="all_students", content=HELLO)
@@ -546,7 +550,7 @@ async def test_recipients_errors(service: BroadcastService) -> None:
 
 
 async def test_start_sending_resolves_reachable_recipients(
-    service: BroadcastService, session_factory: SessionFactory, school: dict[str, int]
+    service: DocumentedBroadcastService, session_factory: SessionFactory, school: dict[str, int]
 ) -> None:
     broadcast_id = await service.create(target_group="all_students", content=HELLO)
 
@@ -567,7 +571,7 @@ async def test_start_sending_resolves_reachable_recipients(
 
 
 async def test_start_sending_twice_is_refused(
-    service: BroadcastService, school: dict[str, int]
+    service: DocumentedBroadcastService, school: dict[str, int]
 ) -> None:
     broadcast_id = await service.create(target_group="all_students", content=HELLO)
     await service.start_sending(broadcast_id)
@@ -577,7 +581,7 @@ async def test_start_sending_twice_is_refused(
 
 
 async def test_concurrent_starts_let_exactly_one_through(
-    service: BroadcastService, session_factory: SessionFactory, school: dict[str, int]
+    service: DocumentedBroadcastService, session_factory: SessionFactory, school: dict[str, int]
 ) -> None:
     broadcast_id = await service.create(target_group="all_students", content=HELLO)
 
@@ -588,13 +592,13 @@ async def test_concurrent_starts_let_exactly_one_through(
     )
 
     assert sorted(map(repr, outcomes)) == sorted(
-        [repr(3), repr(InvalidStatus("Cannot start broadcast with status sending"))]
+        [repr(3), repr(InvalidStatus(broadcast_id, Action.START, BroadcastStatus.SENDING))]
     )
     assert await scalar(session_factory, select(func.count(BroadcastRecipient.id))) == 3
 
 
 async def test_start_sending_with_nobody_reachable_changes_nothing(
-    service: BroadcastService, session_factory: SessionFactory, school: dict[str, int]
+    service: DocumentedBroadcastService, session_factory: SessionFactory, school: dict[str, int]
 ) -> None:
     broadcast_id = await service.create(
         target_group="by_tutor", target_filter={"tutor_id": school["tutor"]}, content=HELLO
@@ -608,7 +612,7 @@ async def test_start_sending_with_nobody_reachable_changes_nothing(
 
 
 async def test_start_sending_revalidates_the_target(
-    service: BroadcastService, session_factory: SessionFactory, school: dict[str, int]
+    service: DocumentedBroadcastService, session_factory: SessionFactory, school: dict[str, int]
 ) -> None:
     async with session_factory() as session, session.begin():
         await assign_tutor(session, school["tutor"], school["S1"])
@@ -625,7 +629,7 @@ async def test_start_sending_revalidates_the_target(
 
 
 async def test_start_sending_errors(
-    service: BroadcastService, session_factory: SessionFactory
+    service: DocumentedBroadcastService, session_factory: SessionFactory
 ) -> None:
     async with session_factory() as session, session.begin():
         cancelled = await make_broadcast(session, status=BroadcastStatus.CANCELLED)
@@ -637,7 +641,7 @@ async def test_start_sending_errors(
 
 
 async def test_send_now_hands_the_broadcast_to_the_launcher(
-    service: BroadcastService, launcher: RecordingLauncher, school: dict[str, int]
+    service: DocumentedBroadcastService, launcher: RecordingLauncher, school: dict[str, int]
 ) -> None:
     broadcast_id = await service.create(target_group="all_students", content=HELLO)
 
@@ -653,7 +657,7 @@ async def test_send_now_hands_the_broadcast_to_the_launcher(
 
 
 async def test_update_target(
-    service: BroadcastService, session_factory: SessionFactory, school: dict[str, int]
+    service: DocumentedBroadcastService, session_factory: SessionFactory, school: dict[str, int]
 ) -> None:
     broadcast_id = await service.create(target_group="all_students", content=HELLO)
 
@@ -677,7 +681,7 @@ async def test_update_target(
 
 
 async def test_schedule_turns_a_draft_into_a_scheduled_broadcast_at_that_utc_time(
-    service: BroadcastService, session_factory: SessionFactory
+    service: DocumentedBroadcastService, session_factory: SessionFactory
 ) -> None:
     broadcast_id = await service.create(target_group="all_students", content=HELLO)
     moscow = timezone(timedelta(hours=3))
@@ -700,7 +704,10 @@ async def test_schedule_turns_a_draft_into_a_scheduled_broadcast_at_that_utc_tim
     ],
 )
 async def test_schedule_refuses_a_naive_or_past_time_and_changes_nothing(
-    service: BroadcastService, session_factory: SessionFactory, when: datetime, message: str
+    service: DocumentedBroadcastService,
+    session_factory: SessionFactory,
+    when: datetime,
+    message: str,
 ) -> None:
     broadcast_id = await service.create(target_group="all_students", content=HELLO)
 
@@ -721,7 +728,7 @@ async def test_schedule_refuses_a_naive_or_past_time_and_changes_nothing(
     ],
 )
 async def test_schedule_refuses_anything_but_a_draft_and_changes_nothing(
-    service: BroadcastService, session_factory: SessionFactory, status: BroadcastStatus
+    service: DocumentedBroadcastService, session_factory: SessionFactory, status: BroadcastStatus
 ) -> None:
     original = utcnow() + timedelta(days=1)
     async with session_factory() as session, session.begin():
@@ -737,7 +744,7 @@ async def test_schedule_refuses_anything_but_a_draft_and_changes_nothing(
 
 
 async def test_concurrent_schedules_of_one_draft_let_exactly_one_through(
-    service: BroadcastService, session_factory: SessionFactory
+    service: DocumentedBroadcastService, session_factory: SessionFactory
 ) -> None:
     broadcast_id = await service.create(target_group="all_students", content=HELLO)
     first, second = utcnow() + timedelta(hours=1), utcnow() + timedelta(hours=2)
@@ -759,7 +766,7 @@ async def test_concurrent_schedules_of_one_draft_let_exactly_one_through(
     "status", [BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED, BroadcastStatus.SENDING]
 )
 async def test_cancel(
-    service: BroadcastService,
+    service: DocumentedBroadcastService,
     session_factory: SessionFactory,
     school: dict[str, int],
     status: BroadcastStatus,
@@ -794,7 +801,7 @@ async def test_cancel(
     ],
 )
 async def test_cancel_refused_once_finished(
-    service: BroadcastService, session_factory: SessionFactory, status: BroadcastStatus
+    service: DocumentedBroadcastService, session_factory: SessionFactory, status: BroadcastStatus
 ) -> None:
     async with session_factory() as session, session.begin():
         broadcast = await make_broadcast(session, status=status)
@@ -806,7 +813,7 @@ async def test_cancel_refused_once_finished(
     assert (stored.status, stored.cancelled_at) == (status, None)
 
 
-async def test_cancel_unknown(service: BroadcastService) -> None:
+async def test_cancel_unknown(service: DocumentedBroadcastService) -> None:
     with pytest.raises(BroadcastNotFound, match="Broadcast 12 not found"):
         await service.cancel_broadcast(12)
 
@@ -854,7 +861,7 @@ async def recipient_states(session_factory: SessionFactory, broadcast_id: int) -
 
 
 async def test_retry_requeues_retryable_failures(
-    service: BroadcastService,
+    service: DocumentedBroadcastService,
     session_factory: SessionFactory,
     launcher: RecordingLauncher,
     finished: Broadcast,
@@ -884,7 +891,7 @@ async def test_retry_requeues_retryable_failures(
 
 
 async def test_retry_with_nothing_retryable_changes_nothing(
-    service: BroadcastService,
+    service: DocumentedBroadcastService,
     session_factory: SessionFactory,
     launcher: RecordingLauncher,
     finished: Broadcast,
@@ -911,7 +918,7 @@ async def test_retry_with_nothing_retryable_changes_nothing(
 
 
 async def test_retry_is_capped_by_max_retries(
-    service: BroadcastService, session_factory: SessionFactory, finished: Broadcast
+    service: DocumentedBroadcastService, session_factory: SessionFactory, finished: Broadcast
 ) -> None:
     await service.retry_failed(finished.id, max_retries=1)
     async with session_factory() as session, session.begin():  # the retried sends fail again
@@ -924,8 +931,13 @@ async def test_retry_is_capped_by_max_retries(
             update(Broadcast).values(status=BroadcastStatus.COMPLETED, failed_count=5)
         )
 
-    with pytest.raises(InvalidStatus, match="already retried 1 times \\(limit 1\\)"):
+    with pytest.raises(RetryLimitReached, match="already retried 1 times \\(limit 1\\)") as capped:
         await service.retry_failed(finished.id, max_retries=1)
+    assert (capped.value.broadcast_id, capped.value.rounds, capped.value.limit) == (
+        finished.id,
+        1,
+        1,
+    )
     again = await service.retry_failed(finished.id, max_retries=2)
 
     assert again["retried_count"] == 3
@@ -936,7 +948,7 @@ async def test_retry_is_capped_by_max_retries(
     "status", [BroadcastStatus.CANCELLED, BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED]
 )
 async def test_retry_refused_by_status(
-    service: BroadcastService, session_factory: SessionFactory, status: BroadcastStatus
+    service: DocumentedBroadcastService, session_factory: SessionFactory, status: BroadcastStatus
 ) -> None:
     async with session_factory() as session, session.begin():
         broadcast = await make_broadcast(session, status=status)
@@ -945,7 +957,7 @@ async def test_retry_refused_by_status(
         await service.retry_failed(broadcast.id)
 
 
-async def test_retry_errors(service: BroadcastService, finished: Broadcast) -> None:
+async def test_retry_errors(service: DocumentedBroadcastService, finished: Broadcast) -> None:
     with pytest.raises(BroadcastNotFound):
         await service.retry_failed(31337)
     with pytest.raises(ValidationFailed, match="max_retries must be 0 or more"):
@@ -955,7 +967,8 @@ async def test_retry_errors(service: BroadcastService, finished: Broadcast) -> N
 async def test_retry_without_launcher_has_no_task(
     session_factory: SessionFactory, settings: Settings, finished: Broadcast
 ) -> None:
-    result = await BroadcastService(session_factory, settings).retry_failed(finished.id)
+    broadcasts = BroadcastService(session_factory, broadcast_rules(settings))
+    result = await DocumentedBroadcastService(broadcasts).retry_failed(finished.id)
 
     assert (result["retried_count"], result["task_id"]) == (3, None)
 
@@ -963,7 +976,7 @@ async def test_retry_without_launcher_has_no_task(
 # --- stats ------------------------------------------------------------------------------
 
 
-async def test_stats_of_an_empty_database(service: BroadcastService) -> None:
+async def test_stats_of_an_empty_database(service: DocumentedBroadcastService) -> None:
     stats = await service.get_stats()
 
     assert stats == {
@@ -978,7 +991,7 @@ async def test_stats_of_an_empty_database(service: BroadcastService) -> None:
 
 
 async def test_stats(
-    service: BroadcastService, session_factory: SessionFactory, school: dict[str, int]
+    service: DocumentedBroadcastService, session_factory: SessionFactory, school: dict[str, int]
 ) -> None:
     started = datetime(2024, 1, 1, 12, tzinfo=UTC)
     async with session_factory() as session, session.begin():

@@ -18,20 +18,23 @@ from core.i18n import Catalog
 from db.models import Broadcast, BroadcastStatus, RecipientStatus, Role
 from db.session import SessionFactory
 from db.types import utcnow
-from handlers.broadcasts import (
-    DetailAction,
-    DetailButton,
-    ListPage,
+from handlers.broadcasts.parsing import (
     ListQuery,
-    RecipientPage,
-    SendConfirm,
-    TimeAbort,
-    TimeAction,
+    parse_broadcast_id,
     parse_list_args,
     parse_recipients_args,
 )
-from handlers.progress import CancelConfirm, parse_broadcast_id
-from handlers.progress_view import ProgressAction, ProgressButton
+from handlers.callbacks import (
+    BroadcastAction,
+    BroadcastButton,
+    Confirm,
+    ConfirmedAction,
+    ListPage,
+    ProgressRefresh,
+    RecipientPage,
+    TimeAbort,
+    TimeAction,
+)
 from handlers.split import TELEGRAM_TEXT_LIMIT, split_text
 from services.errors import BroadcastNotFound
 from tests.bot_harness import (
@@ -182,7 +185,7 @@ def current_buttons(harness: BotHarness, message: Delivered) -> dict[str, str]:
 # --- /progress ------------------------------------------------------------------------------
 
 
-async def test_progress_with_an_id_shows_the_seeds_fields_and_live_buttons(
+async def test_progress_with_an_id_shows_the_documented_fields_and_live_buttons(
     bot_harness: BotHarness,
 ) -> None:
     factory = bot_harness.app.session_factory
@@ -470,7 +473,7 @@ async def test_broadcasts_search_keeps_its_words_across_buttons(bot_harness: Bot
 # --- /broadcast, /recipients, /stats ---------------------------------------------------------
 
 
-async def test_broadcast_details_show_the_seeds_fields_and_the_fitting_buttons(
+async def test_broadcast_details_show_the_documented_fields_and_the_fitting_buttons(
     bot_harness: BotHarness,
 ) -> None:
     factory = bot_harness.app.session_factory
@@ -613,7 +616,7 @@ async def test_recipients_pages_filters_and_shows_why_a_send_failed(
     ]
 
 
-async def test_stats_show_the_seeds_monitoring_numbers(bot_harness: BotHarness) -> None:
+async def test_stats_show_the_documented_monitoring_numbers(bot_harness: BotHarness) -> None:
     factory = bot_harness.app.session_factory
     await add_broadcast(factory, sent=3, failed=("blocked",))
     await add_broadcast(factory, status=BroadcastStatus.DRAFT)
@@ -645,13 +648,23 @@ async def test_a_stranger_forging_monitoring_buttons_is_refused_and_nothing_chan
     factory = bot_harness.app.session_factory
     broadcast_id = await add_broadcast(factory, status=BroadcastStatus.SENDING, pending=1)
     forged = [
-        ProgressAction(action=ProgressButton.CANCEL, broadcast_id=broadcast_id, lang="en"),
-        ProgressAction(action=ProgressButton.RETRY, broadcast_id=broadcast_id, lang="en"),
-        CancelConfirm(broadcast_id=broadcast_id, confirmed=True),
-        DetailAction(action=DetailButton.CANCEL, broadcast_id=broadcast_id),
-        DetailAction(action=DetailButton.SEND, broadcast_id=broadcast_id),
-        DetailAction(action=DetailButton.SCHEDULE, broadcast_id=broadcast_id),
-        SendConfirm(broadcast_id=broadcast_id, confirmed=True),
+        ProgressRefresh(broadcast_id=broadcast_id, lang="en"),
+        BroadcastAction(action=BroadcastButton.CANCEL, broadcast_id=broadcast_id),
+        BroadcastAction(action=BroadcastButton.RETRY, broadcast_id=broadcast_id),
+        BroadcastAction(action=BroadcastButton.SEND, broadcast_id=broadcast_id),
+        BroadcastAction(action=BroadcastButton.SCHEDULE, broadcast_id=broadcast_id),
+        Confirm(
+            action=ConfirmedAction.CANCEL,
+            broadcast_id=broadcast_id,
+            status=BroadcastStatus.SENDING,
+            yes=True,
+        ),
+        Confirm(
+            action=ConfirmedAction.SEND,
+            broadcast_id=broadcast_id,
+            status=BroadcastStatus.SENDING,
+            yes=True,
+        ),
         ListPage(page=1),
         RecipientPage(broadcast_id=broadcast_id),
         TimeAbort(action=TimeAction.RESCHEDULE, broadcast_id=broadcast_id),

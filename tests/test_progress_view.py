@@ -11,30 +11,36 @@ from fluent.syntax import ast, parse
 
 from core.i18n import LOCALES_DIR, Catalog, Translator
 from db.models import BroadcastStatus, RecipientStatus
-from handlers.progress_view import (
-    ProgressAction,
-    ProgressButton,
-    progress_renderer,
-    progress_times,
-    render_progress,
-    retryable_count,
-)
+from handlers.callbacks import BroadcastAction, BroadcastButton, ProgressRefresh
+from handlers.keyboards import retryable_count
+from handlers.progress_view import progress_renderer, progress_times, render_progress
 from services.delivery_errors import ErrorCode
 from services.progress import ProgressSnapshot
+from services.results import Progress
 
 CATALOG = Catalog("en")
 EN = CATALOG.translator("en")
 RU = CATALOG.translator("ru")
 
 
-def actions(markup: InlineKeyboardMarkup | None) -> list[tuple[str, ProgressAction]]:
-    if markup is None:
-        return []
-    return [
-        (button.text, ProgressAction.unpack(button.callback_data or ""))
-        for row in markup.inline_keyboard
-        for button in row
-    ]
+REFRESH = "refresh"
+
+
+def actions(
+    markup: InlineKeyboardMarkup | None,
+) -> list[tuple[str, str, ProgressRefresh | BroadcastAction]]:
+    """(label, what it does, its data) of each button."""
+    found: list[tuple[str, str, ProgressRefresh | BroadcastAction]] = []
+    for row in markup.inline_keyboard if markup else []:
+        for button in row:
+            raw = button.callback_data or ""
+            if raw.startswith(f"{ProgressRefresh.__prefix__}:"):
+                refresh = ProgressRefresh.unpack(raw)
+                found.append((button.text, REFRESH, refresh))
+            else:
+                action = BroadcastAction.unpack(raw)
+                found.append((button.text, action.action, action))
+    return found
 
 
 def sending(**fields: object) -> ProgressSnapshot:
@@ -60,9 +66,9 @@ def test_while_sending_it_shows_bar_counts_rate_eta_and_status_in_words() -> Non
     assert lines[2] == "Sent: 90 · Failed: 10 · Pending: 100 (of 200)"
     assert lines[3] == "Rate: 29.5 msg/s · ETA: 2:05"
     assert lines[4] == "Errors: 10 failed: bot blocked by user (6), network error (4)"
-    assert [(label, data.action) for label, data in actions(markup)] == [
-        ("🔄 Refresh", ProgressButton.REFRESH),
-        ("✖ Cancel", ProgressButton.CANCEL),
+    assert [(label, kind, data.broadcast_id) for label, kind, data in actions(markup)] == [
+        ("🔄 Refresh", REFRESH, 12),
+        ("✖ Cancel", BroadcastButton.CANCEL, 12),
     ]
 
 
@@ -78,12 +84,8 @@ def test_the_final_summary_offers_retry_only_for_retryable_failures() -> None:
     assert "Rate" not in text
     assert "Errors: 10 failed: bot blocked by user (6), network error (4)" in text
     assert retryable_count(final) == 4  # blocked users are never retried
-    [(label, data)] = actions(markup)
-    assert (label, data.action, data.broadcast_id) == (
-        "🔁 Retry failed (4)",
-        ProgressButton.RETRY,
-        12,
-    )
+    [(label, kind, data)] = actions(markup)
+    assert (label, kind, data.broadcast_id) == ("🔁 Retry failed (4)", BroadcastButton.RETRY, 12)
 
 
 @pytest.mark.parametrize(
@@ -101,26 +103,42 @@ def test_a_finished_broadcast_without_anything_to_retry_has_no_buttons(
     assert markup is None
 
 
-def test_it_speaks_russian_with_the_seeds_wording() -> None:
+def test_it_speaks_russian_with_the_documents_wording() -> None:
     text, markup = render_progress(RU, sending())
     assert text.split("\n")[0] == "📤 <b>Рассылка #12</b> · Отправляется"
     assert "бот заблокирован пользователем (6)" in text
-    assert [label for label, _ in actions(markup)] == ["🔄 Обновить", "✖ Отменить"]
+    assert [label for label, _, _ in actions(markup)] == ["🔄 Обновить", "✖ Отменить"]
 
 
 def test_buttons_remember_the_language_and_the_view_they_were_drawn_in() -> None:
     _, live = render_progress(RU, sending())
     _, full = render_progress(EN, sending(), footer="Created: …")
-    assert {(data.lang, data.full) for _, data in actions(live)} == {("ru", False)}
-    assert {(data.lang, data.full) for _, data in actions(full)} == {("en", True)}
+
+    def drawn_as(markup: InlineKeyboardMarkup | None) -> set[tuple[str, bool]]:
+        return {
+            (data.lang, data.full)
+            for _, _, data in actions(markup)
+            if isinstance(data, ProgressRefresh)
+        }
+
+    assert drawn_as(live) == {("ru", False)}
+    assert drawn_as(full) == {("en", True)}
 
 
-def test_the_full_view_adds_the_seeds_timestamps_in_the_school_time_zone() -> None:
-    progress = {
-        "created_at": datetime(2026, 12, 1, 6, 0, tzinfo=UTC),
-        "sent_at": datetime(2026, 12, 1, 6, 30, tzinfo=UTC),
-        "completed_at": None,
-    }
+def test_the_full_view_adds_the_documents_timestamps_in_the_school_time_zone() -> None:
+    progress = Progress(
+        id=12,
+        status=BroadcastStatus.SENDING,
+        total_recipients=200,
+        sent_count=90,
+        failed_count=10,
+        pending_count=100,
+        progress_pct=50,
+        error_summary=None,
+        created_at=datetime(2026, 12, 1, 6, 0, tzinfo=UTC),
+        sent_at=datetime(2026, 12, 1, 6, 30, tzinfo=UTC),
+        completed_at=None,
+    )
     footer = progress_times(EN, progress, ZoneInfo("Europe/Moscow"))
     assert footer == "Created: 01.12.2026 09:00 · Started: 01.12.2026 09:30 · Finished: —"
     text, _ = render_progress(EN, sending(), footer=footer)

@@ -21,14 +21,17 @@ from core.settings import Settings
 from db.models import Broadcast, BroadcastStatus, Role, TargetGroup, User
 from db.session import SessionFactory, create_engine, create_session_factory
 from db.types import utcnow
+from handlers.notices import scheduled_failure_notifier
+from services.audience import AudienceService
 from services.broadcasts import BroadcastService
 from services.errors import BroadcastNotFound, InvalidStatus, ValidationFailed
+from services.launcher import BroadcastLauncher
 from services.limiter import RateLimiter
 from services.progress import ProgressHub, ProgressReporter
 from services.scheduler import BroadcastScheduler, job_id
 from services.sender import BroadcastSender
 from tests.bot_harness import harness_settings, start_harness, stop_harness
-from tests.factories import add_user, make_broadcast
+from tests.factories import add_user, broadcast_rules, make_broadcast
 from tests.fake_bot_api import FakeBotAPI
 from tests.sender_process import make_bot
 
@@ -61,10 +64,10 @@ async def scheduling(
     hub = ProgressHub()
     sender = BroadcastSender(bot, session_factory, settings, limiter, hub)
     reporter = ProgressReporter(bot, session_factory, hub, edit_interval=0.05)
-    broadcasts = BroadcastService(session_factory, settings, launcher=sender.start)
-    scheduler = BroadcastScheduler(
-        session_factory, broadcasts, sender, reporter, bot, Catalog(settings.default_language)
-    )
+    broadcasts = BroadcastService(session_factory, broadcast_rules(settings))
+    launcher = BroadcastLauncher(broadcasts, AudienceService(session_factory), sender, reporter)
+    notify = scheduled_failure_notifier(bot, Catalog(settings.default_language), settings)
+    scheduler = BroadcastScheduler(session_factory, launcher, notify)
     if start:
         await scheduler.start()
     try:

@@ -19,7 +19,7 @@ def make(**values: Any) -> Settings:
     return Settings(_env_file=None, **values)
 
 
-def test_defaults_follow_the_seed() -> None:
+def test_defaults_follow_the_service_document() -> None:
     settings = make(bot_token="1:abc")
     assert settings.batch_size == 1000
     assert settings.send_batch_size == 100

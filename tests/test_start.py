@@ -9,9 +9,8 @@ from sqlalchemy import func, select
 from core.i18n import Catalog
 from db.models import Broadcast, BroadcastStatus, Role, User
 from db.session import SessionFactory
+from handlers.callbacks import BroadcastAction, BroadcastButton, Confirm, ConfirmedAction
 from handlers.compose import NewBroadcast
-from handlers.progress import CancelConfirm
-from handlers.progress_view import ProgressAction, ProgressButton
 from services.invites import LinkService
 from tests.bot_harness import ADMIN_ID, BotHarness
 from tests.factories import add_user, make_broadcast
@@ -204,8 +203,13 @@ async def test_non_admins_are_refused_admin_commands_and_forged_buttons(
         replies = await bot_harness.send(student.telegram_id, command)  # type: ignore[arg-type]
         assert [reply.text for reply in replies] == [not_allowed], command
     forged = (
-        CancelConfirm(broadcast_id=broadcast.id, confirmed=True).pack(),
-        ProgressAction(action=ProgressButton.CANCEL, broadcast_id=broadcast.id, lang="en").pack(),
+        Confirm(
+            action=ConfirmedAction.CANCEL,
+            broadcast_id=broadcast.id,
+            status=BroadcastStatus.SCHEDULED,
+            yes=True,
+        ).pack(),
+        BroadcastAction(action=BroadcastButton.CANCEL, broadcast_id=broadcast.id).pack(),
         NewBroadcast().pack(),
     )
     for data in forged:

@@ -131,155 +131,184 @@ async def schedule_getter(settings: Settings, **_: Any) -> dict[str, Any]:
 # --- windows -----------------------------------------------------------------------------
 
 
-audience_window = Window(
-    Tr("compose-step-audience"),
-    Group(
-        Select(
-            Tr("target-{item}"),
-            id="group",
-            item_id_getter=str,
-            items="groups",
-            on_click=steps.on_group,
+def audience_window() -> Window:
+    return Window(
+        Tr("compose-step-audience"),
+        Group(
+            Select(
+                Tr("target-{item}"),
+                id="group",
+                item_id_getter=str,
+                items="groups",
+                on_click=steps.on_group,
+            ),
+            width=2,
         ),
-        width=2,
-    ),
-    Button(
-        Tr("compose-btn-keep-audience"),
-        id="keep_audience",
-        on_click=steps.on_back_to_preview,
-        when="editing",
-    ),
-    cancel_button(),
-    state=ComposeStates.audience,
-    getter=audience_getter,
-)
-
-pick_window = Window(
-    paragraphs(
-        Tr("compose-step-pick-{narrowing}"),
-        Multi(
-            Tr("compose-pick-query", "query", when="query"),
-            Tr("compose-pick-found", "total", "page", "pages", when="total"),
-            Tr("compose-pick-nothing", when=~F["total"]),
-        ),
-        Tr("compose-pick-search-hint"),
-    ),
-    Group(
-        Select(
-            Format("{item.name}"),
-            id="pick",
-            item_id_getter=lambda item: item.id,
-            items="items",
-            type_factory=int,
-            on_click=steps.on_pick,
-        ),
-        width=2,
-    ),
-    StubScroll(id=steps.PICKER_PAGES, pages="pages"),
-    Row(  # pager buttons see the window's data under "data"
-        PrevPage(
-            scroll=steps.PICKER_PAGES, text=Tr("compose-btn-prev"), when=F["data"]["has_prev"]
-        ),
-        NextPage(
-            scroll=steps.PICKER_PAGES, text=Tr("compose-btn-next"), when=F["data"]["has_next"]
-        ),
-        when=F["has_prev"] | F["has_next"],  # no empty row when everything fits one page
-    ),
-    Button(Tr("compose-btn-show-all"), id="show_all", on_click=steps.on_show_all, when="query"),
-    Row(
-        SwitchTo(Tr("compose-btn-back"), id="back", state=ComposeStates.audience),
-        cancel_button(),
-    ),
-    MessageInput(steps.on_search, content_types=ContentType.TEXT),
-    state=ComposeStates.pick,
-    getter=pick_getter,
-)
-
-custom_window = Window(
-    paragraphs(
-        Tr("compose-step-custom"),
-        Tr("compose-custom-selected", "count", when="count"),
-    ),
-    Button(
-        Tr("compose-btn-continue"), id="continue", on_click=steps.on_custom_continue, when="count"
-    ),
-    Row(
-        SwitchTo(Tr("compose-btn-back"), id="back", state=ComposeStates.audience),
-        cancel_button(),
-    ),
-    MessageInput(steps.on_references, content_types=ContentType.TEXT),
-    state=ComposeStates.custom,
-    getter=custom_getter,
-)
-
-content_window = Window(
-    paragraphs(
-        Tr("compose-step-content", "limit"),
-        Tr("compose-content-kept", when="has_content"),
-    ),
-    Button(
-        Tr("compose-btn-keep-content"),
-        id="keep_content",
-        on_click=steps.on_back_to_preview,
-        when="has_content",
-    ),
-    Row(
-        Button(Tr("compose-btn-back"), id="back", on_click=steps.on_back_from_content),
-        cancel_button(),
-    ),
-    MessageInput(steps.on_content, content_types=MEDIA_TYPES),
-    MessageInput(steps.on_unsupported),
-    state=ComposeStates.content,
-    getter=content_getter,
-)
-
-preview_window = Window(
-    paragraphs(
-        Tr("compose-step-preview"),
-        Multi(
-            Tr("compose-preview-audience", "audience"),
-            Tr("compose-preview-counts", "reachable", "no_telegram", "blocked"),
-        ),
-        Tr("compose-no-recipients", "audience", when=~F["sendable"]),
-    ),
-    Row(
-        Button(Tr("compose-btn-send"), id="send", on_click=steps.on_send_now, when="sendable"),
-        SwitchTo(
-            Tr("compose-btn-schedule"), id="schedule", state=ComposeStates.schedule, when="sendable"
-        ),
-    ),
-    Button(Tr("compose-btn-draft"), id="draft", on_click=steps.on_save_draft),
-    Row(
-        Button(Tr("compose-btn-edit-content"), id="edit_content", on_click=steps.on_edit_content),
         Button(
-            Tr("compose-btn-edit-audience"), id="edit_audience", on_click=steps.on_edit_audience
+            Tr("compose-btn-keep-audience"),
+            id="keep_audience",
+            on_click=steps.on_back_to_preview,
+            when="editing",
         ),
-    ),
-    Row(
-        SwitchTo(Tr("compose-btn-back"), id="back", state=ComposeStates.content),
         cancel_button(),
-    ),
-    state=ComposeStates.preview,
-    getter=preview_getter,
-)
+        state=ComposeStates.audience,
+        getter=audience_getter,
+    )
 
-schedule_window = Window(
-    Tr("compose-step-schedule", "tz", "examples"),
-    Row(
-        Button(Tr("compose-btn-in-hour"), id="in_hour", on_click=steps.on_in_one_hour),
+
+def pick_window() -> Window:
+    return Window(
+        paragraphs(
+            Tr("compose-step-pick-{narrowing}"),
+            Multi(
+                Tr("compose-pick-query", "query", when="query"),
+                Tr("compose-pick-found", "total", "page", "pages", when="total"),
+                Tr("compose-pick-nothing", when=~F["total"]),
+            ),
+            Tr("compose-pick-search-hint"),
+        ),
+        Group(
+            Select(
+                Format("{item.name}"),
+                id="pick",
+                item_id_getter=lambda item: item.id,
+                items="items",
+                type_factory=int,
+                on_click=steps.on_pick,
+            ),
+            width=2,
+        ),
+        StubScroll(id=steps.PICKER_PAGES, pages="pages"),
+        Row(  # pager buttons see the window's data under "data"
+            PrevPage(
+                scroll=steps.PICKER_PAGES, text=Tr("compose-btn-prev"), when=F["data"]["has_prev"]
+            ),
+            NextPage(
+                scroll=steps.PICKER_PAGES, text=Tr("compose-btn-next"), when=F["data"]["has_next"]
+            ),
+            when=F["has_prev"] | F["has_next"],  # no empty row when everything fits one page
+        ),
+        Button(Tr("compose-btn-show-all"), id="show_all", on_click=steps.on_show_all, when="query"),
+        Row(
+            SwitchTo(Tr("compose-btn-back"), id="back", state=ComposeStates.audience),
+            cancel_button(),
+        ),
+        MessageInput(steps.on_search, content_types=ContentType.TEXT),
+        state=ComposeStates.pick,
+        getter=pick_getter,
+    )
+
+
+def custom_window() -> Window:
+    return Window(
+        paragraphs(
+            Tr("compose-step-custom"),
+            Tr("compose-custom-selected", "count", when="count"),
+        ),
         Button(
-            Tr("compose-btn-tomorrow-morning"), id="tomorrow", on_click=steps.on_tomorrow_morning
+            Tr("compose-btn-continue"),
+            id="continue",
+            on_click=steps.on_custom_continue,
+            when="count",
         ),
-    ),
-    Row(
-        SwitchTo(Tr("compose-btn-back"), id="back", state=ComposeStates.preview),
-        cancel_button(),
-    ),
-    MessageInput(steps.on_time_typed, content_types=ContentType.TEXT),
-    state=ComposeStates.schedule,
-    getter=schedule_getter,
-)
+        Row(
+            SwitchTo(Tr("compose-btn-back"), id="back", state=ComposeStates.audience),
+            cancel_button(),
+        ),
+        MessageInput(steps.on_references, content_types=ContentType.TEXT),
+        state=ComposeStates.custom,
+        getter=custom_getter,
+    )
 
-compose_dialog = Dialog(
-    audience_window, pick_window, custom_window, content_window, preview_window, schedule_window
-)
+
+def content_window() -> Window:
+    return Window(
+        paragraphs(
+            Tr("compose-step-content", "limit"),
+            Tr("compose-content-kept", when="has_content"),
+        ),
+        Button(
+            Tr("compose-btn-keep-content"),
+            id="keep_content",
+            on_click=steps.on_back_to_preview,
+            when="has_content",
+        ),
+        Row(
+            Button(Tr("compose-btn-back"), id="back", on_click=steps.on_back_from_content),
+            cancel_button(),
+        ),
+        MessageInput(steps.on_content, content_types=MEDIA_TYPES),
+        MessageInput(steps.on_unsupported),
+        state=ComposeStates.content,
+        getter=content_getter,
+    )
+
+
+def preview_window() -> Window:
+    return Window(
+        paragraphs(
+            Tr("compose-step-preview"),
+            Multi(
+                Tr("compose-preview-audience", "audience"),
+                Tr("compose-preview-counts", "reachable", "no_telegram", "blocked"),
+            ),
+            Tr("compose-no-recipients", "audience", when=~F["sendable"]),
+        ),
+        Row(
+            Button(Tr("compose-btn-send"), id="send", on_click=steps.on_send_now, when="sendable"),
+            SwitchTo(
+                Tr("compose-btn-schedule"),
+                id="schedule",
+                state=ComposeStates.schedule,
+                when="sendable",
+            ),
+        ),
+        Button(Tr("compose-btn-draft"), id="draft", on_click=steps.on_save_draft),
+        Row(
+            Button(
+                Tr("compose-btn-edit-content"), id="edit_content", on_click=steps.on_edit_content
+            ),
+            Button(
+                Tr("compose-btn-edit-audience"), id="edit_audience", on_click=steps.on_edit_audience
+            ),
+        ),
+        Row(
+            SwitchTo(Tr("compose-btn-back"), id="back", state=ComposeStates.content),
+            cancel_button(),
+        ),
+        state=ComposeStates.preview,
+        getter=preview_getter,
+    )
+
+
+def schedule_window() -> Window:
+    return Window(
+        Tr("compose-step-schedule", "tz", "examples"),
+        Row(
+            Button(Tr("compose-btn-in-hour"), id="in_hour", on_click=steps.on_in_one_hour),
+            Button(
+                Tr("compose-btn-tomorrow-morning"),
+                id="tomorrow",
+                on_click=steps.on_tomorrow_morning,
+            ),
+        ),
+        Row(
+            SwitchTo(Tr("compose-btn-back"), id="back", state=ComposeStates.preview),
+            cancel_button(),
+        ),
+        MessageInput(steps.on_time_typed, content_types=ContentType.TEXT),
+        state=ComposeStates.schedule,
+        getter=schedule_getter,
+    )
+
+
+def compose_dialog() -> Dialog:
+    """A fresh wizard for each Dispatcher (a dialog is a router and has one parent)."""
+    return Dialog(
+        audience_window(),
+        pick_window(),
+        custom_window(),
+        content_window(),
+        preview_window(),
+        schedule_window(),
+    )

@@ -24,8 +24,6 @@ from core.i18n import Translator
 from handlers.compose.dialog import compose_dialog
 from handlers.compose.states import ComposeStates
 
-router = Router(name=__name__)
-
 
 class NewBroadcast(CallbackData, prefix="new"):
     """The "New broadcast" button (on the admin's /start greeting)."""
@@ -38,12 +36,10 @@ def new_broadcast_keyboard(t: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[[button]])
 
 
-@router.message(Command("new"))
 async def new_broadcast(message: Message, dialog_manager: DialogManager) -> None:
     await dialog_manager.start(ComposeStates.audience, mode=StartMode.RESET_STACK)
 
 
-@router.callback_query(NewBroadcast.filter())
 async def new_broadcast_button(callback: CallbackQuery, dialog_manager: DialogManager) -> None:
     await callback.answer()
     await dialog_manager.start(
@@ -51,7 +47,6 @@ async def new_broadcast_button(callback: CallbackQuery, dialog_manager: DialogMa
     )
 
 
-@router.errors(ExceptionTypeFilter(UnknownIntent, OutdatedIntent))
 async def closed_wizard(event: ErrorEvent, t: Translator) -> None:
     """A button (or a reply) on a message of a wizard that has ended or been restarted."""
     if event.update.callback_query is not None:
@@ -75,7 +70,15 @@ async def reject_old_messages(
     return await handler(event, data)
 
 
-# Commands go past the wizard to their own handlers, even while it waits for text.
-compose_dialog.message.filter(~F.text.startswith("/"))
-compose_dialog.callback_query.middleware(reject_old_messages)
-router.include_router(compose_dialog)
+def router() -> Router:
+    """/new, the New broadcast button, and the wizard itself."""
+    compose = Router(name=__name__)
+    compose.message.register(new_broadcast, Command("new"))
+    compose.callback_query.register(new_broadcast_button, NewBroadcast.filter())
+    compose.errors.register(closed_wizard, ExceptionTypeFilter(UnknownIntent, OutdatedIntent))
+    wizard = compose_dialog()
+    # Commands go past the wizard to their own handlers, even while it waits for text.
+    wizard.message.filter(~F.text.startswith("/"))
+    wizard.callback_query.middleware(reject_old_messages)
+    compose.include_router(wizard)
+    return compose

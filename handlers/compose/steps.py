@@ -30,10 +30,10 @@ from services.access import AdminIdentity
 from services.audience import AudienceService, SearchPage
 from services.broadcasts import BroadcastService
 from services.errors import NoRecipients
-from services.progress import ProgressReporter
+from services.launcher import BroadcastLauncher
 from services.schedule_time import format_schedule_time, parse_schedule_time
 from services.scheduler import BroadcastScheduler
-from services.sender import BroadcastSender, OutgoingContent, send_content
+from services.sender import OutgoingContent, send_content
 
 PAGE_SIZE = 8
 PICKER_PAGES = "pick_pages"
@@ -282,20 +282,20 @@ async def _create(manager: DialogManager, scheduled_at: datetime | None = None) 
 
 
 async def on_send_now(callback: CallbackQuery, button: Button, manager: DialogManager) -> None:
-    """Create, resolve the recipients, post the live progress message, start the engine."""
+    """Create, then start it: the recipients resolved, the live progress message posted
+    below the wizard's last words, the engine sending."""
     deps = Deps.of(manager)
-    sender: BroadcastSender = manager.middleware_data["sender"]
-    progress: ProgressReporter = manager.middleware_data["progress"]
+    launcher: BroadcastLauncher = manager.middleware_data["launcher"]
     broadcast_id = await _create(manager)
+
+    async def announce(count: int) -> None:
+        await finish(manager, deps.t("compose-created-sending", id=str(broadcast_id), count=count))
+
     try:
-        count = await deps.broadcasts.start_sending(broadcast_id)
+        await launcher.send_now(broadcast_id, deps.chat.id, announce=announce)
     except NoRecipients as error:  # everyone became unreachable since the preview
         reason = describe(error, deps.t, deps.settings.tz)
         await finish(manager, deps.t("compose-created-unsent", id=str(broadcast_id), reason=reason))
-        return
-    await finish(manager, deps.t("compose-created-sending", id=str(broadcast_id), count=count))
-    await progress.attach(broadcast_id, deps.chat.id)
-    await sender.start(broadcast_id)
 
 
 async def on_save_draft(callback: CallbackQuery, button: Button, manager: DialogManager) -> None:

@@ -6,3 +6,11 @@ error-no-recipients = No recipients found for group { $group }
 error-time-unparseable = I can't read «{ $text }» as a date and time. Use one of: { $examples }
 error-time-past = { $time } ({ $tz }) has already passed; pick a time in the future.
 error-time-nonexistent = { $time } does not exist in { $tz } (the clocks change then); pick another time.
+error-retry-limit = Broadcast #{ $id } was already retried { $rounds ->
+    [one] once
+   *[other] { $rounds } times
+}; that is the limit ({ $limit }).
+confirm-changed = Broadcast #{ $id } has changed since you were asked: it is { $status } now, not { $was }.
+cannot-retarget = Broadcast #{ $id } is { $status }: only a draft or a scheduled broadcast can get another audience.
+cannot-add-recipients = Broadcast #{ $id } is { $status }: recipients can no longer be added.
+cannot-deliver = Broadcast #{ $id } is { $status }: only a broadcast being sent goes out.

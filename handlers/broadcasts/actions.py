@@ -1,0 +1,205 @@
+"""Acting on a broadcast: /cancel and /retry, their buttons (on a progress message or a
+broadcast's details), and Send now for a saved draft or a scheduled broadcast.
+
+Cancel and Send now ask first; the question carries the status it asked about, so a
+"Yes" pressed after the broadcast changed re-asks with what changed instead of acting.
+Refusals (a sent broadcast cannot be cancelled, the retry limit...) come from the
+services with their facts and are worded by the error router.
+"""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router, html
+from aiogram.filters import Command, CommandObject
+from aiogram.types import CallbackQuery, MaybeInaccessibleMessageUnion, Message
+
+from core.i18n import Translator
+from core.settings import Settings
+from handlers.broadcasts.browse import ON_MESSAGE
+from handlers.broadcasts.parsing import target_broadcast
+from handlers.broadcasts.views import View, cancel_question, send_question, status_name
+from handlers.callbacks import BroadcastAction, BroadcastButton, Confirm, ConfirmedAction
+from handlers.errors import describe
+from handlers.split import show
+from services.access import AdminIdentity
+from services.broadcasts import BroadcastService
+from services.errors import Action, NoRecipients, StatusChanged
+from services.launcher import BroadcastLauncher
+
+
+async def ask_cancel(
+    bot: Bot, chat_id: int, broadcast_id: int, t: Translator, broadcasts: BroadcastService
+) -> None:
+    """Post the Yes/No question, unless the broadcast can no longer be cancelled."""
+    status = await broadcasts.status_for(broadcast_id, Action.CANCEL)
+    text, markup = cancel_question(t, broadcast_id, status)
+    await bot.send_message(chat_id, text, reply_markup=markup)
+
+
+async def retry(
+    bot: Bot, chat_id: int, broadcast_id: int, t: Translator, launcher: BroadcastLauncher
+) -> None:
+    """Send again to the retryable failures, with a new progress message in `chat_id`."""
+
+    async def announce(count: int) -> None:
+        await bot.send_message(chat_id, t("retry-started", count=count, id=str(broadcast_id)))
+
+    await launcher.retry(broadcast_id, chat_id, announce=announce)
+
+
+def changed_question(t: Translator, changed: StatusChanged, question: View) -> View:
+    """The question asked again, under a line that says what changed since."""
+    note = t(
+        "confirm-changed",
+        id=str(changed.broadcast_id),
+        was=status_name(t, changed.expected),
+        status=status_name(t, changed.status),
+    )
+    text, markup = question
+    return f"{note}\n\n{text}", markup
+
+
+async def cancel_command(
+    message: Message,
+    command: CommandObject,
+    t: Translator,
+    admin: AdminIdentity,
+    bot: Bot,
+    broadcasts: BroadcastService,
+) -> None:
+    broadcast_id = await target_broadcast(message, command, t, admin, broadcasts)
+    if broadcast_id is not None:
+        await ask_cancel(bot, message.chat.id, broadcast_id, t, broadcasts)
+
+
+async def retry_command(
+    message: Message,
+    command: CommandObject,
+    t: Translator,
+    admin: AdminIdentity,
+    bot: Bot,
+    broadcasts: BroadcastService,
+    launcher: BroadcastLauncher,
+) -> None:
+    broadcast_id = await target_broadcast(message, command, t, admin, broadcasts)
+    if broadcast_id is not None:
+        await retry(bot, message.chat.id, broadcast_id, t, launcher)
+
+
+async def cancel_button(
+    callback: CallbackQuery,
+    callback_data: BroadcastAction,
+    on: MaybeInaccessibleMessageUnion,
+    t: Translator,
+    bot: Bot,
+    broadcasts: BroadcastService,
+) -> None:
+    await ask_cancel(bot, on.chat.id, callback_data.broadcast_id, t, broadcasts)
+    await callback.answer()
+
+
+async def retry_button(
+    callback: CallbackQuery,
+    callback_data: BroadcastAction,
+    on: MaybeInaccessibleMessageUnion,
+    t: Translator,
+    bot: Bot,
+    launcher: BroadcastLauncher,
+) -> None:
+    """Retry, then take the buttons off the message it was pressed on: they are stale,
+    and the new progress message goes on."""
+    await retry(bot, on.chat.id, callback_data.broadcast_id, t, launcher)
+    await callback.answer()
+    if isinstance(on, Message):
+        await on.edit_reply_markup(reply_markup=None)
+
+
+async def cancel_confirmed(
+    callback: CallbackQuery,
+    callback_data: Confirm,
+    on: MaybeInaccessibleMessageUnion,
+    t: Translator,
+    broadcasts: BroadcastService,
+) -> None:
+    broadcast_id = callback_data.broadcast_id
+    if not callback_data.yes:
+        await show(on, t("cancel-kept", id=str(broadcast_id)), edit=True)
+        await callback.answer()
+        return
+    try:
+        await broadcasts.cancel_broadcast(broadcast_id, expected=callback_data.status)
+    except StatusChanged as changed:
+        question = cancel_question(t, broadcast_id, changed.status)
+        await show(on, *changed_question(t, changed, question), edit=True)
+        await callback.answer()
+        return
+    await show(on, t("cancel-done", id=str(broadcast_id)), edit=True)
+    await callback.answer()
+
+
+async def send_button(
+    callback: CallbackQuery,
+    callback_data: BroadcastAction,
+    on: MaybeInaccessibleMessageUnion,
+    t: Translator,
+    launcher: BroadcastLauncher,
+) -> None:
+    """Ask before sending a draft or a scheduled broadcast now; one that cannot be sent,
+    or that nobody could receive, is refused by the error router without asking."""
+    preview = await launcher.preview(callback_data.broadcast_id)
+    await show(on, *send_question(t, preview.details, preview.reachable))
+    await callback.answer()
+
+
+async def send_confirmed(
+    callback: CallbackQuery,
+    callback_data: Confirm,
+    on: MaybeInaccessibleMessageUnion,
+    t: Translator,
+    settings: Settings,
+    launcher: BroadcastLauncher,
+) -> None:
+    """Yes: resolve the recipients now, post the live progress message here, start the
+    engine. An audience that became empty since the question leaves the broadcast as it
+    was; a broadcast that changed since is asked about again."""
+    broadcast_id = callback_data.broadcast_id
+    if not callback_data.yes:
+        await show(on, t("send-kept", id=str(broadcast_id)), edit=True)
+        await callback.answer()
+        return
+
+    async def announce(count: int) -> None:
+        await show(on, t("send-started", id=str(broadcast_id), count=count), edit=True)
+
+    try:
+        await launcher.send_now(
+            broadcast_id, on.chat.id, expected=callback_data.status, announce=announce
+        )
+    except NoRecipients as error:
+        await show(on, html.quote(describe(error, t, settings.tz)), edit=True)
+    except StatusChanged as changed:
+        preview = await launcher.preview(broadcast_id)
+        question = send_question(t, preview.details, preview.reachable)
+        await show(on, *changed_question(t, changed, question), edit=True)
+    await callback.answer()
+
+
+def router() -> Router:
+    acting = Router(name=__name__)
+    acting.message.register(cancel_command, Command("cancel"))
+    acting.message.register(retry_command, Command("retry"))
+    buttons = acting.callback_query
+    buttons.register(
+        cancel_button, BroadcastAction.filter(F.action == BroadcastButton.CANCEL), ON_MESSAGE
+    )
+    buttons.register(
+        retry_button, BroadcastAction.filter(F.action == BroadcastButton.RETRY), ON_MESSAGE
+    )
+    buttons.register(
+        send_button, BroadcastAction.filter(F.action == BroadcastButton.SEND), ON_MESSAGE
+    )
+    buttons.register(
+        cancel_confirmed, Confirm.filter(F.action == ConfirmedAction.CANCEL), ON_MESSAGE
+    )
+    buttons.register(send_confirmed, Confirm.filter(F.action == ConfirmedAction.SEND), ON_MESSAGE)
+    return acting

@@ -1,0 +1,242 @@
+"""What the broadcast screens say: lists, details, recipients, stats and the questions
+asked before acting. Pure functions of the typed results, in the reader's language."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from aiogram import html
+from aiogram.types import InlineKeyboardMarkup
+
+from core.i18n import Translator
+from db.models import BroadcastStatus, ContentKind, RecipientStatus, TargetGroup
+from handlers.callbacks import ConfirmedAction
+from handlers.keyboards import (
+    confirm_keyboard,
+    details_keyboard,
+    list_keyboard,
+    recipients_keyboard,
+)
+from handlers.progress_view import STATUS_ICONS
+from services.progress import format_duration
+from services.results import BroadcastDetails, BroadcastSummary, Page, RecipientRow, Stats
+from services.schedule_time import format_schedule_time
+
+PREVIEW_LENGTH = 60
+NAME_LENGTH = 64
+ERROR_LENGTH = 120
+FILTER_NAMES = (
+    ("subject_id", "details-filter-subject"),
+    ("tutor_id", "details-filter-tutor"),
+    ("teacher_id", "details-filter-teacher"),
+)
+
+View = tuple[str, InlineKeyboardMarkup]
+
+
+def shorten(text: str | None, limit: int) -> str:
+    """One line of at most `limit` characters, HTML-escaped."""
+    flat = " ".join((text or "").split())
+    return html.quote(flat if len(flat) <= limit else flat[: limit - 1] + "…")
+
+
+def when(value: datetime | None, tz: ZoneInfo) -> str:
+    return "—" if value is None else format_schedule_time(value, tz)
+
+
+def status_name(t: Translator, status: BroadcastStatus) -> str:
+    return t(f"status-{status.value}")
+
+
+def audience_text(t: Translator, summary: BroadcastSummary, target_name: str | None) -> str:
+    """The target group in words, with its filter: `By subject (Mathematics)`, or the id
+    when the name is not known (`By subject (subject #5)`)."""
+    name = t(f"target-{summary.target_group.value}")
+    if target_name:
+        return f"{name} ({html.quote(target_name)})"
+    found = summary.target_filter or {}
+    for key, message_id in FILTER_NAMES:
+        if key in found:
+            return f"{name} ({t(message_id, id=str(found[key]))})"
+    if summary.target_group is TargetGroup.CUSTOM:
+        return f"{name} ({t('details-filter-custom', count=len(found.get('user_ids', [])))})"
+    return name
+
+
+def list_view(
+    t: Translator,
+    found: Page[BroadcastSummary],
+    status: BroadcastStatus | None,
+    search: str | None,
+    tz: ZoneInfo,
+) -> View:
+    filter_name = t("list-filter-all") if status is None else status_name(t, status)
+    lines = [
+        t(
+            "list-title",
+            filter=filter_name,
+            count=found.count,
+            page=found.page,
+            pages=found.total_pages,
+        )
+    ]
+    if search:
+        lines.append(t("list-search", query=shorten(search, PREVIEW_LENGTH)))
+    lines.append("")
+    for item in found.items:
+        lines.append(
+            t(
+                "list-item",
+                icon=STATUS_ICONS[item.status],
+                id=str(item.id),
+                status=status_name(t, item.status),
+                created=when(item.created_at, tz),
+                audience=t(f"target-{item.target_group.value}"),
+                sent=item.sent_count,
+                total=item.recipient_count,
+            )
+        )
+        lines.append(f"    {shorten(item.message, PREVIEW_LENGTH)}")
+    if not found.items:
+        lines.append(t("list-empty"))
+    return "\n".join(lines), list_keyboard(t, found, status, searching=search is not None)
+
+
+def details_view(t: Translator, details: BroadcastDetails, tz: ZoneInfo) -> View:
+    """The broadcast's fields, and the buttons that make sense for its status."""
+    summary = details.summary
+    status = summary.status
+    created = when(summary.created_at, tz)
+    lines = [
+        t(
+            "details-title",
+            icon=STATUS_ICONS[status],
+            id=str(summary.id),
+            status=status_name(t, status),
+        ),
+        t("details-audience", audience=audience_text(t, summary, details.target_name)),
+        t("details-author", name=html.quote(summary.created_by_name), created=created)
+        if summary.created_by_name
+        else t("details-author-unknown", created=created),
+    ]
+    if status is BroadcastStatus.SCHEDULED:
+        lines.append(t("details-scheduled", time=when(summary.scheduled_at, tz), tz=tz.key))
+    if summary.sent_at is not None:
+        lines.append(
+            t(
+                "details-times",
+                started=when(summary.sent_at, tz),
+                finished=when(summary.completed_at, tz),
+            )
+        )
+    if summary.cancelled_at is not None:
+        lines.append(t("details-cancelled", time=when(summary.cancelled_at, tz)))
+    lines.append(
+        t(
+            "details-counts",
+            total=summary.recipient_count,
+            sent=summary.sent_count,
+            failed=summary.failed_count,
+            pending=summary.pending_count,
+        )
+    )
+    kind = summary.content_kind
+    lines.append(
+        t("details-content-text")
+        if kind is ContentKind.TEXT
+        else t("details-content-media", kind=kind.value)
+    )
+    lines.append(html.quote(summary.message))
+    return "\n".join(lines), details_keyboard(t, summary)
+
+
+def cancel_question(t: Translator, broadcast_id: int, status: BroadcastStatus) -> View:
+    text = t("cancel-confirm", id=str(broadcast_id), status=status_name(t, status))
+    return text, confirm_keyboard(t, ConfirmedAction.CANCEL, broadcast_id, status)
+
+
+def send_question(t: Translator, details: BroadcastDetails, reachable: int) -> View:
+    """The question before sending now: the audience, how many can receive it, Yes/No."""
+    summary = details.summary
+    text = t(
+        "send-confirm",
+        id=str(summary.id),
+        status=status_name(t, summary.status),
+        audience=audience_text(t, summary, details.target_name),
+        count=reachable,
+    )
+    return text, confirm_keyboard(t, ConfirmedAction.SEND, summary.id, summary.status)
+
+
+def recipient_line(t: Translator, recipient: RecipientRow, tz: ZoneInfo) -> str:
+    name = f"{shorten(recipient.user_name, NAME_LENGTH)} (id {recipient.user_id})"
+    if recipient.status is RecipientStatus.SENT:
+        return t("recipients-item-sent", name=name, time=when(recipient.sent_at, tz))
+    if recipient.status is RecipientStatus.FAILED:
+        label = t(f"delivery-error-{recipient.error_code or 'other'}")
+        detail = shorten(recipient.error_message, ERROR_LENGTH)
+        return t(
+            "recipients-item-failed", name=name, error=f"{label}: {detail}" if detail else label
+        )
+    return t("recipients-item-pending", name=name)
+
+
+def recipients_view(
+    t: Translator,
+    broadcast_id: int,
+    found: Page[RecipientRow],
+    status: RecipientStatus | None,
+    tz: ZoneInfo,
+) -> View:
+    filter_name = (
+        t("recipients-filter-all") if status is None else t(f"recipient-status-{status.value}")
+    )
+    lines = [
+        t(
+            "recipients-title",
+            id=str(broadcast_id),
+            filter=filter_name,
+            count=found.count,
+            page=found.page,
+            pages=found.total_pages,
+        ),
+        "",
+    ]
+    lines += [recipient_line(t, recipient, tz) for recipient in found.items]
+    if not found.items:
+        lines.append(t("recipients-empty"))
+    return "\n".join(lines), recipients_keyboard(t, broadcast_id, found, status)
+
+
+def stats_view(t: Translator, stats: Stats) -> str:
+    """The monitoring numbers: status distribution, failed-send rate, average time."""
+    lines = [t("stats-title"), t("stats-broadcasts", total=stats.total_broadcasts)]
+    lines += [
+        t(
+            "stats-status-line",
+            icon=STATUS_ICONS[status],
+            status=status_name(t, status),
+            count=stats.status_distribution.get(status, 0),
+        )
+        for status in BroadcastStatus
+    ]
+    lines.append(
+        t(
+            "stats-recipients",
+            total=stats.total_recipients,
+            failed=stats.failed_recipients,
+            rate=f"{stats.failed_rate:g}",
+        )
+    )
+    average = stats.average_processing_seconds
+    lines.append(
+        t("stats-processing-none")
+        if average is None
+        else t(
+            "stats-processing",
+            duration=format_duration(average),
+            count=stats.finished_broadcasts,
+        )
+    )
+    return "\n".join(lines)

@@ -1,0 +1,98 @@
+"""Every button's callback data outside the compose wizard (aiogram-dialog keeps its own).
+
+Ids only, range-checked, so a forged value never reaches the database; each kind of
+action has one factory, whichever message its button sits on (a progress message or a
+broadcast's details). A confirmation carries the status it asked about, so pressing it
+after the broadcast changed re-asks instead of acting.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated
+
+from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
+
+from db.models import BroadcastStatus, RecipientStatus
+from services.errors import Action
+
+MAX_BROADCAST_ID = 2**31 - 1  # ids are INTEGER columns; anything larger cannot exist
+BroadcastId = Annotated[int, Field(ge=1, le=MAX_BROADCAST_ID)]
+"""A broadcast id in callback data: forged out-of-range values never reach the database."""
+PageNumber = Annotated[int, Field(ge=1)]
+
+
+class BroadcastButton(enum.StrEnum):
+    OPEN = "open"
+    PROGRESS = "progress"
+    RECIPIENTS = "recipients"
+    RETRY = "retry"
+    CANCEL = "cancel"
+    SEND = "send"
+    SCHEDULE = "schedule"
+    RESCHEDULE = "reschedule"
+
+
+class BroadcastAction(CallbackData, prefix="ba"):
+    """A button that acts on or shows one broadcast."""
+
+    action: BroadcastButton
+    broadcast_id: BroadcastId
+
+
+class ProgressRefresh(CallbackData, prefix="pr"):
+    """Refresh on a progress message; `lang` and `full` say how the message was drawn."""
+
+    broadcast_id: BroadcastId
+    lang: str
+    full: bool = False
+
+
+class ConfirmedAction(enum.StrEnum):
+    """What a Yes/No question asks; the value starts its message ids (`cancel-btn-yes`)."""
+
+    CANCEL = "cancel"
+    SEND = "send"
+
+    @property
+    def action(self) -> Action:
+        return Action.CANCEL if self is ConfirmedAction.CANCEL else Action.START
+
+
+class Confirm(CallbackData, prefix="cf"):
+    """The answer to a Yes/No question about a broadcast in `status`."""
+
+    action: ConfirmedAction
+    broadcast_id: BroadcastId
+    status: BroadcastStatus
+    yes: bool
+
+
+class TimeAction(enum.StrEnum):
+    """What a typed time is for: a draft's first time, or a scheduled broadcast's new one.
+    The value starts the step's message ids (`schedule-ask`, `reschedule-done`...)."""
+
+    SCHEDULE = "schedule"
+    RESCHEDULE = "reschedule"
+
+    @property
+    def action(self) -> Action:
+        return Action.SCHEDULE if self is TimeAction.SCHEDULE else Action.RESCHEDULE
+
+
+class TimeAbort(CallbackData, prefix="ta"):
+    action: TimeAction
+    broadcast_id: BroadcastId
+
+
+class ListPage(CallbackData, prefix="bl"):
+    status: BroadcastStatus | None = None
+    page: PageNumber = 1
+    search: bool = False
+
+
+class RecipientPage(CallbackData, prefix="rl"):
+    broadcast_id: BroadcastId
+    status: RecipientStatus | None = None
+    page: PageNumber = 1

@@ -1,0 +1,180 @@
+"""The inline keyboards of the admin screens, as pure functions of what they show."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from core.i18n import Translator
+from db.models import BroadcastStatus, RecipientStatus
+from handlers.callbacks import (
+    BroadcastAction,
+    BroadcastButton,
+    Confirm,
+    ConfirmedAction,
+    ListPage,
+    ProgressRefresh,
+    RecipientPage,
+    TimeAbort,
+    TimeAction,
+)
+from services.progress import ProgressSnapshot
+from services.results import BroadcastSummary, Page
+from services.statuses import CANCELLABLE_STATUSES, RETRYABLE_ERROR_CODES, RETRYABLE_STATUSES
+
+OPEN_PER_ROW = 5
+FILTERS_PER_ROW = 4
+
+
+def button(text: str, data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+def action_button(
+    t: Translator, label: str, action: BroadcastButton, broadcast_id: int
+) -> InlineKeyboardButton:
+    return button(t(label), BroadcastAction(action=action, broadcast_id=broadcast_id))
+
+
+def confirm_keyboard(
+    t: Translator, question: ConfirmedAction, broadcast_id: int, status: BroadcastStatus
+) -> InlineKeyboardMarkup:
+    """The Yes / No row of a question; labels are `<question>-btn-yes` / `-btn-no`."""
+    builder = InlineKeyboardBuilder()
+    for label, yes in (("yes", True), ("no", False)):
+        data = Confirm(action=question, broadcast_id=broadcast_id, status=status, yes=yes)
+        builder.add(button(t(f"{question}-btn-{label}"), data))
+    return builder.as_markup()
+
+
+def time_abort_keyboard(
+    t: Translator, action: TimeAction, broadcast_id: int
+) -> InlineKeyboardMarkup:
+    abort = TimeAbort(action=action, broadcast_id=broadcast_id)
+    return InlineKeyboardMarkup(inline_keyboard=[[button(t(f"{action}-btn-abort"), abort)]])
+
+
+def retryable_count(snapshot: ProgressSnapshot) -> int:
+    """Failed recipients that "Retry failed" would send to again."""
+    return sum(count for code, count in snapshot.errors if code in RETRYABLE_ERROR_CODES)
+
+
+def progress_keyboard(
+    t: Translator, snapshot: ProgressSnapshot, *, full: bool = False
+) -> InlineKeyboardMarkup | None:
+    """Refresh and Cancel while it can still change; Retry failed (N) once it is over."""
+    broadcast_id = snapshot.broadcast_id
+    row: list[InlineKeyboardButton] = []
+    if not snapshot.finished:
+        refresh = ProgressRefresh(broadcast_id=broadcast_id, lang=t.language, full=full)
+        row.append(button(t("progress-btn-refresh"), refresh))
+    if snapshot.status in CANCELLABLE_STATUSES:
+        row.append(action_button(t, "progress-btn-cancel", BroadcastButton.CANCEL, broadcast_id))
+    retryable = retryable_count(snapshot)
+    if snapshot.finished and snapshot.status is not BroadcastStatus.CANCELLED and retryable:
+        retry = BroadcastAction(action=BroadcastButton.RETRY, broadcast_id=broadcast_id)
+        row.append(button(t("progress-btn-retry", count=retryable), retry))
+    return InlineKeyboardMarkup(inline_keyboard=[row]) if row else None
+
+
+def details_keyboard(t: Translator, summary: BroadcastSummary) -> InlineKeyboardMarkup:
+    """The buttons that make sense for the broadcast's status."""
+    broadcast_id, status = summary.id, summary.status
+    builder = InlineKeyboardBuilder()
+    builder.row(
+        action_button(t, "details-btn-progress", BroadcastButton.PROGRESS, broadcast_id),
+        action_button(t, "details-btn-recipients", BroadcastButton.RECIPIENTS, broadcast_id),
+    )
+    if status in (BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED):
+        # a draft gets its time, a scheduled broadcast a new one
+        timing = (
+            BroadcastButton.SCHEDULE
+            if status is BroadcastStatus.DRAFT
+            else BroadcastButton.RESCHEDULE
+        )
+        builder.row(
+            action_button(t, "details-btn-send", BroadcastButton.SEND, broadcast_id),
+            action_button(t, f"details-btn-{timing}", timing, broadcast_id),
+        )
+    actions = []
+    if status in RETRYABLE_STATUSES and summary.failed_count > 0:
+        actions.append(action_button(t, "details-btn-retry", BroadcastButton.RETRY, broadcast_id))
+    if status in CANCELLABLE_STATUSES:
+        actions.append(action_button(t, "details-btn-cancel", BroadcastButton.CANCEL, broadcast_id))
+    if actions:
+        builder.row(*actions)
+    return builder.as_markup()
+
+
+def pager_row(
+    t: Translator, page: Page[Any], page_data: Callable[[int], CallbackData]
+) -> list[InlineKeyboardButton]:
+    """‹ Previous · Next ›, each only where there is a page to go to."""
+    row = []
+    if page.previous:
+        row.append(button(t("list-btn-prev"), page_data(page.previous)))
+    if page.next:
+        row.append(button(t("list-btn-next"), page_data(page.next)))
+    return row
+
+
+def filter_rows(
+    choices: Sequence[tuple[str, bool, CallbackData]],
+) -> list[list[InlineKeyboardButton]]:
+    """Filter buttons, the chosen one marked with •."""
+    marked = [button(f"• {label}" if chosen else label, data) for label, chosen, data in choices]
+    return [marked[i : i + FILTERS_PER_ROW] for i in range(0, len(marked), FILTERS_PER_ROW)]
+
+
+def markup(rows: Sequence[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
+    """The rows that have buttons."""
+    return InlineKeyboardMarkup(inline_keyboard=[row for row in rows if row])
+
+
+def list_keyboard(
+    t: Translator,
+    found: Page[BroadcastSummary],
+    status: BroadcastStatus | None,
+    searching: bool,
+) -> InlineKeyboardMarkup:
+    """A button to open each broadcast, the pages, and the status filters."""
+    opens = [
+        button(f"#{item.id}", BroadcastAction(action=BroadcastButton.OPEN, broadcast_id=item.id))
+        for item in found.items
+    ]
+    rows = [opens[i : i + OPEN_PER_ROW] for i in range(0, len(opens), OPEN_PER_ROW)]
+    rows.append(
+        pager_row(t, found, lambda page: ListPage(status=status, page=page, search=searching))
+    )
+    choices: list[tuple[str, bool, CallbackData]] = [
+        (t("list-filter-all"), status is None, ListPage(search=searching))
+    ]
+    choices += [
+        (t(f"status-{choice.value}"), status is choice, ListPage(status=choice, search=searching))
+        for choice in BroadcastStatus
+    ]
+    return markup([*rows, *filter_rows(choices)])
+
+
+def recipients_keyboard(
+    t: Translator, broadcast_id: int, found: Page[Any], status: RecipientStatus | None
+) -> InlineKeyboardMarkup:
+    choices: list[tuple[str, bool, CallbackData]] = [
+        (t("recipients-filter-all"), status is None, RecipientPage(broadcast_id=broadcast_id))
+    ]
+    choices += [
+        (
+            t(f"recipient-status-{choice.value}"),
+            status is choice,
+            RecipientPage(broadcast_id=broadcast_id, status=choice),
+        )
+        for choice in RecipientStatus
+    ]
+    pages = pager_row(
+        t, found, lambda page: RecipientPage(broadcast_id=broadcast_id, status=status, page=page)
+    )
+    return markup([pages, *filter_rows(choices)])

@@ -1,0 +1,330 @@
+"""Looking at broadcasts: details, lists, progress, recipients and the monitoring numbers.
+
+Reads only, each in one short session, returning the typed results of `services.results`.
+`BroadcastService` (services/broadcasts.py) adds the writes on top of these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, time, timedelta
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Select, case, extract, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Broadcast, BroadcastRecipient, BroadcastStatus, RecipientStatus, Subject, User
+from db.session import SessionFactory
+from services.errors import BroadcastNotFound, ValidationFailed
+from services.results import (
+    BroadcastDetails,
+    BroadcastSummary,
+    Page,
+    Progress,
+    RecipientRow,
+    Stats,
+)
+from services.statuses import FINISHED_WITH_TIMES_STATUSES
+
+MAX_PAGE_SIZE = 100
+ERROR_LABELS: dict[str, str] = {
+    "blocked": "bot blocked by user",
+    "deactivated": "user is deactivated",
+    "cant_initiate": "bot can't initiate conversation",
+    "chat_not_found": "chat not found",
+    "server_error": "Telegram server error",
+    "network": "network error",
+    "timeout": "timeout",
+    "unauthorized": "bot token revoked",
+    "other": "other error",
+}
+"""The sending engine's error codes (recipient.error_code) as the English `error_summary`
+of the service document reads them; admins read the catalogs' `delivery-error-*`."""
+
+StatusEnum = TypeVar("StatusEnum", BroadcastStatus, RecipientStatus)
+
+
+def progress_pct(processed: int, total: int) -> int:
+    """processed / total as a whole percentage, halves rounded up; 0 for an empty broadcast."""
+    if total <= 0:
+        return 0
+    return (processed * 200 + total) // (total * 2)
+
+
+def describe_errors(counts: Mapping[str | None, int]) -> str | None:
+    """Summarise failures by error_code, e.g. `5 failed: bot blocked by user (3), chat not
+    found (2)`; a single kind is named without its count; None when nothing failed."""
+    by_label: dict[str, int] = {}
+    for code, count in counts.items():
+        label = ERROR_LABELS.get(code or "other", ERROR_LABELS["other"])
+        by_label[label] = by_label.get(label, 0) + count
+    total = sum(by_label.values())
+    if total == 0:
+        return None
+    if len(by_label) == 1:
+        return f"{total} failed: {next(iter(by_label))}"
+    ranked = sorted(by_label.items(), key=lambda item: (-item[1], item[0]))
+    return f"{total} failed: " + ", ".join(f"{label} ({count})" for label, count in ranked)
+
+
+def check_page(page: int, page_size: int) -> None:
+    if page < 1:
+        raise ValidationFailed(f"page must be 1 or more, got {page}")
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ValidationFailed(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
+
+
+def parse_status(value: StatusEnum | str, enum_class: type[StatusEnum]) -> StatusEnum:
+    try:
+        return enum_class(value)
+    except ValueError:
+        expected = ", ".join(member.value for member in enum_class)
+        raise ValidationFailed(f"Unknown status {value!r}; expected one of {expected}") from None
+
+
+def summary_of(broadcast: Broadcast, created_by_name: str | None) -> BroadcastSummary:
+    return BroadcastSummary(
+        id=broadcast.id,
+        created_by=broadcast.created_by_id,
+        created_by_name=created_by_name,
+        target_group=broadcast.target_group,
+        target_filter=broadcast.target_filter,
+        content_kind=broadcast.content_kind,
+        message=broadcast.message,
+        status=broadcast.status,
+        recipient_count=broadcast.recipient_count,
+        sent_count=broadcast.sent_count,
+        failed_count=broadcast.failed_count,
+        pending_count=broadcast.pending_count,
+        scheduled_at=broadcast.scheduled_at,
+        created_at=broadcast.created_at,
+        sent_at=broadcast.sent_at,
+        completed_at=broadcast.completed_at,
+        cancelled_at=broadcast.cancelled_at,
+    )
+
+
+async def _target_name(session: AsyncSession, target_filter: Mapping[str, Any]) -> str | None:
+    """The name of the subject, tutor or teacher a filter points at (None for the others)."""
+    if "subject_id" in target_filter:
+        query = select(Subject.name).where(Subject.id == target_filter["subject_id"])
+    elif person_id := target_filter.get("tutor_id", target_filter.get("teacher_id")):
+        query = select(User.full_name).where(User.id == person_id)
+    else:
+        return None
+    return await session.scalar(query)
+
+
+def _seconds_between(session: AsyncSession, start: Any, end: Any) -> ColumnElement[Any]:
+    if session.get_bind().dialect.name == "sqlite":
+        return (func.julianday(end) - func.julianday(start)) * 86400.0
+    return extract("epoch", end - start)
+
+
+def _with_author() -> Select[Broadcast, str | None]:
+    return select(Broadcast, User.full_name).outerjoin(User, Broadcast.created_by_id == User.id)
+
+
+class BroadcastReads:
+    def __init__(self, session_factory: SessionFactory, tz: ZoneInfo) -> None:
+        self._session_factory = session_factory
+        self._tz = tz
+
+    async def get_details(
+        self, broadcast_id: int, recipients_page: int = 1, recipients_page_size: int = 20
+    ) -> BroadcastDetails:
+        """The broadcast with its content and one page of its recipients."""
+        check_page(recipients_page, recipients_page_size)
+        async with self._session_factory() as session:
+            row = (
+                await session.execute(_with_author().where(Broadcast.id == broadcast_id))
+            ).one_or_none()
+            if row is None:
+                raise BroadcastNotFound(broadcast_id)
+            broadcast, author = row
+            recipients = await self._recipients_page(
+                session, broadcast_id, None, recipients_page, recipients_page_size
+            )
+            target_name = await _target_name(session, broadcast.target_filter or {})
+        return BroadcastDetails(
+            summary=summary_of(broadcast, author),
+            entities=broadcast.entities,
+            file_id=broadcast.file_id,
+            target_name=target_name,
+            recipients=recipients,
+        )
+
+    async def list_broadcasts(
+        self,
+        status: BroadcastStatus | str | None = None,
+        date_from: date | None = None,
+        date_to: date | None = None,
+        search: str | None = None,
+        page: int = 1,
+        page_size: int = 20,
+        created_by_id: int | None = None,
+    ) -> Page[BroadcastSummary]:
+        """Newest first. Dates are whole days in the school's zone, inclusive; `search`
+        is a case-insensitive substring of the message."""
+        check_page(page, page_size)
+        conditions: list[ColumnElement[bool]] = []
+        if status is not None:
+            conditions.append(Broadcast.status == parse_status(status, BroadcastStatus))
+        if date_from is not None and date_to is not None and date_from > date_to:
+            raise ValidationFailed(f"date_from {date_from} is after date_to {date_to}")
+        if date_from is not None:
+            conditions.append(Broadcast.created_at >= self._start_of(date_from))
+        if date_to is not None:
+            conditions.append(Broadcast.created_at < self._start_of(date_to + timedelta(days=1)))
+        if search and search.strip():
+            conditions.append(Broadcast.message.icontains(search.strip(), autoescape=True))
+        if created_by_id is not None:
+            conditions.append(Broadcast.created_by_id == created_by_id)
+        async with self._session_factory() as session:
+            count = await session.scalar(select(func.count(Broadcast.id)).where(*conditions))
+            rows = await session.execute(
+                _with_author()
+                .where(*conditions)
+                .order_by(Broadcast.created_at.desc(), Broadcast.id.desc())
+                .offset((page - 1) * page_size)
+                .limit(page_size)
+            )
+            items = [summary_of(broadcast, name) for broadcast, name in rows]
+        return Page(items, count or 0, page, page_size)
+
+    async def latest_id(self, created_by_id: int | None) -> int | None:
+        """The newest broadcast of that author (of anyone when None), if there is one."""
+        newest = await self.list_broadcasts(created_by_id=created_by_id, page_size=1)
+        return newest.items[0].id if newest.items else None
+
+    async def get_progress(self, broadcast_id: int) -> Progress:
+        async with self._session_factory() as session:
+            broadcast = await session.get(Broadcast, broadcast_id)
+            if broadcast is None:
+                raise BroadcastNotFound(broadcast_id)
+            error_counts = await session.execute(
+                select(BroadcastRecipient.error_code, func.count())
+                .where(
+                    BroadcastRecipient.broadcast_id == broadcast_id,
+                    BroadcastRecipient.status == RecipientStatus.FAILED,
+                )
+                .group_by(BroadcastRecipient.error_code)
+            )
+            error_summary = describe_errors({code: count for code, count in error_counts})
+        processed = broadcast.sent_count + broadcast.failed_count
+        return Progress(
+            id=broadcast.id,
+            status=broadcast.status,
+            total_recipients=broadcast.recipient_count,
+            sent_count=broadcast.sent_count,
+            failed_count=broadcast.failed_count,
+            pending_count=broadcast.pending_count,
+            progress_pct=progress_pct(processed, broadcast.recipient_count),
+            error_summary=error_summary,
+            created_at=broadcast.created_at,
+            sent_at=broadcast.sent_at,
+            completed_at=broadcast.completed_at,
+        )
+
+    async def list_recipients(
+        self,
+        broadcast_id: int,
+        status: RecipientStatus | str | None = None,
+        page: int = 1,
+        page_size: int = 20,
+    ) -> Page[RecipientRow]:
+        """One broadcast's recipients, optionally only those sent, failed or pending."""
+        check_page(page, page_size)
+        wanted = None if status is None else parse_status(status, RecipientStatus)
+        async with self._session_factory() as session:
+            if await session.get(Broadcast, broadcast_id) is None:
+                raise BroadcastNotFound(broadcast_id)
+            return await self._recipients_page(session, broadcast_id, wanted, page, page_size)
+
+    async def get_stats(self) -> Stats:
+        """Status distribution, failed recipients and the average sending time."""
+        async with self._session_factory() as session:
+            by_status = await session.execute(
+                select(Broadcast.status, func.count()).group_by(Broadcast.status)
+            )
+            distribution = {status: 0 for status in BroadcastStatus}
+            distribution.update({status: count for status, count in by_status})
+            # The service document counts telegram_sent=False as failed, which also counts
+            # recipients still pending; only rows that really failed are counted here.
+            total_recipients, failed_recipients = (
+                await session.execute(
+                    select(
+                        func.count(),
+                        func.coalesce(
+                            func.sum(
+                                case((BroadcastRecipient.status == RecipientStatus.FAILED, 1))
+                            ),
+                            0,
+                        ),
+                    ).select_from(BroadcastRecipient)
+                )
+            ).one()
+            finished_count, average_seconds = (
+                await session.execute(
+                    select(
+                        func.count(),
+                        func.avg(
+                            _seconds_between(session, Broadcast.sent_at, Broadcast.completed_at)
+                        ),
+                    ).where(
+                        Broadcast.status.in_(FINISHED_WITH_TIMES_STATUSES),
+                        Broadcast.sent_at.is_not(None),
+                        Broadcast.completed_at.is_not(None),
+                    )
+                )
+            ).one()
+        return Stats(
+            status_distribution=distribution,
+            total_recipients=total_recipients,
+            failed_recipients=int(failed_recipients),
+            finished_broadcasts=finished_count,
+            average_processing_seconds=(
+                None if average_seconds is None else round(float(average_seconds), 3)
+            ),
+        )
+
+    def _start_of(self, day: date) -> datetime:
+        return datetime.combine(day, time.min, tzinfo=self._tz)
+
+    @staticmethod
+    async def _recipients_page(
+        session: AsyncSession,
+        broadcast_id: int,
+        status: RecipientStatus | None,
+        page: int,
+        page_size: int,
+    ) -> Page[RecipientRow]:
+        conditions = [BroadcastRecipient.broadcast_id == broadcast_id]
+        if status is not None:
+            conditions.append(BroadcastRecipient.status == status)
+        count = await session.scalar(select(func.count(BroadcastRecipient.id)).where(*conditions))
+        rows = await session.execute(
+            select(BroadcastRecipient, User.full_name, User.email, User.telegram_id)
+            .join(User, BroadcastRecipient.recipient_id == User.id)
+            .where(*conditions)
+            .order_by(BroadcastRecipient.id)
+            .offset((page - 1) * page_size)
+            .limit(page_size)
+        )
+        items = [
+            RecipientRow(
+                id=recipient.id,
+                user_id=recipient.recipient_id,
+                user_name=full_name,
+                email=email,
+                telegram_id=telegram_id,
+                telegram_sent=recipient.telegram_sent,
+                error_message=recipient.telegram_error,
+                sent_at=recipient.sent_at,
+                status=recipient.status,
+                error_code=recipient.error_code,
+            )
+            for recipient, full_name, email, telegram_id in rows
+        ]
+        return Page(items, count or 0, page, page_size)

@@ -1,0 +1,121 @@
+"""Start sending a broadcast and show its progress in an admin's chat: the one path that
+"send now" (the wizard and a draft's details), a retry, a scheduled broadcast's timer and
+a restart all take.
+
+Starting is: the guarded status change with the recipients written
+(`BroadcastService.start_sending` / `retry_failed`), then the live progress message
+posted in the admin's chat, then the engine. The failure cases are settled here:
+* nobody reachable: NoRecipients, and nothing changed;
+* the status changed meanwhile: InvalidStatus (StatusChanged when a confirmation named
+  the status it asked about), and nothing changed;
+* the progress message cannot be posted (the admin blocked the bot, the chat is gone):
+  the broadcast is sent all the same and `Started.progress_message_id` is None.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiogram.exceptions import TelegramAPIError
+
+from db.models import BroadcastStatus
+from services.audience import AudienceService
+from services.broadcasts import DEFAULT_RETRY_ROUNDS, BroadcastService
+from services.errors import Action, NoRecipients
+from services.progress import ProgressReporter
+from services.results import BroadcastDetails, Started
+from services.sender import BroadcastSender
+
+logger = logging.getLogger(__name__)
+
+Announce = Callable[[int], Awaitable[None]]
+"""Told how many recipients it goes to, once the broadcast is `sending` and before its
+progress message is posted (so the admin reads "sent to N" above the live message)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SendPreview:
+    """What sending a saved broadcast now would do: for the question asked first."""
+
+    details: BroadcastDetails
+    reachable: int
+
+
+class BroadcastLauncher:
+    def __init__(
+        self,
+        broadcasts: BroadcastService,
+        audience: AudienceService,
+        sender: BroadcastSender,
+        progress: ProgressReporter,
+    ) -> None:
+        self._broadcasts = broadcasts
+        self._audience = audience
+        self._sender = sender
+        self._progress = progress
+
+    async def preview(self, broadcast_id: int) -> SendPreview:
+        """The broadcast and how many could get it now; refused (InvalidStatus) when it
+        cannot be sent now, NoRecipients when nobody can be reached."""
+        await self._broadcasts.status_for(broadcast_id, Action.START)
+        details = await self._broadcasts.get_details(broadcast_id, recipients_page_size=1)
+        summary = details.summary
+        counts = await self._audience.preview(summary.target_group, summary.target_filter)
+        if counts.reachable == 0:
+            raise NoRecipients(summary.target_group.value)
+        return SendPreview(details, counts.reachable)
+
+    async def send_now(
+        self,
+        broadcast_id: int,
+        progress_chat_id: int | None,
+        *,
+        expected: BroadcastStatus | None = None,
+        announce: Announce | None = None,
+    ) -> Started:
+        """A draft or scheduled broadcast starts sending now. `expected` is the status the
+        admin confirmed (StatusChanged if it is another one now)."""
+        count = await self._broadcasts.start_sending(broadcast_id, expected)
+        return await self._hand_over(broadcast_id, count, progress_chat_id, announce)
+
+    async def retry(
+        self,
+        broadcast_id: int,
+        progress_chat_id: int | None,
+        max_retries: int = DEFAULT_RETRY_ROUNDS,
+        *,
+        announce: Announce | None = None,
+    ) -> Started:
+        """The retryable failures go back to pending and are sent again, with a new
+        progress message."""
+        retried = await self._broadcasts.retry_failed(broadcast_id, max_retries)
+        return await self._hand_over(
+            broadcast_id, retried.retried_count, progress_chat_id, announce
+        )
+
+    async def resume_all(self) -> list[int]:
+        """After a restart: every broadcast left `sending` goes on, and so does its
+        progress message (the same message, edited)."""
+        resumed = await self._sender.resume_all()
+        for broadcast_id in resumed:
+            await self._progress.follow(broadcast_id)
+        return resumed
+
+    async def _hand_over(
+        self, broadcast_id: int, count: int, chat_id: int | None, announce: Announce | None
+    ) -> Started:
+        if announce is not None:
+            try:
+                await announce(count)
+            except Exception:  # whatever befalls the admin's screen, the engine gets it
+                logger.exception("Broadcast %s: could not announce it", broadcast_id)
+        message_id = None
+        if chat_id is not None:
+            try:
+                message_id = await self._progress.attach(broadcast_id, chat_id)
+            except TelegramAPIError as error:  # the admin's chat is gone: send anyway
+                logger.warning("Broadcast %s: no progress message: %s", broadcast_id, error)
+        task_id = await self._sender.start(broadcast_id)
+        return Started(broadcast_id, count, task_id, message_id)

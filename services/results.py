@@ -1,0 +1,168 @@
+"""What the broadcast services return: typed, so callers read fields mypy can check.
+
+The original service document's dict shapes (`get_progress` keys, the pagination
+envelope...) are built from these in one place, `services.contract`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from db.models import BroadcastStatus, ContentKind, RecipientStatus, TargetGroup
+
+Item = TypeVar("Item")
+Mapped = TypeVar("Mapped")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[Item]):
+    """One page of a longer list; pages are numbered from 1."""
+
+    items: list[Item]
+    count: int
+    page: int
+    page_size: int
+
+    @property
+    def total_pages(self) -> int:
+        return max(1, -(-self.count // self.page_size))
+
+    @property
+    def next(self) -> int | None:
+        return self.page + 1 if self.page < self.total_pages else None
+
+    @property
+    def previous(self) -> int | None:
+        return self.page - 1 if self.page > 1 else None
+
+    def map(self, convert: Callable[[Item], Mapped]) -> Page[Mapped]:
+        return Page([convert(item) for item in self.items], self.count, self.page, self.page_size)
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastSummary:
+    """A broadcast as lists show it: who made it, for whom, its counters and times."""
+
+    id: int
+    created_by: int | None
+    created_by_name: str | None
+    target_group: TargetGroup
+    target_filter: dict[str, Any] | None
+    content_kind: ContentKind
+    message: str
+    status: BroadcastStatus
+    recipient_count: int
+    sent_count: int
+    failed_count: int
+    pending_count: int
+    scheduled_at: datetime | None
+    created_at: datetime
+    sent_at: datetime | None
+    completed_at: datetime | None
+    cancelled_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientRow:
+    """One recipient of a broadcast, with what happened to their message."""
+
+    id: int
+    user_id: int
+    user_name: str
+    email: str | None
+    telegram_id: int | None
+    telegram_sent: bool
+    error_message: str | None
+    sent_at: datetime | None
+    status: RecipientStatus
+    error_code: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastDetails:
+    """A broadcast with its content, the name its filter points at, and recipients."""
+
+    summary: BroadcastSummary
+    entities: list[dict[str, Any]] | None
+    file_id: str | None
+    target_name: str | None
+    """The subject, tutor or teacher the filter names; None for the other groups."""
+    recipients: Page[RecipientRow]
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """How far a broadcast has got; `progress_pct` counts sent and failed as processed."""
+
+    id: int
+    status: BroadcastStatus
+    total_recipients: int
+    sent_count: int
+    failed_count: int
+    pending_count: int
+    progress_pct: int
+    error_summary: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    completed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """The monitoring numbers over all broadcasts."""
+
+    status_distribution: dict[BroadcastStatus, int]
+    total_recipients: int
+    failed_recipients: int
+    finished_broadcasts: int
+    average_processing_seconds: float | None
+
+    @property
+    def total_broadcasts(self) -> int:
+        return sum(self.status_distribution.values())
+
+    @property
+    def failed_rate(self) -> float:
+        """Failed recipients as a percentage of all recipients, two decimals."""
+        if not self.total_recipients:
+            return 0.0
+        return round(self.failed_recipients / self.total_recipients * 100, 2)
+
+
+@dataclass(frozen=True, slots=True)
+class Cancelled:
+    broadcast_id: int
+    cancelled_at: datetime
+    previous_status: BroadcastStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Retried:
+    """Failed recipients put back to pending; the broadcast is `sending` again."""
+
+    broadcast_id: int
+    retried_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    """A broadcast now `sending`: its recipients are written and the engine has it."""
+
+    broadcast_id: int
+    recipient_count: int
+    task_id: str
+    progress_message_id: int | None = None
+    """The live progress message posted for it, if one could be posted."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientsAdded:
+    """What `create_broadcast_recipients_batch` did."""
+
+    created_count: int
+    total_count: int
+    batches_processed: int
+    errors: list[str] = field(default_factory=list)
