@@ -20,7 +20,6 @@ from core.settings import Settings
 from db.models import FINISHED_STATUSES, Broadcast, Role, TargetGroup, User
 from db.session import SessionFactory
 from services.audience import (
-    MAX_ROW_ID,
     ROLE_GROUPS,
     affected_rows,
     insert_recipients_ignoring_duplicates,
@@ -28,6 +27,7 @@ from services.audience import (
 )
 from services.broadcasts import BroadcastService, Launcher
 from services.errors import BroadcastNotFound, InvalidStatus, ValidationFailed
+from services.targets import MAX_ROW_ID
 
 GROUP_OF_ROLE = {role: group for group, role in ROLE_GROUPS.items()}
 
