@@ -16,9 +16,9 @@ from pydantic import Field
 
 from db.models import BroadcastStatus, RecipientStatus
 from services.errors import Action
+from services.targets import MAX_ROW_ID
 
-MAX_BROADCAST_ID = 2**31 - 1  # ids are INTEGER columns; anything larger cannot exist
-BroadcastId = Annotated[int, Field(ge=1, le=MAX_BROADCAST_ID)]
+BroadcastId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
 """A broadcast id in callback data: forged out-of-range values never reach the database."""
 PageNumber = Annotated[int, Field(ge=1)]
 

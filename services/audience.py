@@ -9,6 +9,9 @@ A target is a `TargetGroup` plus its `target_filter` (the service document's sha
 - by_teacher `{teacher_id}`: active students enrolled with that teacher, in any subject;
 - custom `{user_ids: [...]}`: those users, if active.
 
+`services.targets` checks a target's shape; this module checks that the ids it names exist
+and turns it into SQL.
+
 Membership follows the roster's relations, and every audience is a single `SELECT id FROM
 users WHERE ... EXISTS (...)`, so a user is in it at most once however many enrollments
 lead to them. Someone "is a tutor" when their role is tutor or they have tutor
@@ -54,6 +57,7 @@ from db.models import (
 )
 from db.session import SessionFactory
 from services.errors import ValidationFailed
+from services.targets import FILTER_KEYS, MAX_CUSTOM_USERS, MAX_ROW_ID, TargetFilter, parse_target
 
 ROLE_GROUPS: dict[TargetGroup, Role] = {
     TargetGroup.ALL_STUDENTS: Role.STUDENT,
@@ -61,20 +65,8 @@ ROLE_GROUPS: dict[TargetGroup, Role] = {
     TargetGroup.ALL_TUTORS: Role.TUTOR,
     TargetGroup.ALL_PARENTS: Role.PARENT,
 }
-FILTER_KEYS: dict[TargetGroup, str] = {
-    TargetGroup.BY_SUBJECT: "subject_id",
-    TargetGroup.BY_TUTOR: "tutor_id",
-    TargetGroup.BY_TEACHER: "teacher_id",
-    TargetGroup.CUSTOM: "user_ids",
-}
-MAX_CUSTOM_USERS = 10_000
-"""Bound on a custom list: its ids travel as bound parameters (both drivers cap at ~32k)."""
 MAX_PAGE_SIZE = 100
-MAX_ROW_ID = 2**31 - 1
-"""Largest primary key: ids are INTEGER columns, and PostgreSQL refuses bigger values."""
 MAX_TELEGRAM_ID = 2**63 - 1
-
-TargetFilter = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,68 +93,7 @@ class SearchPage:
     limit: int
 
 
-# --- parsing and validation -------------------------------------------------------------
-
-
-def _is_row_id(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ROW_ID
-
-
-def parse_target(
-    target_group: TargetGroup | str, target_filter: Mapping[str, Any] | None
-) -> tuple[TargetGroup, TargetFilter]:
-    """Check the shape of a target (no database) and return it normalised.
-
-    Ids must be real integers: "5" and True are refused. A custom list is de-duplicated,
-    keeping the first occurrence of each id.
-    """
-    try:
-        group = TargetGroup(target_group)
-    except ValueError:
-        expected = ", ".join(member.value for member in TargetGroup)
-        raise ValidationFailed(
-            f"Unknown target group {target_group!r}; expected one of {expected}"
-        ) from None
-    raw = {} if target_filter is None else target_filter
-    if not isinstance(raw, Mapping):
-        raise ValidationFailed(f"target_filter must be an object, got {type(raw).__name__}")
-    key = FILTER_KEYS.get(group)
-    extra = sorted(str(name) for name in raw if name != key)
-    if extra:
-        raise ValidationFailed(
-            f"Unexpected key(s) in target_filter for {group.value}: {', '.join(extra)}"
-        )
-    if key is None:
-        return group, {}
-    if key not in raw:
-        raise ValidationFailed(f"{group.value} needs target_filter.{key}")
-    value = raw[key]
-    if group is not TargetGroup.CUSTOM:
-        if not _is_row_id(value):
-            raise ValidationFailed(
-                f"target_filter.{key} must be a positive integer id, got {value!r}"
-            )
-        return group, {key: value}
-    return group, {key: _parse_user_ids(value)}
-
-
-def _parse_user_ids(value: object) -> list[int]:
-    if not isinstance(value, list | tuple):
-        raise ValidationFailed(f"target_filter.user_ids must be a list, got {value!r}")
-    bad = [item for item in value if not _is_row_id(item)]
-    if bad:
-        shown = ", ".join(repr(item) for item in bad[:10])
-        raise ValidationFailed(
-            f"target_filter.user_ids must hold positive integer ids; not ids: {shown}"
-        )
-    user_ids = list(dict.fromkeys(value))
-    if not user_ids:
-        raise ValidationFailed("custom needs at least one user id in target_filter.user_ids")
-    if len(user_ids) > MAX_CUSTOM_USERS:
-        raise ValidationFailed(
-            f"A custom list holds at most {MAX_CUSTOM_USERS} users, got {len(user_ids)}"
-        )
-    return user_ids
+# --- validation against the database ------------------------------------------------------
 
 
 def _acts_as(role: Role) -> ColumnElement[bool]:

@@ -20,7 +20,6 @@ from sqlalchemy import literal, select, update
 from db.models import FINISHED_STATUSES, Broadcast, Role, TargetGroup, User
 from db.session import SessionFactory
 from services.audience import (
-    MAX_ROW_ID,
     ROLE_GROUPS,
     affected_rows,
     insert_recipients_ignoring_duplicates,
@@ -35,6 +34,7 @@ from services.contract import (
 )
 from services.errors import Action, BroadcastNotFound, InvalidStatus, ValidationFailed
 from services.results import RecipientsAdded
+from services.targets import MAX_ROW_ID
 
 GROUP_OF_ROLE = {role: group for group, role in ROLE_GROUPS.items()}
 

@@ -5,10 +5,8 @@ address students, teachers, tutors and parents. `import_roster` brings that copy
 with the files and is safe to run again and again (importing the same files twice changes
 nothing).
 
-Files. UTF-8 with or without a BOM; comma or semicolon delimiter, taken from the header
-line (spreadsheets in Russian locales export semicolons). Columns are found by name in any
-order; every documented column must be present, extra columns are ignored. Cells are
-trimmed; blank lines are skipped.
+Reading and parsing the files (formats, columns, cell checks) is `services.roster_csv`;
+this module judges the parsed rows against each other and the database, then writes.
 
 What an import changes:
 - users: upserted by `external_id`. Role, name, active flag, email, Telegram id and language
@@ -34,36 +32,32 @@ computed in Python and written with executemany.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, String, delete, insert, select, update
+from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import QueryableAttribute
 
 from db.models import Enrollment, Role, Subject, TutorAssignment, User
 from db.session import SessionFactory
 from services.errors import ValidationFailed
-
-USERS_COLUMNS = (
-    "external_id",
-    "full_name",
-    "email",
-    "role",
-    "telegram_id",
-    "is_active",
-    "language",
+from services.roster_csv import (
+    ENROLLMENTS_COLUMNS,
+    TUTORING_COLUMNS,
+    USERS_COLUMNS,
+    EnrollmentRow,
+    Problems,
+    Reference,
+    TutoringRow,
+    UserRow,
+    parse_enrollments,
+    parse_tutoring,
+    parse_users,
+    read_csv,
 )
-ENROLLMENTS_COLUMNS = ("student_external_id", "subject", "teacher_external_id")
-TUTORING_COLUMNS = ("tutor_external_id", "student_external_id")
 
-TRUE_WORDS = frozenset({"true", "1", "yes"})
-FALSE_WORDS = frozenset({"false", "0", "no"})
-MAX_TELEGRAM_ID = 2**63 - 1  # BIGINT
 # Keys per `IN (...)` list: well under SQLite's and asyncpg's 32767 bind parameters.
 QUERY_CHUNK_SIZE = 5000
 # The columns of `users` that an import may change, as named on the model.
@@ -120,285 +114,6 @@ class RosterReport:
         return lines
 
 
-# --- Problems -----------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class _Problems:
-    """`file:line: problem` strings, given back in file order then line order."""
-
-    file_order: list[Path]
-    found: list[tuple[int, int, str]] = field(default_factory=list)
-
-    def add(self, path: Path, line: int, problem: str) -> None:
-        self.found.append((self.file_order.index(path), line, f"{path}:{line}: {problem}"))
-
-    def add_to_file(self, path: Path, problem: str) -> None:
-        self.found.append((self.file_order.index(path), 0, f"{path}: {problem}"))
-
-    def raise_if_any(self) -> None:
-        if self.found:
-            ordered = sorted(self.found, key=lambda item: item[:2])
-            raise RosterImportError([message for _, _, message in ordered])
-
-
-# --- Reading CSV --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _CsvRow:
-    line: int
-    cells: dict[str, str]
-
-
-def _read_csv(path: Path, columns: Sequence[str], problems: _Problems) -> list[_CsvRow] | None:
-    """The file's rows keyed by column name, or None when the file itself is unusable."""
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        problems.add_to_file(path, f"cannot read the file ({error.strerror})")
-        return None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        problems.add(path, line, "not UTF-8 text; save the file as CSV UTF-8")
-        return None
-
-    header_line = next(iter(io.StringIO(text, newline="")), "")
-    delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    names = [name.strip().lower() for name in next(reader, [])]
-    if not any(names):
-        problems.add(path, 1, f"no header line; expected the columns {', '.join(columns)}")
-        return None
-    for column in columns:
-        if column not in names:
-            problems.add(path, 1, f"missing column {column}")
-        elif names.count(column) > 1:
-            problems.add(path, 1, f"column {column} appears more than once")
-    if any(names.count(column) != 1 for column in columns):
-        return None
-
-    positions = {column: names.index(column) for column in columns}
-    rows = []
-    last_line = reader.line_num
-    try:
-        for raw_cells in reader:
-            line, last_line = last_line + 1, reader.line_num
-            cells = [cell.strip() for cell in raw_cells]
-            if not any(cells):
-                continue
-            if len(cells) > len(names):
-                problems.add(
-                    path,
-                    line,
-                    f"{len(cells)} cells but the header has {len(names)}; "
-                    f"a cell containing '{delimiter}' must be in double quotes",
-                )
-                continue
-            cells += [""] * (len(names) - len(cells))
-            rows.append(_CsvRow(line, {column: cells[at] for column, at in positions.items()}))
-    except csv.Error as error:
-        problems.add(path, last_line + 1, f"unreadable CSV ({error})")
-        return None
-    return rows
-
-
-def _max_length(attribute: QueryableAttribute[Any]) -> int:
-    """The VARCHAR length of a model column, so the import refuses what the database would."""
-    column_type = attribute.expression.type
-    if not isinstance(column_type, String) or column_type.length is None:
-        raise TypeError(f"{attribute} is not a VARCHAR(n) column")
-    return column_type.length
-
-
-EXTERNAL_ID_LIMIT = _max_length(User.external_id)
-FULL_NAME_LIMIT = _max_length(User.full_name)
-EMAIL_LIMIT = _max_length(User.email)
-LANGUAGE_LIMIT = _max_length(User.language_code)
-SUBJECT_LIMIT = _max_length(Subject.name)
-
-
-# --- Parsing rows -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _UserRow:
-    """One users.csv row. An invalid cell is reported and parsed as None (or True for
-    is_active); the import then stops before writing, so writers never see those values."""
-
-    line: int
-    external_id: str
-    full_name: str
-    email: str | None
-    role: Role | None
-    telegram_id: int | None
-    is_active: bool
-    language: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class _Reference:
-    """A cell of enrollments.csv or tutoring.csv naming a user who must have `expected` role."""
-
-    path: Path
-    line: int
-    column: str
-    external_id: str
-    expected: Role
-
-
-def _references(
-    path: Path, line: int, cells: list[tuple[str, str | None, Role]]
-) -> list[_Reference]:
-    """References for a row's (column, external id, expected role) cells; empty cells are
-    skipped (a required one is already reported)."""
-    return [
-        _Reference(path, line, column, external_id, expected)
-        for column, external_id, expected in cells
-        if external_id
-    ]
-
-
-@dataclass(frozen=True, slots=True)
-class _EnrollmentRow:
-    path: Path
-    line: int
-    student: str
-    subject: str
-    teacher: str | None
-
-    def references(self) -> list[_Reference]:
-        return _references(
-            self.path,
-            self.line,
-            [
-                ("student_external_id", self.student, Role.STUDENT),
-                ("teacher_external_id", self.teacher, Role.TEACHER),
-            ],
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class _TutoringRow:
-    path: Path
-    line: int
-    tutor: str
-    student: str
-
-    def references(self) -> list[_Reference]:
-        return _references(
-            self.path,
-            self.line,
-            [
-                ("tutor_external_id", self.tutor, Role.TUTOR),
-                ("student_external_id", self.student, Role.STUDENT),
-            ],
-        )
-
-
-class _CellChecker:
-    """Parses the cells of one row, reporting each bad cell against the row's line."""
-
-    def __init__(self, path: Path, row: _CsvRow, problems: _Problems) -> None:
-        self.path, self.row, self.problems = path, row, problems
-
-    def report(self, problem: str) -> None:
-        self.problems.add(self.path, self.row.line, problem)
-
-    def text(self, column: str, limit: int, *, required: bool) -> str | None:
-        value = self.row.cells[column]
-        if not value:
-            if required:
-                self.report(f"empty {column}")
-            return None
-        if len(value) > limit:
-            self.report(f"{column} is {len(value)} characters long; the limit is {limit}")
-            return None
-        return value
-
-    def role(self) -> Role | None:
-        value = self.row.cells["role"].lower()
-        if not value:
-            self.report("empty role")
-            return None
-        try:
-            return Role(value)
-        except ValueError:
-            expected = ", ".join(role.value for role in Role)
-            self.report(f"unknown role '{self.row.cells['role']}' (expected one of {expected})")
-            return None
-
-    def telegram_id(self) -> int | None:
-        value = self.row.cells["telegram_id"]
-        if not value:
-            return None
-        if not value.isascii() or not value.isdigit() or not 0 < int(value) <= MAX_TELEGRAM_ID:
-            self.report(f"telegram_id '{value}' is not a Telegram user id (a positive number)")
-            return None
-        return int(value)
-
-    def is_active(self) -> bool:
-        value = self.row.cells["is_active"].lower()
-        if value in FALSE_WORDS:
-            return False
-        if value and value not in TRUE_WORDS:
-            self.report(
-                f"is_active '{self.row.cells['is_active']}' is not one of "
-                "true/false/1/0/yes/no (empty means true)"
-            )
-        return True
-
-
-def _parse_users(path: Path, rows: list[_CsvRow], problems: _Problems) -> list[_UserRow]:
-    parsed = []
-    first_line: dict[str, int] = {}
-    for row in rows:
-        cells = _CellChecker(path, row, problems)
-        external_id = cells.text("external_id", EXTERNAL_ID_LIMIT, required=True)
-        if external_id is not None:
-            earlier = first_line.setdefault(external_id, row.line)
-            if earlier != row.line:
-                cells.report(f"external_id {external_id} is already used on line {earlier}")
-        user = _UserRow(
-            line=row.line,
-            external_id=external_id or "",
-            full_name=cells.text("full_name", FULL_NAME_LIMIT, required=True) or "",
-            email=cells.text("email", EMAIL_LIMIT, required=False),
-            role=cells.role(),
-            telegram_id=cells.telegram_id(),
-            is_active=cells.is_active(),
-            language=cells.text("language", LANGUAGE_LIMIT, required=False),
-        )
-        parsed.append(user)
-    return parsed
-
-
-def _parse_enrollments(
-    path: Path, rows: list[_CsvRow], problems: _Problems
-) -> list[_EnrollmentRow]:
-    parsed = []
-    for row in rows:
-        cells = _CellChecker(path, row, problems)
-        student = cells.text("student_external_id", EXTERNAL_ID_LIMIT, required=True)
-        subject = cells.text("subject", SUBJECT_LIMIT, required=True)
-        teacher = cells.text("teacher_external_id", EXTERNAL_ID_LIMIT, required=False)
-        subject = " ".join((subject or "").split())
-        parsed.append(_EnrollmentRow(path, row.line, student or "", subject, teacher))
-    return parsed
-
-
-def _parse_tutoring(path: Path, rows: list[_CsvRow], problems: _Problems) -> list[_TutoringRow]:
-    parsed = []
-    for row in rows:
-        cells = _CellChecker(path, row, problems)
-        tutor = cells.text("tutor_external_id", EXTERNAL_ID_LIMIT, required=True)
-        student = cells.text("student_external_id", EXTERNAL_ID_LIMIT, required=True)
-        parsed.append(_TutoringRow(path, row.line, tutor or "", student or ""))
-    return parsed
-
-
 # --- Checking against the database --------------------------------------------------------
 
 
@@ -427,11 +142,11 @@ async def _load_telegram_holders(session: AsyncSession, telegram_ids: set[int]) 
 
 
 def _check_telegram_ids(
-    path: Path, users: list[_UserRow], holders: dict[int, str], problems: _Problems
+    path: Path, users: list[UserRow], holders: dict[int, str], problems: Problems
 ) -> None:
     """A Telegram id may belong to one user only after the import, not just within the file."""
     rows_by_user = {user.external_id: user for user in users}
-    first_claim: dict[int, _UserRow] = {}
+    first_claim: dict[int, UserRow] = {}
     for user in users:
         if user.telegram_id is None:
             continue
@@ -457,10 +172,10 @@ def _check_telegram_ids(
 
 
 def _check_references(
-    references: list[_Reference],
-    users: list[_UserRow],
+    references: list[Reference],
+    users: list[UserRow],
     existing: dict[str, Row[Any]],
-    problems: _Problems,
+    problems: Problems,
 ) -> None:
     """Each referenced user must exist, in the users file or the database, with the right
     role as it will be after the import (the file wins). A users row with an invalid role is
@@ -493,7 +208,7 @@ def _check_references(
 # --- Writing ------------------------------------------------------------------------------
 
 
-def _wanted_user(row: _UserRow, current: Row[Any] | None) -> dict[str, Any]:
+def _wanted_user(row: UserRow, current: Row[Any] | None) -> dict[str, Any]:
     """The users columns this file row asks for; blank optional cells keep current values."""
 
     def file_or_current(value: Any, name: str) -> Any:
@@ -512,7 +227,7 @@ def _wanted_user(row: _UserRow, current: Row[Any] | None) -> dict[str, Any]:
 
 
 async def _upsert_users(
-    session: AsyncSession, users: list[_UserRow], existing: dict[str, Row[Any]]
+    session: AsyncSession, users: list[UserRow], existing: dict[str, Row[Any]]
 ) -> tuple[TableCounts, dict[str, int]]:
     """Creates and updates the file's users; returns the counts and every file user's id."""
     to_create: list[dict[str, Any]] = []
@@ -600,10 +315,10 @@ async def _mirror_links(
 
 async def _write(
     session: AsyncSession,
-    users: list[_UserRow],
+    users: list[UserRow],
     existing: dict[str, Row[Any]],
-    enrollments: list[_EnrollmentRow] | None,
-    tutoring: list[_TutoringRow] | None,
+    enrollments: list[EnrollmentRow] | None,
+    tutoring: list[TutoringRow] | None,
 ) -> RosterReport:
     user_counts, user_ids = await _upsert_users(session, users, existing)
     subject_counts = enrollment_counts = tutoring_counts = None
@@ -647,18 +362,18 @@ async def import_roster(
 
     Raises RosterImportError listing every problem; the database is then untouched.
     """
-    problems = _Problems([path for path in (users, enrollments, tutoring) if path is not None])
-    users_csv = _read_csv(users, USERS_COLUMNS, problems)
-    user_rows = _parse_users(users, users_csv or [], problems)
+    problems = Problems([path for path in (users, enrollments, tutoring) if path is not None])
+    users_csv = read_csv(users, USERS_COLUMNS, problems)
+    user_rows = parse_users(users, users_csv or [], problems)
     enrollment_rows = None
     if enrollments is not None:
-        enrollments_csv = _read_csv(enrollments, ENROLLMENTS_COLUMNS, problems)
-        enrollment_rows = _parse_enrollments(enrollments, enrollments_csv or [], problems)
+        enrollments_csv = read_csv(enrollments, ENROLLMENTS_COLUMNS, problems)
+        enrollment_rows = parse_enrollments(enrollments, enrollments_csv or [], problems)
     tutoring_rows = None
     if tutoring is not None:
-        tutoring_csv = _read_csv(tutoring, TUTORING_COLUMNS, problems)
-        tutoring_rows = _parse_tutoring(tutoring, tutoring_csv or [], problems)
-    link_rows: list[_EnrollmentRow | _TutoringRow] = [
+        tutoring_csv = read_csv(tutoring, TUTORING_COLUMNS, problems)
+        tutoring_rows = parse_tutoring(tutoring, tutoring_csv or [], problems)
+    link_rows: list[EnrollmentRow | TutoringRow] = [
         *(enrollment_rows or []),
         *(tutoring_rows or []),
     ]
@@ -672,5 +387,7 @@ async def import_roster(
         _check_telegram_ids(users, user_rows, holders, problems)
         if users_csv is not None:  # without the users file, references cannot be judged
             _check_references(references, user_rows, existing, problems)
-        problems.raise_if_any()
+        found = problems.in_order()
+        if found:
+            raise RosterImportError(found)
         return await _write(session, user_rows, existing, enrollment_rows, tutoring_rows)

@@ -16,10 +16,10 @@ from services.audience import (
     NamedItem,
     audience_select,
     materialise_recipients,
-    parse_target,
     validate_target,
 )
 from services.errors import ValidationFailed
+from services.targets import parse_target
 from tests.factories import add_subject, add_user, assign_tutor, enroll, make_broadcast
 
 Roster = dict[str, int]

@@ -14,10 +14,10 @@ from aiogram.types import Message
 
 from core.i18n import Translator
 from db.models import BroadcastStatus, RecipientStatus
-from handlers.callbacks import MAX_BROADCAST_ID
 from services.access import AdminIdentity
 from services.broadcasts import BroadcastService
 from services.errors import BroadcastNotFound
+from services.targets import MAX_ROW_ID
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +32,7 @@ def parse_broadcast_id(text: str) -> int | None:
     if not text.isdecimal() or not text.isascii():
         return None
     broadcast_id = int(text)
-    if broadcast_id > MAX_BROADCAST_ID:
+    if broadcast_id > MAX_ROW_ID:
         raise BroadcastNotFound(broadcast_id)
     return broadcast_id
 

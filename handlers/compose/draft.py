@@ -13,8 +13,8 @@ from aiogram.types import Message, MessageEntity
 from aiogram_dialog import DialogManager
 
 from db.models import ContentKind, Role, TargetGroup
-from services.audience import FILTER_KEYS
 from services.content import BroadcastContent
+from services.targets import FILTER_KEYS
 
 PICKED_ROLES: dict[TargetGroup, Role | None] = {
     TargetGroup.BY_SUBJECT: None,
