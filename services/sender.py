@@ -38,7 +38,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aiogram import Bot
-from aiogram.types import Message, MessageEntity
 from sqlalchemy import Select, bindparam, case, exists, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,7 +49,6 @@ from db.models import (
     Broadcast,
     BroadcastRecipient,
     BroadcastStatus,
-    ContentKind,
     RecipientStatus,
     User,
 )
@@ -66,6 +64,7 @@ from services.delivery_errors import (
 from services.error_log import ErrorEvent, merge_error_log
 from services.errors import BroadcastNotFound, InvalidStatus
 from services.limiter import RateLimiter, already_granted
+from services.outgoing import OutgoingContent, send_content
 from services.progress import ProgressHub, ProgressSnapshot, error_breakdown, failed_by_code
 
 logger = logging.getLogger(__name__)
@@ -93,55 +92,6 @@ class SenderStats:
     flushes: int = 0
     results: int = 0
     flood_waits: int = 0
-
-
-_MEDIA_METHODS = {
-    ContentKind.PHOTO: ("send_photo", "photo"),
-    ContentKind.VIDEO: ("send_video", "video"),
-    ContentKind.DOCUMENT: ("send_document", "document"),
-    ContentKind.ANIMATION: ("send_animation", "animation"),
-}
-
-
-@dataclass(frozen=True, slots=True)
-class OutgoingContent:
-    """A broadcast's content with its entities parsed once, to be sent many times."""
-
-    kind: ContentKind
-    text: str
-    entities: list[MessageEntity] | None
-    file_id: str | None
-
-    @classmethod
-    def of(cls, content: BroadcastContent) -> OutgoingContent:
-        entities = [MessageEntity.model_validate(entity) for entity in content.entities or []]
-        return cls(content.kind, content.text, entities or None, content.file_id)
-
-
-def send_content(
-    bot: Bot, chat_id: int, content: OutgoingContent, *, paid: bool = False
-) -> Awaitable[Message]:
-    """Send `content` with the method of its kind, entities untouched and no parse mode
-    (the bot's default HTML parse mode must not re-read the admin's text)."""
-    allow_paid_broadcast = True if paid else None
-    if content.kind is ContentKind.TEXT:
-        return bot.send_message(
-            chat_id,
-            content.text,
-            entities=content.entities,
-            parse_mode=None,
-            allow_paid_broadcast=allow_paid_broadcast,
-        )
-    method, file_field = _MEDIA_METHODS[content.kind]
-    send: Callable[..., Awaitable[Message]] = getattr(bot, method)
-    return send(
-        chat_id=chat_id,
-        caption=content.text or None,
-        caption_entities=content.entities,
-        parse_mode=None,
-        allow_paid_broadcast=allow_paid_broadcast,
-        **{file_field: content.file_id},
-    )
 
 
 @dataclass(frozen=True, slots=True)

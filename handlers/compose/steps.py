@@ -30,10 +30,11 @@ from services.access import AdminIdentity
 from services.audience import AudienceService, SearchPage
 from services.broadcasts import BroadcastService
 from services.errors import NoRecipients
+from services.outgoing import OutgoingContent, send_content
 from services.progress import ProgressReporter
 from services.schedule_time import format_schedule_time, parse_schedule_time
 from services.scheduler import BroadcastScheduler
-from services.sender import BroadcastSender, OutgoingContent, send_content
+from services.sender import BroadcastSender
 
 PAGE_SIZE = 8
 PICKER_PAGES = "pick_pages"
