@@ -17,10 +17,11 @@ One run per broadcast in status `sending`:
   nothing new starts, in-flight requests finish and are recorded, the rest stay pending.
 
 A 429 pauses the whole limiter and the recipient is sent again (no failure, no retry
-used). Transient errors (5xx, network, timeouts) are retried after `RETRY_DELAYS`, at most
-`MAX_RETRIES` times: the run first goes through everyone else, then waits for the
-earliest retry that is due. When nothing is pending the broadcast becomes `sent`,
-`completed` (some failed) or `failed` (none delivered), unless it was cancelled meanwhile.
+used). Transient errors (5xx, network, timeouts) are retried as the `SendPolicy` says
+(after `retry_delays`, at most `max_retries` times): the run first goes through everyone
+else, then waits for the earliest retry that is due. When nothing is pending the broadcast
+becomes `sent`, `completed` (some failed) or `failed` (none delivered), unless it was
+cancelled meanwhile.
 """
 
 from __future__ import annotations
@@ -43,7 +44,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from core.settings import Settings
 from db.models import (
     Base,
     Broadcast,
@@ -66,6 +66,7 @@ from services.errors import BroadcastNotFound, InvalidStatus
 from services.limiter import RateLimiter, already_granted
 from services.outgoing import OutgoingContent, send_content
 from services.progress import ProgressHub, ProgressSnapshot, error_breakdown, failed_by_code
+from services.send_policy import SendPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -182,12 +183,11 @@ class _BroadcastRun:
         self.task_id = task_id
         self.stopping = False
         self._content = content
-        self._settings = sender.settings
-        self._paid = sender.settings.paid_broadcast
+        self._policy = sender.policy
         self._limiter = sender.limiter
         self._stats = sender.stats
         self._queue: asyncio.Queue[_Recipient] = asyncio.Queue(
-            maxsize=max(sender.settings.send_batch_size, sender.workers)
+            maxsize=max(sender.policy.send_batch_size, sender.workers)
         )
         self._workers: list[asyncio.Task[None]] = []
         self._sending: set[asyncio.Task[Any]] = set()  # workers that must not be cancelled
@@ -279,7 +279,7 @@ class _BroadcastRun:
         now = utcnow()
         last_id = 0
         fed = 0
-        page_size = self._settings.send_batch_size
+        page_size = self._policy.send_batch_size
         recipient = BroadcastRecipient
         while True:
             started = time.perf_counter()
@@ -375,7 +375,7 @@ class _BroadcastRun:
             try:
                 with already_granted():
                     message = await send_content(
-                        self.sender.bot, chat_id, self._content, paid=self._paid
+                        self.sender.bot, chat_id, self._content, paid=self._policy.paid_broadcast
                     )
             except Exception as exc:  # every failure of a send is sorted out below
                 error = classify(exc)
@@ -416,10 +416,9 @@ class _BroadcastRun:
     def _transient(self, recipient: _Recipient, error: DeliveryError) -> _Result:
         attempts = recipient.attempts + 1
         now = utcnow()
-        if attempts > self._settings.max_retries:
+        delay = self._policy.retry_delay(attempts)
+        if delay is None:
             return _Result(recipient, RecipientStatus.FAILED, attempts, now, error=error)
-        delays = self._settings.retry_delays
-        delay = delays[min(attempts, len(delays)) - 1]
         return _Result(
             recipient,
             RecipientStatus.PENDING,
@@ -622,7 +621,7 @@ class BroadcastSender:
         self,
         bot: Bot,
         session_factory: SessionFactory,
-        settings: Settings,
+        policy: SendPolicy,
         limiter: RateLimiter,
         hub: ProgressHub | None = None,
         *,
@@ -630,7 +629,7 @@ class BroadcastSender:
     ) -> None:
         self.bot = bot
         self.session_factory = session_factory
-        self.settings = settings
+        self.policy = policy
         self.limiter = limiter
         self.hub = hub
         self.workers = workers or default_workers(limiter.rate)
