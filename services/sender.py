@@ -33,7 +33,7 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -66,6 +66,7 @@ from services.errors import BroadcastNotFound, InvalidStatus
 from services.limiter import RateLimiter, already_granted
 from services.outgoing import OutgoingContent, send_content
 from services.progress import ProgressHub, ProgressSnapshot, error_breakdown, failed_by_code
+from services.result_buffer import NotRecorded, ResultBuffer
 from services.send_policy import SendPolicy
 
 logger = logging.getLogger(__name__)
@@ -115,63 +116,6 @@ class _Result:
     new_chat_id: int | None = None
 
 
-class _NotRecorded(Exception):
-    """The batch holding a result could not be written."""
-
-
-class _ResultBuffer:
-    """Collects results and writes them in batches; `record` returns once its result is
-    durable. A batch is written when it holds `max_size` results or its first result has
-    waited `max_delay` seconds; results arriving during a write form the next batch."""
-
-    def __init__(
-        self,
-        write: Callable[[list[_Result]], Awaitable[None]],
-        on_failure: Callable[[], None],
-        max_size: int,
-        max_delay: float,
-    ) -> None:
-        self._write = write
-        self._on_failure = on_failure
-        self._max_size = max_size
-        self._max_delay = max_delay
-        self._loop = asyncio.get_running_loop()
-        self._results: list[_Result] = []
-        self._durable: asyncio.Future[None] = self._loop.create_future()
-        self._due = asyncio.Event()
-        self._timer: asyncio.TimerHandle | None = None
-
-    async def record(self, result: _Result) -> None:
-        self._results.append(result)
-        durable = self._durable
-        if len(self._results) >= self._max_size:
-            self._due.set()
-        elif self._timer is None:
-            self._timer = self._loop.call_later(self._max_delay, self._due.set)
-        await asyncio.shield(durable)
-
-    async def run(self) -> None:
-        while True:
-            await self._due.wait()
-            self._due.clear()
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-            batch, durable = self._results, self._durable
-            self._results, self._durable = [], self._loop.create_future()
-            if not batch:
-                durable.set_result(None)
-                continue
-            try:
-                await self._write(batch)
-            except Exception as error:
-                logger.exception("Could not record %d delivery results", len(batch))
-                durable.set_exception(_NotRecorded(str(error)))
-                self._on_failure()
-            else:
-                durable.set_result(None)
-
-
 class _BroadcastRun:
     """Sends one broadcast until nothing is pending, or until it is stopped."""
 
@@ -197,7 +141,7 @@ class _BroadcastRun:
         self._failed_by_code: dict[str, int] = {}
         self._processed = 0
         self._rate_samples: deque[tuple[float, int]] = deque()
-        self._buffer = _ResultBuffer(self._write, self.stop, FLUSH_SIZE, FLUSH_INTERVAL)
+        self._buffer = ResultBuffer(self._write, self.stop, FLUSH_SIZE, FLUSH_INTERVAL)
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -348,7 +292,7 @@ class _BroadcastRun:
                 result = await self._deliver(recipient, worker)
                 if result is not None:
                     await self._buffer.record(result)
-            except _NotRecorded:
+            except NotRecorded:
                 return
             except Exception:
                 logger.exception("Broadcast %s: a sending worker failed", self.broadcast_id)
