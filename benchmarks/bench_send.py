@@ -32,6 +32,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from bot.app import send_policy
 from db.models import Base, Broadcast, BroadcastRecipient
 from db.session import create_engine, create_session_factory
 from services.limiter import RateLimiter
@@ -196,7 +197,9 @@ async def run_engine(args: argparse.Namespace, server: FakeServer, database_url:
     )
     bot = make_bot(server.url, limiter)
     hub = ProgressHub()
-    sender = BroadcastSender(bot, session_factory, settings, limiter, hub, workers=args.workers)
+    sender = BroadcastSender(
+        bot, session_factory, send_policy(settings), limiter, hub, workers=args.workers
+    )
     started = time.perf_counter()
     with hub.subscribe(broadcast_id):  # someone watches, as an admin would
         async with rss:

@@ -28,6 +28,7 @@ from services.launcher import BroadcastLauncher
 from services.limiter import RateLimiter, RateLimitMiddleware
 from services.progress import ProgressHub, ProgressReporter
 from services.scheduler import BroadcastScheduler
+from services.send_policy import SendPolicy
 from services.sender import BroadcastSender
 
 logger = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ async def build_application(settings: Settings, bot: Bot | None = None) -> Appli
     limiter = RateLimiter(settings.send_rate)
     bot.session.middleware(RateLimitMiddleware(limiter))
     hub = ProgressHub()
-    sender = BroadcastSender(bot, session_factory, settings, limiter, hub)
+    sender = BroadcastSender(bot, session_factory, send_policy(settings), limiter, hub)
     progress = ProgressReporter(
         bot,
         session_factory,
@@ -106,6 +107,16 @@ async def build_application(settings: Settings, bot: Bot | None = None) -> Appli
     )
     return Application(
         settings, engine, session_factory, bot, dispatcher, sender, progress, launcher, scheduler
+    )
+
+
+def send_policy(settings: Settings) -> SendPolicy:
+    """The part of the settings the sending engine runs by."""
+    return SendPolicy(
+        send_batch_size=settings.send_batch_size,
+        max_retries=settings.max_retries,
+        retry_delays=tuple(settings.retry_delays),
+        paid_broadcast=settings.paid_broadcast,
     )
 
 

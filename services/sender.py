@@ -17,10 +17,11 @@ One run per broadcast in status `sending`:
   nothing new starts, in-flight requests finish and are recorded, the rest stay pending.
 
 A 429 pauses the whole limiter and the recipient is sent again (no failure, no retry
-used). Transient errors (5xx, network, timeouts) are retried after `RETRY_DELAYS`, at most
-`MAX_RETRIES` times: the run first goes through everyone else, then waits for the
-earliest retry that is due. When nothing is pending the broadcast becomes `sent`,
-`completed` (some failed) or `failed` (none delivered), unless it was cancelled meanwhile.
+used). Transient errors (5xx, network, timeouts) are retried as the `SendPolicy` says
+(after `retry_delays`, at most `max_retries` times): the run first goes through everyone
+else, then waits for the earliest retry that is due. When nothing is pending the broadcast
+becomes `sent`, `completed` (some failed) or `failed` (none delivered), unless it was
+cancelled meanwhile.
 """
 
 from __future__ import annotations
@@ -32,41 +33,26 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from aiogram import Bot
-from aiogram.types import Message, MessageEntity
-from sqlalchemy import Select, bindparam, case, exists, func, or_, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
-from core.settings import Settings
-from db.models import (
-    Base,
-    Broadcast,
-    BroadcastRecipient,
-    BroadcastStatus,
-    ContentKind,
-    RecipientStatus,
-    User,
-)
+from db.models import Broadcast, BroadcastStatus, RecipientStatus
 from db.session import SessionFactory
 from db.types import utcnow
 from services.content import BroadcastContent
-from services.delivery_errors import (
-    DeliveryError,
-    Disposition,
-    ErrorCode,
-    classify,
-)
-from services.error_log import ErrorEvent, merge_error_log
+from services.delivery_errors import DeliveryError, Disposition, ErrorCode, classify
+from services.delivery_record import DeliveryRecord, DeliveryResult, Recipient, counts_query
 from services.errors import Action, BroadcastNotFound, InvalidStatus
 from services.limiter import RateLimiter, already_granted
+from services.outgoing import OutgoingContent, send_content
 from services.progress import ProgressHub, ProgressSnapshot, error_breakdown, failed_by_code
+from services.result_buffer import NotRecorded, ResultBuffer
+from services.send_policy import SendPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -95,132 +81,6 @@ class SenderStats:
     flood_waits: int = 0
 
 
-_MEDIA_METHODS = {
-    ContentKind.PHOTO: ("send_photo", "photo"),
-    ContentKind.VIDEO: ("send_video", "video"),
-    ContentKind.DOCUMENT: ("send_document", "document"),
-    ContentKind.ANIMATION: ("send_animation", "animation"),
-}
-
-
-@dataclass(frozen=True, slots=True)
-class OutgoingContent:
-    """A broadcast's content with its entities parsed once, to be sent many times."""
-
-    kind: ContentKind
-    text: str
-    entities: list[MessageEntity] | None
-    file_id: str | None
-
-    @classmethod
-    def of(cls, content: BroadcastContent) -> OutgoingContent:
-        entities = [MessageEntity.model_validate(entity) for entity in content.entities or []]
-        return cls(content.kind, content.text, entities or None, content.file_id)
-
-
-def send_content(
-    bot: Bot, chat_id: int, content: OutgoingContent, *, paid: bool = False
-) -> Awaitable[Message]:
-    """Send `content` with the method of its kind, entities untouched and no parse mode
-    (the bot's default HTML parse mode must not re-read the admin's text)."""
-    allow_paid_broadcast = True if paid else None
-    if content.kind is ContentKind.TEXT:
-        return bot.send_message(
-            chat_id,
-            content.text,
-            entities=content.entities,
-            parse_mode=None,
-            allow_paid_broadcast=allow_paid_broadcast,
-        )
-    method, file_field = _MEDIA_METHODS[content.kind]
-    send: Callable[..., Awaitable[Message]] = getattr(bot, method)
-    return send(
-        chat_id=chat_id,
-        caption=content.text or None,
-        caption_entities=content.entities,
-        parse_mode=None,
-        allow_paid_broadcast=allow_paid_broadcast,
-        **{file_field: content.file_id},
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class _Recipient:
-    row_id: int
-    user_id: int
-    chat_id: int | None
-    attempts: int
-
-
-@dataclass(slots=True)
-class _Result:
-    recipient: _Recipient
-    status: RecipientStatus
-    attempts: int
-    at: datetime
-    message_id: str | None = None
-    error: DeliveryError | None = None
-    next_attempt_at: datetime | None = None
-    new_chat_id: int | None = None
-
-
-class _NotRecorded(Exception):
-    """The batch holding a result could not be written."""
-
-
-class _ResultBuffer:
-    """Collects results and writes them in batches; `record` returns once its result is
-    durable. A batch is written when it holds `max_size` results or its first result has
-    waited `max_delay` seconds; results arriving during a write form the next batch."""
-
-    def __init__(
-        self,
-        write: Callable[[list[_Result]], Awaitable[None]],
-        on_failure: Callable[[], None],
-        max_size: int,
-        max_delay: float,
-    ) -> None:
-        self._write = write
-        self._on_failure = on_failure
-        self._max_size = max_size
-        self._max_delay = max_delay
-        self._loop = asyncio.get_running_loop()
-        self._results: list[_Result] = []
-        self._durable: asyncio.Future[None] = self._loop.create_future()
-        self._due = asyncio.Event()
-        self._timer: asyncio.TimerHandle | None = None
-
-    async def record(self, result: _Result) -> None:
-        self._results.append(result)
-        durable = self._durable
-        if len(self._results) >= self._max_size:
-            self._due.set()
-        elif self._timer is None:
-            self._timer = self._loop.call_later(self._max_delay, self._due.set)
-        await asyncio.shield(durable)
-
-    async def run(self) -> None:
-        while True:
-            await self._due.wait()
-            self._due.clear()
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-            batch, durable = self._results, self._durable
-            self._results, self._durable = [], self._loop.create_future()
-            if not batch:
-                durable.set_result(None)
-                continue
-            try:
-                await self._write(batch)
-            except Exception as error:
-                logger.exception("Could not record %d delivery results", len(batch))
-                durable.set_exception(_NotRecorded(str(error)))
-                self._on_failure()
-            else:
-                durable.set_result(None)
-
-
 class _BroadcastRun:
     """Sends one broadcast until nothing is pending, or until it is stopped."""
 
@@ -232,12 +92,11 @@ class _BroadcastRun:
         self.task_id = task_id
         self.stopping = False
         self._content = content
-        self._settings = sender.settings
-        self._paid = sender.settings.paid_broadcast
+        self._policy = sender.policy
         self._limiter = sender.limiter
         self._stats = sender.stats
-        self._queue: asyncio.Queue[_Recipient] = asyncio.Queue(
-            maxsize=max(sender.settings.send_batch_size, sender.workers)
+        self._queue: asyncio.Queue[Recipient] = asyncio.Queue(
+            maxsize=max(sender.policy.send_batch_size, sender.workers)
         )
         self._workers: list[asyncio.Task[None]] = []
         self._sending: set[asyncio.Task[Any]] = set()  # workers that must not be cancelled
@@ -247,7 +106,8 @@ class _BroadcastRun:
         self._failed_by_code: dict[str, int] = {}
         self._processed = 0
         self._rate_samples: deque[tuple[float, int]] = deque()
-        self._buffer = _ResultBuffer(self._write, self.stop, FLUSH_SIZE, FLUSH_INTERVAL)
+        self._record = DeliveryRecord(sender.session_factory, broadcast_id)
+        self._buffer = ResultBuffer(self._write, self.stop, FLUSH_SIZE, FLUSH_INTERVAL)
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -268,7 +128,7 @@ class _BroadcastRun:
             watcher.cancel()
             await asyncio.gather(flusher, watcher, return_exceptions=True)
         if self._fatal is not None:
-            await self._fail_broadcast(self._fatal)
+            await self._record.fail(self._fatal)
         await self._publish_final()
 
     def stop(self) -> None:
@@ -313,9 +173,9 @@ class _BroadcastRun:
             self._wake.clear()
             fed = await self._feed_pass()
             await self._queue.join()  # everyone fed has a durable result by now
-            next_due = await self._next_due()
+            next_due = await self._record.next_due()
             if next_due is None:
-                await self._finish()
+                await self._record.finish()
                 return
             delay = (next_due - utcnow()).total_seconds()
             if delay <= 0 and not fed:
@@ -327,65 +187,20 @@ class _BroadcastRun:
     async def _feed_pass(self) -> int:
         """Queue every pending recipient that is due now, in id order; returns how many."""
         now = utcnow()
-        last_id = 0
+        after_id = 0
         fed = 0
-        page_size = self._settings.send_batch_size
-        recipient = BroadcastRecipient
+        page_size = self._policy.send_batch_size
         while True:
             started = time.perf_counter()
-            async with self.sender.session_factory() as session:
-                rows = (
-                    await session.execute(
-                        select(
-                            recipient.id,
-                            recipient.recipient_id,
-                            User.telegram_id,
-                            recipient.attempts,
-                        )
-                        .join(User, User.id == recipient.recipient_id)
-                        .where(
-                            recipient.broadcast_id == self.broadcast_id,
-                            recipient.status == RecipientStatus.PENDING,
-                            or_(
-                                recipient.next_attempt_at.is_(None),
-                                recipient.next_attempt_at <= now,
-                            ),
-                            recipient.id > last_id,
-                        )
-                        .order_by(recipient.id)
-                        .limit(page_size)
-                    )
-                ).all()
+            page = await self._record.due(now, after_id=after_id, limit=page_size)
             self._stats.page_seconds += time.perf_counter() - started
             self._stats.pages += 1
-            for row_id, user_id, chat_id, attempts in rows:
-                await self._queue.put(_Recipient(row_id, user_id, chat_id, attempts))
-            fed += len(rows)
-            if len(rows) < page_size:
+            for recipient in page:
+                await self._queue.put(recipient)
+            fed += len(page)
+            if len(page) < page_size:
                 return fed
-            last_id = rows[-1][0]
-
-    async def _next_due(self) -> datetime | None:
-        """When the earliest pending recipient may be sent; None when nothing is pending."""
-        recipient = BroadcastRecipient
-        async with self.sender.session_factory() as session:
-            waiting, scheduled, earliest = (
-                await session.execute(
-                    select(
-                        func.count(),
-                        func.count(recipient.next_attempt_at),
-                        func.min(recipient.next_attempt_at),
-                    ).where(
-                        recipient.broadcast_id == self.broadcast_id,
-                        recipient.status == RecipientStatus.PENDING,
-                    )
-                )
-            ).one()
-        if not waiting:
-            return None
-        if waiting > scheduled or earliest is None:
-            return utcnow()
-        return earliest
+            after_id = page[-1].row_id
 
     # ----------------------------------------------------------------- sending
 
@@ -398,7 +213,7 @@ class _BroadcastRun:
                 result = await self._deliver(recipient, worker)
                 if result is not None:
                     await self._buffer.record(result)
-            except _NotRecorded:
+            except NotRecorded:
                 return
             except Exception:
                 logger.exception("Broadcast %s: a sending worker failed", self.broadcast_id)
@@ -408,7 +223,9 @@ class _BroadcastRun:
                 self._sending.discard(worker)
                 self._queue.task_done()
 
-    async def _deliver(self, recipient: _Recipient, worker: asyncio.Task[Any]) -> _Result | None:
+    async def _deliver(
+        self, recipient: Recipient, worker: asyncio.Task[Any]
+    ) -> DeliveryResult | None:
         """Send to one recipient; None when stopped before sending (it stays pending)."""
         if recipient.chat_id is None:
             error = DeliveryError(
@@ -425,12 +242,12 @@ class _BroadcastRun:
             try:
                 with already_granted():
                     message = await send_content(
-                        self.sender.bot, chat_id, self._content, paid=self._paid
+                        self.sender.bot, chat_id, self._content, paid=self._policy.paid_broadcast
                     )
             except Exception as exc:  # every failure of a send is sorted out below
                 error = classify(exc)
             else:
-                return _Result(
+                return DeliveryResult(
                     recipient,
                     RecipientStatus.SENT,
                     recipient.attempts,
@@ -460,17 +277,18 @@ class _BroadcastRun:
             self._sending.discard(worker)  # waiting for the next grant may be cancelled
         return None
 
-    def _failure(self, recipient: _Recipient, error: DeliveryError) -> _Result:
-        return _Result(recipient, RecipientStatus.FAILED, recipient.attempts, utcnow(), error=error)
+    def _failure(self, recipient: Recipient, error: DeliveryError) -> DeliveryResult:
+        return DeliveryResult(
+            recipient, RecipientStatus.FAILED, recipient.attempts, utcnow(), error=error
+        )
 
-    def _transient(self, recipient: _Recipient, error: DeliveryError) -> _Result:
+    def _transient(self, recipient: Recipient, error: DeliveryError) -> DeliveryResult:
         attempts = recipient.attempts + 1
         now = utcnow()
-        if attempts > self._settings.max_retries:
-            return _Result(recipient, RecipientStatus.FAILED, attempts, now, error=error)
-        delays = self._settings.retry_delays
-        delay = delays[min(attempts, len(delays)) - 1]
-        return _Result(
+        delay = self._policy.retry_delay(attempts)
+        if delay is None:
+            return DeliveryResult(recipient, RecipientStatus.FAILED, attempts, now, error=error)
+        return DeliveryResult(
             recipient,
             RecipientStatus.PENDING,
             attempts,
@@ -481,46 +299,11 @@ class _BroadcastRun:
 
     # ----------------------------------------------------------------- recording
 
-    async def _write(self, results: list[_Result]) -> None:
-        """Record a batch of results in one transaction."""
+    async def _write(self, results: list[DeliveryResult]) -> None:
+        """Record a batch of results, then count it for the progress snapshot."""
         started = time.perf_counter()
-        sent = sum(1 for r in results if r.status is RecipientStatus.SENT)
-        failed = sum(1 for r in results if r.status is RecipientStatus.FAILED)
-        events = [
-            ErrorEvent(r.error.code, r.error.description, r.at)
-            for r in results
-            if r.error is not None and r.error.code is not None
-        ]
-        blocked = sorted(r.recipient.user_id for r in results if r.error and r.error.blocks_user)
         watched = self.sender.hub is not None and self.sender.hub.is_watched(self.broadcast_id)
-        table = Base.metadata.tables[BroadcastRecipient.__tablename__]
-        async with self.sender.session_factory() as session, session.begin():
-            connection = await session.connection()
-            await connection.execute(
-                update(table).where(table.c.id == bindparam("row_id")),
-                [_row_values(r) for r in results],
-            )
-            if blocked:
-                await session.execute(
-                    update(User).where(User.id.in_(blocked)).values(bot_blocked_at=utcnow())
-                )
-            for result in results:
-                if result.new_chat_id is not None:
-                    await _move_chat(session, result.recipient.user_id, result.new_chat_id)
-            changes: dict[str, Any] = {}
-            if sent:
-                changes["sent_count"] = Broadcast.sent_count + sent
-            if failed:
-                changes["failed_count"] = Broadcast.failed_count + failed
-            if events:
-                changes["error_log"] = await self._merged_error_log(session, events)
-            if changes:
-                await session.execute(
-                    update(Broadcast).where(Broadcast.id == self.broadcast_id).values(**changes)
-                )
-            counts = None
-            if watched:
-                counts = (await session.execute(self._counts_query())).one()
+        counts = await self._record.write(results, read_counts=watched)
         self._stats.flush_seconds += time.perf_counter() - started
         self._stats.flushes += 1
         self._stats.results += len(results)
@@ -528,59 +311,10 @@ class _BroadcastRun:
             if r.status is RecipientStatus.FAILED and r.error is not None:
                 code = str(r.error.code or ErrorCode.OTHER)
                 self._failed_by_code[code] = self._failed_by_code.get(code, 0) + 1
-        self._count_processed(sent + failed)
+        self._count_processed(sum(1 for r in results if r.status is not RecipientStatus.PENDING))
         if counts is not None:
             status, total, sent_count, failed_count = counts
             self._publish(BroadcastStatus(status), total, sent_count, failed_count)
-
-    async def _merged_error_log(
-        self, session: AsyncSession, events: Iterable[ErrorEvent]
-    ) -> list[dict[str, Any]]:
-        current = await session.scalar(
-            select(Broadcast.error_log).where(Broadcast.id == self.broadcast_id).with_for_update()
-        )
-        return merge_error_log(current, events)
-
-    async def _finish(self) -> None:
-        """Set the final status if nothing is pending and nobody cancelled meanwhile."""
-        pending = exists().where(
-            BroadcastRecipient.broadcast_id == self.broadcast_id,
-            BroadcastRecipient.status == RecipientStatus.PENDING,
-        )
-        final_status = case(
-            (Broadcast.failed_count == 0, BroadcastStatus.SENT.value),
-            (Broadcast.sent_count == 0, BroadcastStatus.FAILED.value),
-            else_=BroadcastStatus.COMPLETED.value,
-        )
-        async with self.sender.session_factory() as session, session.begin():
-            await session.execute(
-                update(Broadcast)
-                .where(
-                    Broadcast.id == self.broadcast_id,
-                    Broadcast.status == BroadcastStatus.SENDING,
-                    ~pending,
-                )
-                .values(status=final_status, completed_at=utcnow())
-            )
-
-    async def _fail_broadcast(self, error: DeliveryError) -> None:
-        """Stop the broadcast as failed: the bot itself was rejected (token revoked)."""
-        assert error.code is not None
-        event = ErrorEvent(
-            error.code,
-            f"Sending stopped: Telegram rejected the bot token ({error.description})",
-            utcnow(),
-        )
-        async with self.sender.session_factory() as session, session.begin():
-            log = await self._merged_error_log(session, [event])
-            await session.execute(
-                update(Broadcast)
-                .where(
-                    Broadcast.id == self.broadcast_id,
-                    Broadcast.status == BroadcastStatus.SENDING,
-                )
-                .values(status=BroadcastStatus.FAILED, completed_at=utcnow(), error_log=log)
-            )
 
     # ----------------------------------------------------------------- progress
 
@@ -618,50 +352,16 @@ class _BroadcastRun:
             )
         )
 
-    def _counts_query(self) -> Select[BroadcastStatus, int, int, int]:
-        """What a progress snapshot needs from the broadcast row."""
-        return select(
-            Broadcast.status,
-            Broadcast.recipient_count,
-            Broadcast.sent_count,
-            Broadcast.failed_count,
-        ).where(Broadcast.id == self.broadcast_id)
-
     async def _publish_final(self) -> None:
         if self.sender.hub is None or not self.sender.hub.is_watched(self.broadcast_id):
             return
         async with self.sender.session_factory() as session:
-            row = (await session.execute(self._counts_query())).one_or_none()
+            row = (await session.execute(counts_query(self.broadcast_id))).one_or_none()
             if row is None:
                 return
             self._failed_by_code = await failed_by_code(session, self.broadcast_id)
         status, total, sent, failed = row
         self._publish(BroadcastStatus(status), total, sent, failed)
-
-
-def _row_values(result: _Result) -> dict[str, Any]:
-    error = result.error
-    sent = result.status is RecipientStatus.SENT
-    return {
-        "row_id": result.recipient.row_id,
-        "status": result.status.value,
-        "telegram_sent": sent,
-        "telegram_message_id": result.message_id,
-        "telegram_error": None if sent or error is None else error.description,
-        "error_code": None if sent or error is None or error.code is None else error.code.value,
-        "attempts": result.attempts,
-        "next_attempt_at": result.next_attempt_at,
-        "sent_at": result.at if sent else None,
-    }
-
-
-async def _move_chat(session: AsyncSession, user_id: int, new_chat_id: int) -> None:
-    """Store a migrated chat's new id, unless another user already has it."""
-    other = aliased(User)
-    taken = exists().where(other.telegram_id == new_chat_id)
-    await session.execute(
-        update(User).where(User.id == user_id, ~taken).values(telegram_id=new_chat_id)
-    )
 
 
 class BroadcastSender:
@@ -672,7 +372,7 @@ class BroadcastSender:
         self,
         bot: Bot,
         session_factory: SessionFactory,
-        settings: Settings,
+        policy: SendPolicy,
         limiter: RateLimiter,
         hub: ProgressHub | None = None,
         *,
@@ -680,7 +380,7 @@ class BroadcastSender:
     ) -> None:
         self.bot = bot
         self.session_factory = session_factory
-        self.settings = settings
+        self.policy = policy
         self.limiter = limiter
         self.hub = hub
         self.workers = workers or default_workers(limiter.rate)

@@ -24,6 +24,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from sqlalchemy import String, cast, insert, literal, select
 
+from bot.app import send_policy
 from core.settings import Settings
 from db.models import (
     Broadcast,
@@ -131,7 +132,7 @@ async def _run(args: argparse.Namespace) -> None:
     limiter = RateLimiter(settings.send_rate)
     bot = make_bot(settings.bot_api_url, limiter)
     sender = BroadcastSender(
-        bot, create_session_factory(engine), settings, limiter, workers=args.workers
+        bot, create_session_factory(engine), send_policy(settings), limiter, workers=args.workers
     )
     try:
         ids = await sender.resume_all()

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import update
 
+from bot.app import send_policy
 from core.settings import Settings
 from db.models import Broadcast, BroadcastStatus
 from db.session import SessionFactory
@@ -73,7 +74,7 @@ async def test_the_reporter_edits_one_message_at_most_every_interval_and_shows_t
     limiter = RateLimiter(60)
     bot = make_bot(api.url, limiter)
     hub = ProgressHub()
-    sender = BroadcastSender(bot, session_factory, settings, limiter, hub)
+    sender = BroadcastSender(bot, session_factory, send_policy(settings), limiter, hub)
     reporter = ProgressReporter(bot, session_factory, hub, edit_interval=1.2)
     try:
         message_id = await reporter.attach(broadcast_id, ADMIN_CHAT)
@@ -141,7 +142,7 @@ async def test_a_flood_limited_edit_waits_and_sending_goes_on(
         limiter = RateLimiter(60)
         bot = make_bot(api.url, limiter)
         hub = ProgressHub()
-        sender = BroadcastSender(bot, session_factory, settings, limiter, hub)
+        sender = BroadcastSender(bot, session_factory, send_policy(settings), limiter, hub)
         reporter = ProgressReporter(bot, session_factory, hub, edit_interval=0.3)
         try:
             await reporter.attach(broadcast_id, ADMIN_CHAT)

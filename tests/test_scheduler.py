@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
+from bot.app import send_policy
 from core.i18n import Catalog
 from core.settings import Settings
 from db.models import Broadcast, BroadcastStatus, Role, TargetGroup, User
@@ -62,7 +63,7 @@ async def scheduling(
     limiter = RateLimiter(1000.0, chat_interval=0.0)  # pacing is not under test here
     bot = make_bot(api.url, limiter)
     hub = ProgressHub()
-    sender = BroadcastSender(bot, session_factory, settings, limiter, hub)
+    sender = BroadcastSender(bot, session_factory, send_policy(settings), limiter, hub)
     reporter = ProgressReporter(bot, session_factory, hub, edit_interval=0.05)
     broadcasts = BroadcastService(session_factory, broadcast_rules(settings))
     launcher = BroadcastLauncher(broadcasts, AudienceService(session_factory), sender, reporter)

@@ -10,12 +10,13 @@ import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 from aiogram import Bot
 from sqlalchemy import select, update
 
+from bot.app import send_policy
 from core.settings import Settings
 from db.models import (
     Broadcast,
@@ -28,6 +29,7 @@ from db.models import (
 from db.session import SessionFactory
 from services.limiter import RateLimiter
 from services.progress import ProgressHub
+from services.send_policy import SendPolicy
 from services.sender import BroadcastSender
 from tests.conftest import TEST_TOKEN
 from tests.fake_bot_api import Delivered, FakeBotAPI
@@ -64,7 +66,9 @@ async def running_engine(
     limiter = RateLimiter(rate)
     bot = make_bot(api.url, limiter)
     hub = ProgressHub()
-    sender = BroadcastSender(bot, session_factory, settings, limiter, hub, workers=workers)
+    sender = BroadcastSender(
+        bot, session_factory, send_policy(settings), limiter, hub, workers=workers
+    )
     try:
         yield Engine(sender, limiter, hub, bot)
     finally:
@@ -295,6 +299,21 @@ async def test_transient_errors_are_retried_after_everyone_else_then_given_up(
     assert log == {"server_error": 2 + settings.max_retries + 1, "network": 1}
 
 
+def test_the_policy_takes_the_sending_settings_and_repeats_the_last_delay(
+    settings: Settings,
+) -> None:
+    policy = send_policy(settings)
+    assert policy == SendPolicy(
+        send_batch_size=settings.send_batch_size,
+        max_retries=settings.max_retries,
+        retry_delays=(0.05, 0.1, 0.2),
+        paid_broadcast=settings.paid_broadcast,
+    )
+    more_retries = replace(policy, max_retries=5)
+    delays = [more_retries.retry_delay(attempts) for attempts in range(1, 7)]
+    assert delays == [0.05, 0.1, 0.2, 0.2, 0.2, None]
+
+
 async def test_a_timeout_is_retried_then_recorded_as_a_timeout(
     api: FakeBotAPI, session_factory: SessionFactory, settings: Settings
 ) -> None:
@@ -303,7 +322,7 @@ async def test_a_timeout_is_retried_then_recorded_as_a_timeout(
     api.set_slow(8050, 2.0)
     limiter = RateLimiter(FAST)
     bot = make_bot(api.url, limiter, timeout=0.5)
-    sender = BroadcastSender(bot, session_factory, one_retry, limiter)
+    sender = BroadcastSender(bot, session_factory, send_policy(one_retry), limiter)
     try:
         await sender.start(broadcast_id)
         await sender.wait(broadcast_id)

@@ -31,9 +31,9 @@ from services.audience import AudienceService, SearchPage
 from services.broadcasts import BroadcastService
 from services.errors import NoRecipients
 from services.launcher import BroadcastLauncher
+from services.outgoing import OutgoingContent, send_content
 from services.schedule_time import format_schedule_time, parse_schedule_time
 from services.scheduler import BroadcastScheduler
-from services.sender import OutgoingContent, send_content
 
 PAGE_SIZE = 8
 PICKER_PAGES = "pick_pages"

@@ -1,0 +1,239 @@
+"""A broadcast's delivery record in the database: who is still due, and what each send did.
+
+The run loop in services/sender.py decides what to send and when; here it finds the
+recipients that are due and records results. A batch of them is written in one transaction:
+the recipient rows, the broadcast's counters and error log, users who blocked the bot and
+group chats that moved to a new id. When nothing is pending the broadcast gets its final
+status, or it fails when Telegram rejected the bot itself. Keeping the SQL apart lets the
+loop read as sending, and keeps every change a send makes to the database in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, Select, bindparam, case, exists, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from db.models import Base, Broadcast, BroadcastRecipient, BroadcastStatus, RecipientStatus, User
+from db.session import SessionFactory
+from db.types import utcnow
+from services.delivery_errors import DeliveryError
+from services.error_log import ErrorEvent, merge_error_log
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """A pending recipient row as the engine reads it."""
+
+    row_id: int
+    user_id: int
+    chat_id: int | None
+    attempts: int
+
+
+@dataclass(slots=True)
+class DeliveryResult:
+    """How one send to a recipient ended: sent, failed, or pending again for a retry."""
+
+    recipient: Recipient
+    status: RecipientStatus
+    attempts: int
+    at: datetime
+    message_id: str | None = None
+    error: DeliveryError | None = None
+    next_attempt_at: datetime | None = None
+    new_chat_id: int | None = None
+
+
+def counts_query(broadcast_id: int) -> Select[BroadcastStatus, int, int, int]:
+    """What a progress snapshot needs from the broadcast row."""
+    return select(
+        Broadcast.status,
+        Broadcast.recipient_count,
+        Broadcast.sent_count,
+        Broadcast.failed_count,
+    ).where(Broadcast.id == broadcast_id)
+
+
+class DeliveryRecord:
+    """One broadcast's deliveries in the database: who is due, what each send did, and
+    the broadcast's final status."""
+
+    def __init__(self, session_factory: SessionFactory, broadcast_id: int) -> None:
+        self._session_factory = session_factory
+        self._broadcast_id = broadcast_id
+
+    async def due(self, now: datetime, *, after_id: int, limit: int) -> list[Recipient]:
+        """Up to `limit` pending recipients due by `now` with a row id above `after_id`,
+        in id order (a keyset page), each with its user's chat id."""
+        recipient = BroadcastRecipient
+        async with self._session_factory() as session:
+            rows = (
+                await session.execute(
+                    select(
+                        recipient.id,
+                        recipient.recipient_id,
+                        User.telegram_id,
+                        recipient.attempts,
+                    )
+                    .join(User, User.id == recipient.recipient_id)
+                    .where(
+                        recipient.broadcast_id == self._broadcast_id,
+                        recipient.status == RecipientStatus.PENDING,
+                        or_(
+                            recipient.next_attempt_at.is_(None),
+                            recipient.next_attempt_at <= now,
+                        ),
+                        recipient.id > after_id,
+                    )
+                    .order_by(recipient.id)
+                    .limit(limit)
+                )
+            ).all()
+        return [
+            Recipient(row_id, user_id, chat_id, attempts)
+            for row_id, user_id, chat_id, attempts in rows
+        ]
+
+    async def next_due(self) -> datetime | None:
+        """When the earliest pending recipient may be sent; None when nothing is pending."""
+        recipient = BroadcastRecipient
+        async with self._session_factory() as session:
+            waiting, scheduled, earliest = (
+                await session.execute(
+                    select(
+                        func.count(),
+                        func.count(recipient.next_attempt_at),
+                        func.min(recipient.next_attempt_at),
+                    ).where(
+                        recipient.broadcast_id == self._broadcast_id,
+                        recipient.status == RecipientStatus.PENDING,
+                    )
+                )
+            ).one()
+        if not waiting:
+            return None
+        if waiting > scheduled or earliest is None:
+            return utcnow()
+        return earliest
+
+    async def write(
+        self, results: list[DeliveryResult], *, read_counts: bool
+    ) -> Row[BroadcastStatus, int, int, int] | None:
+        """Record a batch of results in one transaction; with `read_counts`, return the
+        broadcast's status and counters as this transaction leaves them."""
+        sent = sum(1 for r in results if r.status is RecipientStatus.SENT)
+        failed = sum(1 for r in results if r.status is RecipientStatus.FAILED)
+        events = [
+            ErrorEvent(r.error.code, r.error.description, r.at)
+            for r in results
+            if r.error is not None and r.error.code is not None
+        ]
+        blocked = sorted(r.recipient.user_id for r in results if r.error and r.error.blocks_user)
+        table = Base.metadata.tables[BroadcastRecipient.__tablename__]
+        async with self._session_factory() as session, session.begin():
+            connection = await session.connection()
+            await connection.execute(
+                update(table).where(table.c.id == bindparam("row_id")),
+                [_row_values(r) for r in results],
+            )
+            if blocked:
+                await session.execute(
+                    update(User).where(User.id.in_(blocked)).values(bot_blocked_at=utcnow())
+                )
+            for result in results:
+                if result.new_chat_id is not None:
+                    await _move_chat(session, result.recipient.user_id, result.new_chat_id)
+            changes: dict[str, Any] = {}
+            if sent:
+                changes["sent_count"] = Broadcast.sent_count + sent
+            if failed:
+                changes["failed_count"] = Broadcast.failed_count + failed
+            if events:
+                changes["error_log"] = await self._merged_error_log(session, events)
+            if changes:
+                await session.execute(
+                    update(Broadcast).where(Broadcast.id == self._broadcast_id).values(**changes)
+                )
+            if not read_counts:
+                return None
+            return (await session.execute(counts_query(self._broadcast_id))).one()
+
+    async def finish(self) -> None:
+        """Set the final status if nothing is pending and nobody cancelled meanwhile."""
+        pending = exists().where(
+            BroadcastRecipient.broadcast_id == self._broadcast_id,
+            BroadcastRecipient.status == RecipientStatus.PENDING,
+        )
+        final_status = case(
+            (Broadcast.failed_count == 0, BroadcastStatus.SENT.value),
+            (Broadcast.sent_count == 0, BroadcastStatus.FAILED.value),
+            else_=BroadcastStatus.COMPLETED.value,
+        )
+        async with self._session_factory() as session, session.begin():
+            await session.execute(
+                update(Broadcast)
+                .where(
+                    Broadcast.id == self._broadcast_id,
+                    Broadcast.status == BroadcastStatus.SENDING,
+                    ~pending,
+                )
+                .values(status=final_status, completed_at=utcnow())
+            )
+
+    async def fail(self, error: DeliveryError) -> None:
+        """Stop the broadcast as failed: the bot itself was rejected (token revoked)."""
+        assert error.code is not None
+        event = ErrorEvent(
+            error.code,
+            f"Sending stopped: Telegram rejected the bot token ({error.description})",
+            utcnow(),
+        )
+        async with self._session_factory() as session, session.begin():
+            log = await self._merged_error_log(session, [event])
+            await session.execute(
+                update(Broadcast)
+                .where(
+                    Broadcast.id == self._broadcast_id,
+                    Broadcast.status == BroadcastStatus.SENDING,
+                )
+                .values(status=BroadcastStatus.FAILED, completed_at=utcnow(), error_log=log)
+            )
+
+    async def _merged_error_log(
+        self, session: AsyncSession, events: Iterable[ErrorEvent]
+    ) -> list[dict[str, Any]]:
+        current = await session.scalar(
+            select(Broadcast.error_log).where(Broadcast.id == self._broadcast_id).with_for_update()
+        )
+        return merge_error_log(current, events)
+
+
+def _row_values(result: DeliveryResult) -> dict[str, Any]:
+    error = result.error
+    sent = result.status is RecipientStatus.SENT
+    return {
+        "row_id": result.recipient.row_id,
+        "status": result.status.value,
+        "telegram_sent": sent,
+        "telegram_message_id": result.message_id,
+        "telegram_error": None if sent or error is None else error.description,
+        "error_code": None if sent or error is None or error.code is None else error.code.value,
+        "attempts": result.attempts,
+        "next_attempt_at": result.next_attempt_at,
+        "sent_at": result.at if sent else None,
+    }
+
+
+async def _move_chat(session: AsyncSession, user_id: int, new_chat_id: int) -> None:
+    """Store a migrated chat's new id, unless another user already has it."""
+    other = aliased(User)
+    taken = exists().where(other.telegram_id == new_chat_id)
+    await session.execute(
+        update(User).where(User.id == user_id, ~taken).values(telegram_id=new_chat_id)
+    )
