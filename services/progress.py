@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -33,6 +34,9 @@ from db.session import SessionFactory
 from services.errors import BroadcastNotFound
 
 logger = logging.getLogger(__name__)
+
+RATE_WINDOW = 5.0
+"""Seconds over which a run's sending rate is measured."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +119,63 @@ class ProgressHub:
             subscribers.discard(subscription)
             if not subscribers:
                 del self._subscribers[broadcast_id]
+
+
+class RunProgress:
+    """What one sending run tells the hub: the stored counters, the rate over the last
+    RATE_WINDOW seconds and the time left at that rate. Counting is free when nobody
+    watches the broadcast."""
+
+    def __init__(self, hub: ProgressHub | None, broadcast_id: int) -> None:
+        self._hub = hub
+        self._broadcast_id = broadcast_id
+        self._processed = 0
+        self._samples: deque[tuple[float, int]] = deque()
+
+    @property
+    def watched(self) -> bool:
+        return self._hub is not None and self._hub.is_watched(self._broadcast_id)
+
+    def count(self, processed: int) -> None:
+        """`processed` more recipients have a final result."""
+        now = time.monotonic()
+        self._processed += processed
+        samples = self._samples
+        samples.append((now, self._processed))
+        while len(samples) > 2 and samples[1][0] <= now - RATE_WINDOW:
+            samples.popleft()
+
+    def rate(self) -> float:
+        samples = self._samples
+        if len(samples) < 2:
+            return 0.0
+        (first_at, first), (last_at, last) = samples[0], samples[-1]
+        return (last - first) / (last_at - first_at) if last_at > first_at else 0.0
+
+    def publish(
+        self,
+        status: BroadcastStatus,
+        total: int,
+        sent: int,
+        failed: int,
+        failed_by_code: dict[str, int],
+    ) -> None:
+        if self._hub is None:
+            return
+        rate = self.rate()
+        pending = max(total - sent - failed, 0)
+        self._hub.publish(
+            ProgressSnapshot(
+                self._broadcast_id,
+                status,
+                total,
+                sent,
+                failed,
+                rate=rate,
+                eta_seconds=pending / rate if rate > 0 else None,
+                errors=error_breakdown(failed_by_code),
+            )
+        )
 
 
 async def failed_by_code(session: AsyncSession, broadcast_id: int) -> dict[str, int]:

@@ -32,7 +32,6 @@ import itertools
 import logging
 import math
 import time
-from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -50,7 +49,7 @@ from services.delivery_record import DeliveryRecord, DeliveryResult, Recipient, 
 from services.errors import Action, BroadcastNotFound, InvalidStatus
 from services.limiter import RateLimiter, already_granted
 from services.outgoing import OutgoingContent, send_content
-from services.progress import ProgressHub, ProgressSnapshot, error_breakdown, failed_by_code
+from services.progress import ProgressHub, RunProgress, failed_by_code
 from services.result_buffer import NotRecorded, ResultBuffer
 from services.send_policy import SendPolicy
 
@@ -59,7 +58,6 @@ logger = logging.getLogger(__name__)
 FLUSH_SIZE = 50
 FLUSH_INTERVAL = 0.1
 STATUS_POLL_INTERVAL = 0.25
-RATE_WINDOW = 5.0
 MAX_WORKERS = 500
 
 
@@ -104,8 +102,7 @@ class _BroadcastRun:
         self._wake = asyncio.Event()
         self._fatal: DeliveryError | None = None
         self._failed_by_code: dict[str, int] = {}
-        self._processed = 0
-        self._rate_samples: deque[tuple[float, int]] = deque()
+        self._progress = RunProgress(sender.hub, broadcast_id)
         self._record = DeliveryRecord(sender.session_factory, broadcast_id)
         self._buffer = ResultBuffer(self._write, self.stop, FLUSH_SIZE, FLUSH_INTERVAL)
 
@@ -302,8 +299,7 @@ class _BroadcastRun:
     async def _write(self, results: list[DeliveryResult]) -> None:
         """Record a batch of results, then count it for the progress snapshot."""
         started = time.perf_counter()
-        watched = self.sender.hub is not None and self.sender.hub.is_watched(self.broadcast_id)
-        counts = await self._record.write(results, read_counts=watched)
+        counts = await self._record.write(results, read_counts=self._progress.watched)
         self._stats.flush_seconds += time.perf_counter() - started
         self._stats.flushes += 1
         self._stats.results += len(results)
@@ -311,49 +307,15 @@ class _BroadcastRun:
             if r.status is RecipientStatus.FAILED and r.error is not None:
                 code = str(r.error.code or ErrorCode.OTHER)
                 self._failed_by_code[code] = self._failed_by_code.get(code, 0) + 1
-        self._count_processed(sum(1 for r in results if r.status is not RecipientStatus.PENDING))
+        self._progress.count(sum(1 for r in results if r.status is not RecipientStatus.PENDING))
         if counts is not None:
             status, total, sent_count, failed_count = counts
-            self._publish(BroadcastStatus(status), total, sent_count, failed_count)
-
-    # ----------------------------------------------------------------- progress
-
-    def _count_processed(self, count: int) -> None:
-        now = time.monotonic()
-        self._processed += count
-        samples = self._rate_samples
-        samples.append((now, self._processed))
-        while len(samples) > 2 and samples[1][0] <= now - RATE_WINDOW:
-            samples.popleft()
-
-    def _rate(self) -> float:
-        samples = self._rate_samples
-        if len(samples) < 2:
-            return 0.0
-        (first_at, first), (last_at, last) = samples[0], samples[-1]
-        return (last - first) / (last_at - first_at) if last_at > first_at else 0.0
-
-    def _publish(self, status: BroadcastStatus, total: int, sent: int, failed: int) -> None:
-        hub = self.sender.hub
-        if hub is None:
-            return
-        rate = self._rate()
-        pending = max(total - sent - failed, 0)
-        hub.publish(
-            ProgressSnapshot(
-                self.broadcast_id,
-                status,
-                total,
-                sent,
-                failed,
-                rate=rate,
-                eta_seconds=pending / rate if rate > 0 else None,
-                errors=error_breakdown(self._failed_by_code),
+            self._progress.publish(
+                BroadcastStatus(status), total, sent_count, failed_count, self._failed_by_code
             )
-        )
 
     async def _publish_final(self) -> None:
-        if self.sender.hub is None or not self.sender.hub.is_watched(self.broadcast_id):
+        if not self._progress.watched:
             return
         async with self.sender.session_factory() as session:
             row = (await session.execute(counts_query(self.broadcast_id))).one_or_none()
@@ -361,7 +323,7 @@ class _BroadcastRun:
                 return
             self._failed_by_code = await failed_by_code(session, self.broadcast_id)
         status, total, sent, failed = row
-        self._publish(BroadcastStatus(status), total, sent, failed)
+        self._progress.publish(BroadcastStatus(status), total, sent, failed, self._failed_by_code)
 
 
 class BroadcastSender:
