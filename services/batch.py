@@ -83,9 +83,8 @@ class BroadcastBatchProcessor:
         launcher: Launcher | None = None,
     ) -> None:
         self._session_factory = session_factory
-        self.broadcasts = DocumentedBroadcastService(
-            BroadcastService(session_factory, rules), launcher
-        )
+        self._typed = BroadcastService(session_factory, rules)
+        self.broadcasts = DocumentedBroadcastService(self._typed, launcher)
         self.batch_size = _configured(self.BATCH_SIZE, defaults.batch_size)
         self.send_batch_size = _configured(self.SEND_BATCH_SIZE, defaults.send_batch_size)
         self.max_retries = _configured(self.MAX_RETRIES, defaults.max_retries)
@@ -161,7 +160,7 @@ class BroadcastBatchProcessor:
 
     async def get_batch_status(self, broadcast_id: int) -> dict[str, Any]:
         """`get_progress`, keyed by broadcast_id as in the document."""
-        return batch_status_dict(await self.broadcasts.broadcasts.get_progress(broadcast_id))
+        return batch_status_dict(await self._typed.get_progress(broadcast_id))
 
     async def send_to_group_batch(
         self,
@@ -170,7 +169,7 @@ class BroadcastBatchProcessor:
         target_filter: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Target the draft at the group, write its recipients and launch the engine."""
-        await self.broadcasts.update_target(broadcast_id, target_group, target_filter)
+        await self._typed.update_target(broadcast_id, target_group, target_filter)
         return await self.broadcasts.send_now(broadcast_id)
 
     async def send_to_role_batch(self, broadcast_id: int, role: Role | str) -> dict[str, Any]:

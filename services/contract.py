@@ -4,20 +4,19 @@
 and return shapes (the `get_progress` keys, the pagination envelope, the cancel and retry
 answers, `create_broadcast_recipients_batch`'s counts) are a contract kept for anyone
 who scripts against it. They are built here and nowhere else; the bot itself reads the
-typed results. `DocumentedBroadcastService` is `BroadcastService` with the document's
-return shapes and its `task_id`s (from the injected launcher).
+typed results. `DocumentedBroadcastService` answers the document's calls in its shapes,
+with `task_id`s from the injected launcher; `.broadcasts` is the typed service behind it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import date
 from typing import Any, TypeVar
 
 from db.models import BroadcastStatus, RecipientStatus, TargetGroup
 from services.broadcasts import DEFAULT_RETRY_ROUNDS, BroadcastService
-from services.content import BroadcastContent
 from services.errors import NothingToRetry
 from services.results import (
     BroadcastDetails,
@@ -132,37 +131,6 @@ class DocumentedBroadcastService:
     def __init__(self, broadcasts: BroadcastService, launcher: Launcher | None = None) -> None:
         self.broadcasts = broadcasts
         self._launcher = launcher
-
-    async def create(
-        self,
-        *,
-        target_group: TargetGroup | str,
-        target_filter: Mapping[str, Any] | None = None,
-        content: BroadcastContent,
-        created_by_id: int | None = None,
-        scheduled_at: datetime | None = None,
-    ) -> int:
-        return await self.broadcasts.create(
-            target_group=target_group,
-            target_filter=target_filter,
-            content=content,
-            created_by_id=created_by_id,
-            scheduled_at=scheduled_at,
-        )
-
-    async def update_target(
-        self,
-        broadcast_id: int,
-        target_group: TargetGroup | str,
-        target_filter: Mapping[str, Any] | None = None,
-    ) -> None:
-        await self.broadcasts.update_target(broadcast_id, target_group, target_filter)
-
-    async def schedule(self, broadcast_id: int, scheduled_at: datetime) -> None:
-        await self.broadcasts.schedule(broadcast_id, scheduled_at)
-
-    async def start_sending(self, broadcast_id: int) -> int:
-        return await self.broadcasts.start_sending(broadcast_id)
 
     async def send_now(self, broadcast_id: int) -> dict[str, Any]:
         """`start_sending`, then hand the broadcast to the engine through the launcher."""

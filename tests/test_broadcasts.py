@@ -183,7 +183,7 @@ def test_retry_log_counts_rounds_beside_the_engines_entries() -> None:
 async def test_create_stores_a_draft(
     service: DocumentedBroadcastService, session_factory: SessionFactory, school: dict[str, int]
 ) -> None:
-    broadcast_id = await service.create(
+    broadcast_id = await service.broadcasts.create(
         target_group="custom",
         target_filter={"user_ids": [school["S2"], school["S1"], school["S2"]]},
         content=BroadcastContent(
@@ -207,7 +207,7 @@ async def test_create_with_a_future_time_is_scheduled(
 ) -> None:
     when = utcnow() + timedelta(hours=2)
 
-    broadcast_id = await service.create(
+    broadcast_id = await service.broadcasts.create(
         target_group="all_parents", content=HELLO, scheduled_at=when
     )
 
@@ -221,7 +221,7 @@ async def test_create_stores_media(
 ) -> None:
     content = BroadcastContent(ContentKind.PHOTO, "", file_id="AgACAgIAAxkBAAI")
 
-    broadcast_id = await service.create(target_group="all_teachers", content=content)
+    broadcast_id = await service.broadcasts.create(target_group="all_teachers", content=content)
 
     stored = await load(session_factory, broadcast_id)
     assert (stored.content_kind, stored.file_id) == (ContentKind.PHOTO, "AgACAgIAAxkBAAI")
@@ -280,7 +280,7 @@ async def test_create_refuses_bad_input_and_writes_nothing(
     request: dict[str, Any] = {"target_group": "all_students", "content": HELLO, **arguments}
 
     with pytest.raises(error, match=message):
-        await service.create(**request)
+        await service.broadcasts.create(**request)
 
     assert await count_broadcasts(session_factory) == 0
 
@@ -487,7 +487,7 @@ async def test_progress_has_exactly_the_documented_keys(
 
 
 async def test_progress_of_a_draft(service: DocumentedBroadcastService) -> None:
-    broadcast_id = await service.create(target_group="all_students", content=HELLO)
+    broadcast_id = await service.broadcasts.create(target_group="all_students", content=HELLO)
 
     progress = await service.get_progress(broadcast_id)
 
@@ -541,7 +541,7 @@ async def test_recipients_filtered_and_paginated(
 async def test_recipients_errors(service: DocumentedBroadcastService) -> None:
     with pytest.raises(BroadcastNotFound):
         await service.list_recipients(5)
-    broadcast_id = await service.create(target_group="all_students", content=HELLO)
+    broadcast_id = await service.broadcasts.create(target_group="all_students", content=HELLO)
     with pytest.raises(ValidationFailed, match="Unknown status 'lost'"):
         await service.list_recipients(broadcast_id, status="lost")
 
@@ -552,9 +552,9 @@ async def test_recipients_errors(service: DocumentedBroadcastService) -> None:
 async def test_start_sending_resolves_reachable_recipients(
     service: DocumentedBroadcastService, session_factory: SessionFactory, school: dict[str, int]
 ) -> None:
-    broadcast_id = await service.create(target_group="all_students", content=HELLO)
+    broadcast_id = await service.broadcasts.create(target_group="all_students", content=HELLO)
 
-    total = await service.start_sending(broadcast_id)
+    total = await service.broadcasts.start_sending(broadcast_id)
 
     stored = await load(session_factory, broadcast_id)
     rows = await scalar(
@@ -573,21 +573,21 @@ async def test_start_sending_resolves_reachable_recipients(
 async def test_start_sending_twice_is_refused(
     service: DocumentedBroadcastService, school: dict[str, int]
 ) -> None:
-    broadcast_id = await service.create(target_group="all_students", content=HELLO)
-    await service.start_sending(broadcast_id)
+    broadcast_id = await service.broadcasts.create(target_group="all_students", content=HELLO)
+    await service.broadcasts.start_sending(broadcast_id)
 
     with pytest.raises(InvalidStatus, match="Cannot start broadcast with status sending"):
-        await service.start_sending(broadcast_id)
+        await service.broadcasts.start_sending(broadcast_id)
 
 
 async def test_concurrent_starts_let_exactly_one_through(
     service: DocumentedBroadcastService, session_factory: SessionFactory, school: dict[str, int]
 ) -> None:
-    broadcast_id = await service.create(target_group="all_students", content=HELLO)
+    broadcast_id = await service.broadcasts.create(target_group="all_students", content=HELLO)
 
     outcomes = await asyncio.gather(
-        service.start_sending(broadcast_id),
-        service.start_sending(broadcast_id),
+        service.broadcasts.start_sending(broadcast_id),
+        service.broadcasts.start_sending(broadcast_id),
         return_exceptions=True,
     )
 
@@ -600,12 +600,12 @@ async def test_concurrent_starts_let_exactly_one_through(
 async def test_start_sending_with_nobody_reachable_changes_nothing(
     service: DocumentedBroadcastService, session_factory: SessionFactory, school: dict[str, int]
 ) -> None:
-    broadcast_id = await service.create(
+    broadcast_id = await service.broadcasts.create(
         target_group="by_tutor", target_filter={"tutor_id": school["tutor"]}, content=HELLO
     )
 
     with pytest.raises(NoRecipients, match=r"^No recipients found for group by_tutor$"):
-        await service.start_sending(broadcast_id)
+        await service.broadcasts.start_sending(broadcast_id)
 
     stored = await load(session_factory, broadcast_id)
     assert (stored.status, stored.sent_at) == (BroadcastStatus.DRAFT, None)
@@ -616,14 +616,14 @@ async def test_start_sending_revalidates_the_target(
 ) -> None:
     async with session_factory() as session, session.begin():
         await assign_tutor(session, school["tutor"], school["S1"])
-    broadcast_id = await service.create(
+    broadcast_id = await service.broadcasts.create(
         target_group="by_tutor", target_filter={"tutor_id": school["tutor"]}, content=HELLO
     )
     async with session_factory() as session, session.begin():
         await session.execute(delete(User).where(User.id == school["tutor"]))
 
     with pytest.raises(ValidationFailed, match=f"Tutor {school['tutor']} not found"):
-        await service.start_sending(broadcast_id)
+        await service.broadcasts.start_sending(broadcast_id)
 
     assert (await load(session_factory, broadcast_id)).status is BroadcastStatus.DRAFT
 
@@ -635,15 +635,15 @@ async def test_start_sending_errors(
         cancelled = await make_broadcast(session, status=BroadcastStatus.CANCELLED)
 
     with pytest.raises(BroadcastNotFound):
-        await service.start_sending(404)
+        await service.broadcasts.start_sending(404)
     with pytest.raises(InvalidStatus, match="Cannot start broadcast with status cancelled"):
-        await service.start_sending(cancelled.id)
+        await service.broadcasts.start_sending(cancelled.id)
 
 
 async def test_send_now_hands_the_broadcast_to_the_launcher(
     service: DocumentedBroadcastService, launcher: RecordingLauncher, school: dict[str, int]
 ) -> None:
-    broadcast_id = await service.create(target_group="all_students", content=HELLO)
+    broadcast_id = await service.broadcasts.create(target_group="all_students", content=HELLO)
 
     result = await service.send_now(broadcast_id)
 
@@ -659,9 +659,9 @@ async def test_send_now_hands_the_broadcast_to_the_launcher(
 async def test_update_target(
     service: DocumentedBroadcastService, session_factory: SessionFactory, school: dict[str, int]
 ) -> None:
-    broadcast_id = await service.create(target_group="all_students", content=HELLO)
+    broadcast_id = await service.broadcasts.create(target_group="all_students", content=HELLO)
 
-    await service.update_target(broadcast_id, "custom", {"user_ids": [school["S1"]]})
+    await service.broadcasts.update_target(broadcast_id, "custom", {"user_ids": [school["S1"]]})
 
     stored = await load(session_factory, broadcast_id)
     assert (stored.target_group, stored.target_filter) == (
@@ -669,12 +669,12 @@ async def test_update_target(
         {"user_ids": [school["S1"]]},
     )
     with pytest.raises(ValidationFailed, match="Unknown user ids: 999"):
-        await service.update_target(broadcast_id, "custom", {"user_ids": [999]})
+        await service.broadcasts.update_target(broadcast_id, "custom", {"user_ids": [999]})
     with pytest.raises(BroadcastNotFound):
-        await service.update_target(999, "all_students")
-    await service.start_sending(broadcast_id)
+        await service.broadcasts.update_target(999, "all_students")
+    await service.broadcasts.start_sending(broadcast_id)
     with pytest.raises(InvalidStatus, match="Cannot retarget broadcast with status sending"):
-        await service.update_target(broadcast_id, "all_students")
+        await service.broadcasts.update_target(broadcast_id, "all_students")
 
 
 # --- schedule (draft -> scheduled) --------------------------------------------------------
@@ -683,11 +683,11 @@ async def test_update_target(
 async def test_schedule_turns_a_draft_into_a_scheduled_broadcast_at_that_utc_time(
     service: DocumentedBroadcastService, session_factory: SessionFactory
 ) -> None:
-    broadcast_id = await service.create(target_group="all_students", content=HELLO)
+    broadcast_id = await service.broadcasts.create(target_group="all_students", content=HELLO)
     moscow = timezone(timedelta(hours=3))
     when = (utcnow() + timedelta(hours=2)).astimezone(moscow)
 
-    await service.schedule(broadcast_id, when)
+    await service.broadcasts.schedule(broadcast_id, when)
 
     stored = await load(session_factory, broadcast_id)
     assert stored.status is BroadcastStatus.SCHEDULED
@@ -709,10 +709,10 @@ async def test_schedule_refuses_a_naive_or_past_time_and_changes_nothing(
     when: datetime,
     message: str,
 ) -> None:
-    broadcast_id = await service.create(target_group="all_students", content=HELLO)
+    broadcast_id = await service.broadcasts.create(target_group="all_students", content=HELLO)
 
     with pytest.raises(ValidationFailed, match=f"^{message}$"):
-        await service.schedule(broadcast_id, when)
+        await service.broadcasts.schedule(broadcast_id, when)
 
     stored = await load(session_factory, broadcast_id)
     assert (stored.status, stored.scheduled_at) == (BroadcastStatus.DRAFT, None)
@@ -735,23 +735,23 @@ async def test_schedule_refuses_anything_but_a_draft_and_changes_nothing(
         broadcast = await make_broadcast(session, status=status, scheduled_at=original)
 
     with pytest.raises(InvalidStatus, match=f"^Cannot schedule broadcast with status {status}$"):
-        await service.schedule(broadcast.id, utcnow() + timedelta(hours=1))
+        await service.broadcasts.schedule(broadcast.id, utcnow() + timedelta(hours=1))
 
     stored = await load(session_factory, broadcast.id)
     assert (stored.status, stored.scheduled_at) == (status, original)
     with pytest.raises(BroadcastNotFound, match="Broadcast 404 not found"):
-        await service.schedule(404, utcnow() + timedelta(hours=1))
+        await service.broadcasts.schedule(404, utcnow() + timedelta(hours=1))
 
 
 async def test_concurrent_schedules_of_one_draft_let_exactly_one_through(
     service: DocumentedBroadcastService, session_factory: SessionFactory
 ) -> None:
-    broadcast_id = await service.create(target_group="all_students", content=HELLO)
+    broadcast_id = await service.broadcasts.create(target_group="all_students", content=HELLO)
     first, second = utcnow() + timedelta(hours=1), utcnow() + timedelta(hours=2)
 
     outcomes = await asyncio.gather(
-        service.schedule(broadcast_id, first),
-        service.schedule(broadcast_id, second),
+        service.broadcasts.schedule(broadcast_id, first),
+        service.broadcasts.schedule(broadcast_id, second),
         return_exceptions=True,
     )
 
