@@ -57,7 +57,7 @@ import time
 import zlib
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final, cast
 from urllib.parse import unquote_plus
@@ -189,38 +189,10 @@ class ChatBehaviour:
     migrate_to_chat_id: int | None = None
 
     @classmethod
-    def ok(cls) -> ChatBehaviour:
-        return cls()
-
-    @classmethod
-    def blocked(cls) -> ChatBehaviour:
-        return cls(kind=BehaviourKind.BLOCKED)
-
-    @classmethod
-    def deactivated(cls) -> ChatBehaviour:
-        return cls(kind=BehaviourKind.DEACTIVATED)
-
-    @classmethod
-    def cant_initiate(cls) -> ChatBehaviour:
-        return cls(kind=BehaviourKind.CANT_INITIATE)
-
-    @classmethod
-    def not_found(cls) -> ChatBehaviour:
-        return cls(kind=BehaviourKind.NOT_FOUND)
-
-    @classmethod
-    def migrated(cls, new_chat_id: int) -> ChatBehaviour:
-        return cls(kind=BehaviourKind.MIGRATED, migrate_to_chat_id=new_chat_id)
-
-    @classmethod
     def flaky(cls, failures: int, mode: str = "5xx") -> ChatBehaviour:
         if mode not in ("5xx", "drop"):
             raise ValueError(f"flaky mode must be '5xx' or 'drop', not {mode!r}")
         return cls(failures=failures, fail_mode=mode)
-
-    @classmethod
-    def slow(cls, delay: float) -> ChatBehaviour:
-        return cls(delay=delay)
 
     @property
     def is_ok(self) -> bool:
@@ -354,7 +326,6 @@ class MessageState:
     __slots__ = (
         "chat_id",
         "date",
-        "edit_date",
         "entities_json",
         "file_id",
         "from_bot",
@@ -378,7 +349,6 @@ class MessageState:
         parse_mode: str | None = None,
         from_bot: bool = True,
         date: int = 0,
-        edit_date: int | None = None,
     ) -> None:
         self.chat_id = chat_id
         self.message_id = message_id
@@ -390,7 +360,6 @@ class MessageState:
         self.parse_mode = parse_mode
         self.from_bot = from_bot
         self.date = date
-        self.edit_date = edit_date
 
     @classmethod
     def of(cls, msg: Delivered | MessageState) -> MessageState:
@@ -411,10 +380,6 @@ class MessageState:
     @property
     def caption(self) -> str | None:
         return None if self.kind == "text" else self.text
-
-    @property
-    def entities(self) -> list[dict[str, Any]] | None:
-        return cast("list[dict[str, Any]] | None", _loads_or_none(self.entities_json))
 
     @property
     def reply_markup(self) -> dict[str, Any] | None:
@@ -460,7 +425,6 @@ class CommandsCall:
     commands: list[dict[str, Any]]
     scope: dict[str, Any] | None
     language_code: str | None
-    timestamp: float = field(default_factory=time.monotonic)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -567,7 +531,6 @@ class FakeBotAPI:
         self,
         *,
         token: str | None = "123456:TEST",
-        bot_username: str = "school_test_bot",
         global_rate: float | None = None,
         per_chat_interval: float | None = None,
         retry_after: int = 1,
@@ -588,7 +551,7 @@ class FakeBotAPI:
             ``requests`` (counters in :meth:`stats` are kept either way).
         """
         self.token = token
-        self.bot_username = bot_username
+        self.bot_username = "school_test_bot"
         self.global_rate = global_rate
         self.per_chat_interval = per_chat_interval
         self.retry_after = retry_after
@@ -602,7 +565,7 @@ class FakeBotAPI:
             "id": bot_id,
             "is_bot": True,
             "first_name": "School Test Bot",
-            "username": bot_username,
+            "username": self.bot_username,
             "can_join_groups": True,
             "can_read_all_group_messages": False,
             "supports_inline_queries": False,
@@ -661,7 +624,7 @@ class FakeBotAPI:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+    async def start(self, port: int = 0) -> str:
         if self._runner is not None:
             return self.url
         self._stopping = False
@@ -671,6 +634,7 @@ class FakeBotAPI:
         app.router.add_route("*", "/_fake/build/{kind}", self._fake_build)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
+        host = "127.0.0.1"
         site = web.TCPSite(runner, host, port, reuse_address=True)
         await site.start()
         self._runner = runner
@@ -762,12 +726,8 @@ class FakeBotAPI:
     def messages_to(self, chat_id: int | str) -> list[Delivered]:
         return [d for d in self.delivered if d.chat_id == chat_id]
 
-    def edits_of(self, chat_id: int | str, message_id: int | None = None) -> list[Edit]:
-        return [
-            e
-            for e in self.edits
-            if e.chat_id == chat_id and (message_id is None or e.message_id == message_id)
-        ]
+    def edits_of(self, chat_id: int | str) -> list[Edit]:
+        return [e for e in self.edits if e.chat_id == chat_id]
 
     def count_429(self) -> int:
         return self._n_429
@@ -831,8 +791,9 @@ class FakeBotAPI:
         self._scan_idx = len(delivered)
         self._scan_rate_j, self._scan_max_rate = j, best
 
-    def dump(self, tail: int = 15) -> str:
+    def dump(self) -> str:
         """Human-readable summary of the records (used by :meth:`wait_for`)."""
+        tail = 15
         lines = [
             f"delivered={len(self.delivered)} edits={len(self.edits)} "
             f"requests={self._n_requests} 429s={self._n_429} pending_updates={len(self._updates)}"
@@ -852,7 +813,6 @@ class FakeBotAPI:
         predicate: Callable[[], object],
         timeout: float = 5.0,  # noqa: ASYNC109 - part of the documented API
         *,
-        interval: float = 0.01,
         message: str = "",
     ) -> Any:
         """Poll ``predicate`` (sync, or returning an awaitable) until truthy; return its
@@ -867,7 +827,7 @@ class FakeBotAPI:
             if time.monotonic() >= deadline:
                 what = message or getattr(predicate, "__name__", "predicate")
                 raise AssertionError(f"wait_for timed out after {timeout}s: {what}\n{self.dump()}")
-            await asyncio.sleep(interval)
+            await asyncio.sleep(0.01)
 
     # ------------------------------------------------------------------ updates
 
@@ -927,47 +887,32 @@ class FakeBotAPI:
     # ------------------------------------------------------------------ update builders
 
     @staticmethod
-    def _user(
-        user_id: int,
-        language_code: str | None,
-        first_name: str | None,
-        username: str | None,
-        last_name: str | None = None,
-    ) -> dict[str, Any]:
-        user: dict[str, Any] = {
-            "id": user_id,
-            "is_bot": False,
-            "first_name": first_name or f"User{user_id}",
-        }
-        if last_name:
-            user["last_name"] = last_name
+    def _user(user_id: int, language_code: str | None, username: str | None) -> dict[str, Any]:
+        user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
         if username:
             user["username"] = username
         if language_code:
             user["language_code"] = language_code
         return user
 
-    def chat_dict(self, chat_id: int, first_name: str | None = None) -> dict[str, Any]:
+    def chat_dict(self, chat_id: int) -> dict[str, Any]:
         """Chat object: "private" for positive ids, "supergroup" for negative ones."""
         if chat_id > 0:
-            return {"id": chat_id, "type": "private", "first_name": first_name or f"User{chat_id}"}
+            return {"id": chat_id, "type": "private", "first_name": f"User{chat_id}"}
         return {"id": chat_id, "type": "supergroup", "title": f"Group {chat_id}"}
 
     def _incoming(
         self,
         from_id: int,
-        chat_id: int | None,
         language_code: str | None,
-        first_name: str | None,
         username: str | None,
         content: dict[str, Any],
     ) -> dict[str, Any]:
-        chat = from_id if chat_id is None else chat_id
         message: dict[str, Any] = {
-            "message_id": self._alloc_message_id(chat),
+            "message_id": self._alloc_message_id(from_id),
             "date": int(time.time()),
-            "chat": self.chat_dict(chat, first_name),
-            "from": self._user(from_id, language_code, first_name, username),
+            "chat": self.chat_dict(from_id),
+            "from": self._user(from_id, language_code, username),
         }
         message.update({k: v for k, v in content.items() if v is not None})
         return {"message": message}
@@ -977,22 +922,15 @@ class FakeBotAPI:
         from_id: int,
         text: str,
         *,
-        chat_id: int | None = None,
         language_code: str | None = "en",
         entities: list[dict[str, Any]] | None = None,
-        first_name: str | None = None,
         username: str | None = None,
     ) -> dict[str, Any]:
         """A text message from a user; "/cmd ..." gets a bot_command entity automatically."""
         if entities is None and text.startswith("/"):
             entities = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
         return self._incoming(
-            from_id,
-            chat_id,
-            language_code,
-            first_name,
-            username,
-            {"text": text, "entities": entities},
+            from_id, language_code, username, {"text": text, "entities": entities}
         )
 
     def _media_update(
@@ -1002,22 +940,17 @@ class FakeBotAPI:
         from_id: int,
         caption: str | None,
         caption_entities: list[dict[str, Any]] | None,
-        chat_id: int | None,
         language_code: str | None,
-        first_name: str | None,
-        username: str | None,
-        media_group_id: str | None,
         extra: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         content: dict[str, Any] = {
             kind: media,
             "caption": caption,
             "caption_entities": caption_entities,
-            "media_group_id": media_group_id,
         }
         if extra:
             content.update(extra)
-        return self._incoming(from_id, chat_id, language_code, first_name, username, content)
+        return self._incoming(from_id, language_code, None, content)
 
     def make_photo_update(
         self,
@@ -1026,25 +959,10 @@ class FakeBotAPI:
         caption: str | None = None,
         caption_entities: list[dict[str, Any]] | None = None,
         *,
-        chat_id: int | None = None,
         language_code: str | None = "en",
-        first_name: str | None = None,
-        username: str | None = None,
-        media_group_id: str | None = None,
     ) -> dict[str, Any]:
         photo = _media_stub("photo", file_id)
-        return self._media_update(
-            "photo",
-            photo,
-            from_id,
-            caption,
-            caption_entities,
-            chat_id,
-            language_code,
-            first_name,
-            username,
-            media_group_id,
-        )
+        return self._media_update("photo", photo, from_id, caption, caption_entities, language_code)
 
     def make_document_update(
         self,
@@ -1053,27 +971,12 @@ class FakeBotAPI:
         caption: str | None = None,
         caption_entities: list[dict[str, Any]] | None = None,
         *,
-        file_name: str = "file.pdf",
-        mime_type: str = "application/pdf",
-        chat_id: int | None = None,
         language_code: str | None = "en",
-        first_name: str | None = None,
-        username: str | None = None,
-        media_group_id: str | None = None,
     ) -> dict[str, Any]:
         doc = _media_stub("document", file_id)
-        doc.update(file_name=file_name, mime_type=mime_type)
+        doc.update(file_name="file.pdf", mime_type="application/pdf")
         return self._media_update(
-            "document",
-            doc,
-            from_id,
-            caption,
-            caption_entities,
-            chat_id,
-            language_code,
-            first_name,
-            username,
-            media_group_id,
+            "document", doc, from_id, caption, caption_entities, language_code
         )
 
     def make_video_update(
@@ -1083,24 +986,10 @@ class FakeBotAPI:
         caption: str | None = None,
         caption_entities: list[dict[str, Any]] | None = None,
         *,
-        chat_id: int | None = None,
         language_code: str | None = "en",
-        first_name: str | None = None,
-        username: str | None = None,
-        media_group_id: str | None = None,
     ) -> dict[str, Any]:
-        return self._media_update(
-            "video",
-            _media_stub("video", file_id),
-            from_id,
-            caption,
-            caption_entities,
-            chat_id,
-            language_code,
-            first_name,
-            username,
-            media_group_id,
-        )
+        video = _media_stub("video", file_id)
+        return self._media_update("video", video, from_id, caption, caption_entities, language_code)
 
     def make_animation_update(
         self,
@@ -1109,10 +998,7 @@ class FakeBotAPI:
         caption: str | None = None,
         caption_entities: list[dict[str, Any]] | None = None,
         *,
-        chat_id: int | None = None,
         language_code: str | None = "en",
-        first_name: str | None = None,
-        username: str | None = None,
     ) -> dict[str, Any]:
         # Telegram sends animations with both "animation" and "document" set.
         return self._media_update(
@@ -1121,87 +1007,48 @@ class FakeBotAPI:
             from_id,
             caption,
             caption_entities,
-            chat_id,
             language_code,
-            first_name,
-            username,
-            None,
             extra={"document": _media_stub("document", file_id)},
         )
 
     def make_sticker_update(
-        self,
-        from_id: int,
-        file_id: str,
-        *,
-        emoji: str = "\N{THUMBS UP SIGN}",
-        chat_id: int | None = None,
-        language_code: str | None = "en",
-        first_name: str | None = None,
-        username: str | None = None,
+        self, from_id: int, file_id: str, *, language_code: str | None = "en"
     ) -> dict[str, Any]:
         sticker = _media_stub("sticker", file_id)
-        sticker["emoji"] = emoji
-        return self._media_update(
-            "sticker",
-            sticker,
-            from_id,
-            None,
-            None,
-            chat_id,
-            language_code,
-            first_name,
-            username,
-            None,
-        )
+        sticker["emoji"] = "\N{THUMBS UP SIGN}"
+        return self._media_update("sticker", sticker, from_id, None, None, language_code)
 
     def make_callback_update(
-        self,
-        from_id: int,
-        data: str,
-        message_id: int,
-        *,
-        chat_id: int | None = None,
-        language_code: str | None = "en",
-        first_name: str | None = None,
-        username: str | None = None,
+        self, from_id: int, data: str, message_id: int, *, language_code: str | None = "en"
     ) -> dict[str, Any]:
-        """A button press on message ``message_id`` in ``chat_id`` (default: the user's
-        private chat).  The message is rendered from the fake's store when known."""
-        chat = from_id if chat_id is None else chat_id
-        stored = self._store.get(_chat_key(chat, message_id))
+        """A button press on message ``message_id`` in the user's private chat.  The
+        message is rendered from the fake's store when known."""
+        stored = self._store.get(_chat_key(from_id, message_id))
         if stored is not None:
             message = self._render(stored)
         else:
             message = {
                 "message_id": message_id,
                 "date": int(time.time()),
-                "chat": self.chat_dict(chat),
+                "chat": self.chat_dict(from_id),
                 "from": self.bot_user,
                 "text": "",
             }
         return {
             "callback_query": {
                 "id": str(next(self._callback_ids)),
-                "from": self._user(from_id, language_code, first_name, username),
-                "chat_instance": str(chat),
+                "from": self._user(from_id, language_code, None),
+                "chat_instance": str(from_id),
                 "data": data,
                 "message": message,
             }
         }
 
     def make_my_chat_member_update(
-        self,
-        from_id: int,
-        status: str = "kicked",
-        *,
-        old_status: str | None = None,
-        chat_id: int | None = None,
-        language_code: str | None = "en",
+        self, from_id: int, status: str = "kicked", *, chat_id: int | None = None
     ) -> dict[str, Any]:
         """The user blocked ("kicked") or unblocked ("member") the bot."""
-        if old_status is None:
-            old_status = "member" if status == "kicked" else "kicked"
+        old_status = "member" if status == "kicked" else "kicked"
         chat = from_id if chat_id is None else chat_id
 
         def member(st: str) -> dict[str, Any]:
@@ -1213,7 +1060,7 @@ class FakeBotAPI:
         return {
             "my_chat_member": {
                 "chat": self.chat_dict(chat),
-                "from": self._user(from_id, language_code, None, None),
+                "from": self._user(from_id, "en", None),
                 "date": int(time.time()),
                 "old_chat_member": member(old_status),
                 "new_chat_member": member(status),
@@ -1615,7 +1462,6 @@ class FakeBotAPI:
             reply_markup_json=markup,
             parse_mode=parse_mode,
             date=old.date,
-            edit_date=edit_date,
         )
         self._store[key] = new
         self.edits.append(Edit(chat_id, message_id, name, text, _loads_or_none(markup), now))
@@ -1750,13 +1596,9 @@ class FakeBotAPI:
         handlers: dict[str, Callable[[web.Request], Awaitable[web.StreamResponse]]] = {
             "stats": self._fake_stats,
             "delivered": self._fake_delivered,
-            "edits": self._fake_edits,
-            "requests": self._fake_requests,
-            "commands": self._fake_commands,
             "behaviour": self._fake_behaviour,
             "reset": self._fake_reset,
             "config": self._fake_config,
-            "update": self._fake_update,
         }
         handler = handlers.get(name)
         if handler is None:
@@ -1779,42 +1621,6 @@ class FakeBotAPI:
 
     async def _fake_delivered(self, request: web.Request) -> web.StreamResponse:
         return web.json_response([d.to_json() for d in self._slice(request, self.delivered)])
-
-    async def _fake_edits(self, request: web.Request) -> web.StreamResponse:
-        return web.json_response(
-            [
-                {
-                    "chat_id": e.chat_id,
-                    "message_id": e.message_id,
-                    "method": e.method,
-                    "text": e.text,
-                    "reply_markup": e.reply_markup,
-                    "timestamp": e.timestamp,
-                }
-                for e in self._slice(request, self.edits)
-            ]
-        )
-
-    async def _fake_requests(self, request: web.Request) -> web.StreamResponse:
-        return web.json_response(
-            [
-                {"method": r.method, "chat_id": r.chat_id, "status": r.status, "ts": r.timestamp}
-                for r in self._slice(request, self.requests)
-            ]
-        )
-
-    async def _fake_commands(self, request: web.Request) -> web.StreamResponse:
-        return web.json_response(
-            [
-                {
-                    "method": c.method,
-                    "commands": c.commands,
-                    "scope": c.scope,
-                    "language_code": c.language_code,
-                }
-                for c in self.commands_calls
-            ]
-        )
 
     async def _fake_behaviour(self, request: web.Request) -> web.StreamResponse:
         """JSON {"chat_id": X | "chat_ids": [...], "behaviour": "ok" | "blocked" |
@@ -1881,14 +1687,6 @@ class FakeBotAPI:
                 "compact": self.compact,
             }
         )
-
-    async def _fake_update(self, request: web.Request) -> web.StreamResponse:
-        """Push an Update dict (or a list of them) for getUpdates."""
-        body = await request.json()
-        updates = body if isinstance(body, list) else [body]
-        for upd in updates:
-            self.push_update(dict(upd))
-        return web.json_response([u["update_id"] for u in self._updates[-len(updates) :]])
 
     async def _fake_build(self, request: web.Request) -> web.StreamResponse:
         """POST /_fake/build/<kind> with the builder's kwargs as JSON: builds the update
@@ -1967,41 +1765,34 @@ def _build_arg_parser() -> argparse.ArgumentParser:
         prog="python -m tests.fake_bot_api",
         description=(
             "Fake Telegram Bot API server. Prints 'READY <url>' when listening; stops on "
-            "SIGTERM/SIGINT. Control endpoints: GET /_fake/stats[?per_chat=1], "
-            "GET /_fake/delivered?since=I&limit=N, GET /_fake/edits, GET /_fake/requests, "
-            "GET /_fake/commands, GET|POST /_fake/config, POST /_fake/behaviour, "
-            "POST /_fake/reset, POST /_fake/update, POST /_fake/build/<kind>."
+            "SIGTERM/SIGINT. Keeps the fields tests need per delivery and counters, not a "
+            "record per request. Control endpoints: GET /_fake/stats[?per_chat=1], "
+            "GET /_fake/delivered?since=I&limit=N, GET|POST /_fake/config, "
+            "POST /_fake/behaviour, POST /_fake/reset, POST /_fake/build/<kind>."
         ),
     )
-    p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8081, help="0 = pick a free port")
     p.add_argument("--token", default="123456:TEST", help="'any' accepts every token")
-    p.add_argument("--bot-username", default="school_test_bot")
     p.add_argument("--rate", type=float, default=None, help="global message rate per 1 s")
     p.add_argument("--per-chat-interval", type=float, default=None)
-    p.add_argument("--retry-after", type=int, default=1)
     p.add_argument("--latency", type=float, default=0.0)
-    p.add_argument("--full", action="store_true", help="keep full params per delivery")
-    p.add_argument("--record-requests", action="store_true", help="keep a record per request")
     return p
 
 
 async def _serve(args: argparse.Namespace) -> None:
     fake = FakeBotAPI(
         token=None if args.token == "any" else args.token,
-        bot_username=args.bot_username,
         global_rate=args.rate,
         per_chat_interval=args.per_chat_interval,
-        retry_after=args.retry_after,
         latency=args.latency,
-        compact=not args.full,
-        record_requests=args.record_requests,
+        compact=True,
+        record_requests=False,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    url = await fake.start(args.host, args.port)
+    url = await fake.start(args.port)
     print(f"READY {url}", flush=True)
     try:
         await stop.wait()
