@@ -124,13 +124,13 @@ def print_jitter(limiter: RecordingLimiter, delivered: list[dict[str, Any]]) -> 
 # which reclaim each request's garbage, stay on).
 _RUN_FAKE_SERVER = (
     "import gc, runpy, sys; gc.set_threshold(700, 10, 10**9); "
-    "sys.argv[0] = 'tests.fake_bot_api'; "
-    "runpy.run_module('tests.fake_bot_api', run_name='__main__', alter_sys=True)"
+    "sys.argv[0] = 'fake_bot_api'; "
+    "runpy.run_module('fake_bot_api', run_name='__main__', alter_sys=True)"
 )
 
 
 class FakeServer:
-    """`python -m tests.fake_bot_api` as a child process."""
+    """`python -m fake_bot_api` as a child process."""
 
     def __init__(self, rate: float, latency: float) -> None:
         self._process = subprocess.Popen(

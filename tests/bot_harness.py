@@ -19,8 +19,8 @@ from aiogram.types import TelegramObject, Update
 
 from bot.app import Application, build_application
 from core.settings import Settings
+from fake_bot_api import Delivered, Edit, FakeBotAPI
 from tests.conftest import TEST_TOKEN
-from tests.fake_bot_api import Delivered, Edit, FakeBotAPI
 
 ADMIN_ID = 1000
 HANDLED_TIMEOUT = 10.0

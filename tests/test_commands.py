@@ -15,12 +15,12 @@ from core.i18n import Catalog
 from db import migrate
 from db.models import Role
 from db.session import create_engine, create_session_factory
+from fake_bot_api import FakeBotAPI
 from handlers.commands import ADMIN_COMMANDS, PUBLIC_COMMANDS, set_bot_commands
 from services.access import AccessService
 from tests.bot_harness import ADMIN_ID, BotHarness, harness_settings, start_harness, stop_harness
 from tests.conftest import TEST_TOKEN
 from tests.factories import add_user
-from tests.fake_bot_api import FakeBotAPI
 
 ROSTER_ADMIN = 3000
 CATALOG = Catalog("en")

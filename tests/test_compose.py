@@ -13,9 +13,9 @@ from sqlalchemy import select
 from db.models import Broadcast, BroadcastStatus, ContentKind, Role, TargetGroup, User
 from db.session import SessionFactory
 from db.types import utcnow
+from fake_bot_api import Delivered, Edit, MessageState
 from tests import factories
 from tests.bot_harness import ADMIN_ID, BotHarness
-from tests.fake_bot_api import Delivered, Edit, MessageState
 
 STRANGER_ID = 555
 BOLD_HELLO = [{"type": "bold", "offset": 0, "length": 5}]

@@ -18,9 +18,9 @@ from sqlalchemy import update
 from db.models import Broadcast, BroadcastStatus, Role, TargetGroup, User
 from db.session import SessionFactory
 from db.types import utcnow
+from fake_bot_api import Delivered
 from tests.bot_harness import ADMIN_ID, BotHarness
 from tests.factories import add_user, make_broadcast
-from tests.fake_bot_api import Delivered
 from tests.test_monitoring import buttons, current_buttons, current_text, status_of, text
 
 STUDENT_CHATS = (3001, 3002, 3003)

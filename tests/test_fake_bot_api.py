@@ -38,7 +38,7 @@ from aiogram.types import (
     Update,
 )
 
-from tests.fake_bot_api import ChatBehaviour, FakeBotAPI
+from fake_bot_api import ChatBehaviour, FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:TEST"
@@ -500,7 +500,7 @@ async def test_subprocess_mode_stats_and_control() -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "tests.fake_bot_api",
+        "fake_bot_api",
         "--port",
         "0",
         "--rate",

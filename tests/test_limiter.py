@@ -17,9 +17,9 @@ from aiogram.methods import (
     SendPhoto,
 )
 
+from fake_bot_api import FakeBotAPI
 from services.limiter import RateLimiter, already_granted, is_paced
 from tests.conftest import TEST_TOKEN
-from tests.fake_bot_api import FakeBotAPI
 from tests.sender_process import make_bot
 
 

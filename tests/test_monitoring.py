@@ -18,6 +18,7 @@ from core.i18n import Catalog
 from db.models import Broadcast, BroadcastStatus, RecipientStatus, Role
 from db.session import SessionFactory
 from db.types import utcnow
+from fake_bot_api import Delivered, FakeBotAPI
 from handlers.broadcasts.parsing import (
     ListQuery,
     parse_broadcast_id,
@@ -45,7 +46,6 @@ from tests.bot_harness import (
     stop_harness,
 )
 from tests.factories import add_recipient, add_user, make_broadcast
-from tests.fake_bot_api import Delivered, FakeBotAPI
 
 CATALOG = Catalog("en")
 FAR_FUTURE = datetime(2099, 6, 15, 9, 0, tzinfo=UTC)

@@ -13,11 +13,11 @@ from bot.app import send_policy
 from core.settings import Settings
 from db.models import Broadcast, BroadcastStatus
 from db.session import SessionFactory
+from fake_bot_api import FakeBotAPI
 from services.limiter import RateLimiter
 from services.progress import ProgressHub, ProgressReporter, ProgressSnapshot, render_plain
 from services.sender import BroadcastSender
 from tests.conftest import TEST_TOKEN
-from tests.fake_bot_api import FakeBotAPI
 from tests.sender_process import make_bot, seed_broadcast
 
 ADMIN_CHAT = 1000

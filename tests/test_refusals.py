@@ -8,6 +8,7 @@ from sqlalchemy import update
 
 from core.i18n import Catalog, message_ids
 from db.models import Broadcast, BroadcastStatus, RecipientStatus, Role
+from fake_bot_api import Delivered
 from handlers.errors import describe
 from services.errors import (
     Action,
@@ -20,7 +21,6 @@ from services.errors import (
 )
 from tests.bot_harness import ADMIN_ID, BotHarness
 from tests.factories import add_recipient, add_user, make_broadcast
-from tests.fake_bot_api import Delivered
 
 CATALOG = Catalog("en")
 

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from db.models import Broadcast, BroadcastRecipient, BroadcastStatus, RecipientStatus, User
 from db.session import SessionFactory
+from fake_bot_api import FakeBotAPI
 from tests.conftest import TEST_TOKEN
-from tests.fake_bot_api import FakeBotAPI
 from tests.sender_process import seed_broadcast
 
 RECIPIENTS = 600

@@ -22,6 +22,7 @@ from core.settings import Settings
 from db.models import Broadcast, BroadcastStatus, Role, TargetGroup, User
 from db.session import SessionFactory, create_engine, create_session_factory
 from db.types import utcnow
+from fake_bot_api import FakeBotAPI
 from handlers.notices import scheduled_failure_notifier
 from services.audience import AudienceService
 from services.broadcasts import BroadcastService
@@ -33,7 +34,6 @@ from services.scheduler import BroadcastScheduler, job_id
 from services.sender import BroadcastSender
 from tests.bot_harness import harness_settings, start_harness, stop_harness
 from tests.factories import add_user, broadcast_rules, make_broadcast
-from tests.fake_bot_api import FakeBotAPI
 from tests.sender_process import make_bot
 
 ADMIN_CHAT = 2000

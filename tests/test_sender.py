@@ -27,12 +27,12 @@ from db.models import (
     User,
 )
 from db.session import SessionFactory
+from fake_bot_api import Delivered, FakeBotAPI
 from services.limiter import RateLimiter
 from services.progress import ProgressHub
 from services.send_policy import SendPolicy
 from services.sender import BroadcastSender
 from tests.conftest import TEST_TOKEN
-from tests.fake_bot_api import Delivered, FakeBotAPI
 from tests.sender_process import make_bot, seed_broadcast
 
 FAST = 1000.0  # limiter rate for tests that are not about the rate

@@ -9,12 +9,12 @@ from sqlalchemy import func, select
 from core.i18n import Catalog
 from db.models import Broadcast, BroadcastStatus, Role, User
 from db.session import SessionFactory
+from fake_bot_api import Delivered
 from handlers.callbacks import BroadcastAction, BroadcastButton, Confirm, ConfirmedAction
 from handlers.compose import NewBroadcast
 from services.invites import LinkService
 from tests.bot_harness import ADMIN_ID, BotHarness
 from tests.factories import add_user, make_broadcast
-from tests.fake_bot_api import Delivered
 
 STRANGER = 555
 CATALOG = Catalog("en")
