@@ -156,3 +156,36 @@ async def test_a_confirmation_for_a_broadcast_that_can_no_longer_be_cancelled_al
     assert [(answer["text"], answer.get("show_alert")) for answer in answers] == [
         (f"Рассылка #{draft.id} в статусе «Отправлена»: отменять нечего.", True)
     ]
+
+
+async def test_a_stale_send_confirmation_asks_again_and_sends_nothing(
+    bot_harness: BotHarness,
+) -> None:
+    factory = bot_harness.app.session_factory
+    async with factory() as session, session.begin():
+        await add_user(session, role=Role.STUDENT, telegram_id=3201)
+        draft = await make_broadcast(session, status=BroadcastStatus.DRAFT)
+    [details] = await bot_harness.send(ADMIN_ID, f"/broadcast {draft.id}")
+    [question], _, _ = await bot_harness.click(
+        ADMIN_ID, buttons(details)["🚀 Send now"], details.message_id
+    )
+    async with factory() as session, session.begin():  # meanwhile, scheduled for later
+        await session.execute(
+            update(Broadcast)
+            .where(Broadcast.id == draft.id)
+            .values(status=BroadcastStatus.SCHEDULED)
+        )
+
+    sent, edits, _ = await bot_harness.click(
+        ADMIN_ID, buttons(question)["Yes, send it now"], question.message_id
+    )
+    assert sent == []  # no progress message: nothing started
+    [asked_again] = edits
+    assert (asked_again.text or "").startswith(
+        f"Broadcast #{draft.id} has changed since you were asked: it is Scheduled now, not Draft."
+        f"\n\nSend broadcast #{draft.id} (Scheduled) now?"
+    )
+    async with factory() as session:
+        still = await session.get(Broadcast, draft.id)
+    assert still is not None and still.status is BroadcastStatus.SCHEDULED
+    assert not bot_harness.api.messages_to(3201)
