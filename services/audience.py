@@ -270,6 +270,26 @@ class _Matches:
         return None
 
 
+async def count_audience(
+    session: AsyncSession, group: TargetGroup, target_filter: TargetFilter
+) -> AudiencePreview:
+    """Who a parsed target reaches now, in one statement."""
+    unlinked = User.telegram_id.is_(None)
+    blocked = and_(User.telegram_id.is_not(None), User.bot_blocked_at.is_not(None))
+    counts = audience_select(group, target_filter).with_only_columns(
+        func.count(),
+        func.coalesce(func.sum(case((unlinked, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((blocked, 1), else_=0)), 0),
+    )
+    total, no_telegram, blocked_count = (await session.execute(counts)).one()
+    return AudiencePreview(
+        total=total,
+        reachable=total - no_telegram - blocked_count,
+        no_telegram=no_telegram,
+        blocked=blocked_count,
+    )
+
+
 class AudienceService:
     """Read-only audience queries for the admin UI, each in its own short session."""
 
@@ -282,20 +302,7 @@ class AudienceService:
         """Validate the target and count it: reachable, no Telegram linked, bot blocked."""
         async with self._session_factory() as session:
             group, parsed = await validate_target(session, target_group, target_filter)
-            unlinked = User.telegram_id.is_(None)
-            blocked = and_(User.telegram_id.is_not(None), User.bot_blocked_at.is_not(None))
-            counts = audience_select(group, parsed).with_only_columns(
-                func.count(),
-                func.coalesce(func.sum(case((unlinked, 1), else_=0)), 0),
-                func.coalesce(func.sum(case((blocked, 1), else_=0)), 0),
-            )
-            total, no_telegram, blocked_count = (await session.execute(counts)).one()
-        return AudiencePreview(
-            total=total,
-            reachable=total - no_telegram - blocked_count,
-            no_telegram=no_telegram,
-            blocked=blocked_count,
-        )
+            return await count_audience(session, group, parsed)
 
     async def search_subjects(
         self, query: str = "", offset: int = 0, limit: int = 10
