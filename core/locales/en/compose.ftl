@@ -51,9 +51,9 @@ compose-pick-nothing = Nothing found. Send another part of a name, or show all.
 compose-pick-gone = This choice is no longer in the list; pick again.
 compose-step-custom =
     <b>New broadcast</b> · { compose-step-number }
-    Send the recipients separated by spaces, commas or new lines: internal ids (#12 or 12), external ids from the school's roster, @usernames or Telegram ids.
+    Send the recipients separated by spaces, commas or new lines: the school's own ids from the roster (e.g. S001, any case), @usernames or Telegram ids.
 compose-custom-selected = Selected: { $count }. Continue, or send another list to replace it.
-compose-custom-matched = Found ({ $count }): { $references }
+compose-custom-matched = Found ({ $count }): { $people }
 compose-custom-unmatched = Not found ({ $count }): { $references }
 compose-custom-none = Nobody was found. Check the list and send it again.
 compose-step-content =

@@ -51,9 +51,9 @@ compose-pick-nothing = Ничего не найдено. Отправьте др
 compose-pick-gone = Этого варианта больше нет в списке; выберите снова.
 compose-step-custom =
     <b>Новая рассылка</b> · { compose-step-number }
-    Отправьте получателей через пробел, запятую или с новой строки: внутренние id (#12 или 12), внешние id из списка школы, @username или Telegram id.
+    Отправьте получателей через пробел, запятую или с новой строки: их id из списка школы (например, S001, регистр не важен), @username или Telegram id.
 compose-custom-selected = Выбрано: { $count }. Продолжите или отправьте другой список взамен.
-compose-custom-matched = Найдены ({ $count }): { $references }
+compose-custom-matched = Найдены ({ $count }): { $people }
 compose-custom-unmatched = Не найдены ({ $count }): { $references }
 compose-custom-none = Никто не найден. Проверьте список и отправьте его снова.
 compose-step-content =
