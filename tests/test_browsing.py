@@ -8,8 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from db.models import BroadcastStatus, RecipientStatus, Role, TargetGroup
+from core.i18n import Catalog
+from db.models import BroadcastStatus, ContentKind, RecipientStatus, Role, TargetGroup
 from fake_bot_api import Delivered
+from handlers.broadcasts.views import stats_view
+from services.results import Stats
 from tests.bot_harness import ADMIN_ID, BotHarness
 from tests.factories import add_recipient, add_subject, add_user, enroll, make_broadcast
 
@@ -66,7 +69,7 @@ async def school(harness: BotHarness) -> dict[str, int]:
             "ru",
             "на 15.06.2099 12:00",
             "По предмету (Chemistry) · сейчас доступно: 3",
-            "Все студенты · сейчас доступно: 3",
+            "Все ученики · сейчас доступно: 3",
             "доставлено 1 из 2",
             [["• Все", "Черновики", "Заплан."], ["Идут", "Отправлены", "С ошибками"]],
         ),
@@ -131,3 +134,41 @@ async def test_recipients_are_listed_by_the_schools_id_and_name_with_the_reason_
     lines = (page.text or "").split("\n")
     assert lines[2].startswith("✅ S001 Anna Petrova · ")
     assert lines[3] == failure
+
+
+@pytest.mark.parametrize(
+    ("language", "recipients", "processing"),
+    [
+        ("en", "Recipients: 1,234 · failed: 34 (2.76%)", "(over 1 finished broadcast)"),
+        # Russian groups thousands with a no-break space and puts a space before %.
+        ("ru", "Получателей: 1\xa0234 · не доставлено: 34 (2,76 %)", "(завершённых рассылок: 1)"),
+    ],
+)
+def test_stats_numbers_in_the_readers_format_and_plural(
+    language: str, recipients: str, processing: str
+) -> None:
+    stats = Stats(
+        status_distribution={status: 0 for status in BroadcastStatus} | {BroadcastStatus.SENT: 1},
+        total_recipients=1234,
+        failed_recipients=34,
+        finished_broadcasts=1,
+        average_processing_seconds=18.5,
+    )
+    lines = stats_view(Catalog("en").translator(language), stats).split("\n")
+    assert recipients in lines
+    assert lines[-1].endswith(processing)
+
+
+@pytest.mark.parametrize(
+    ("language", "media"),
+    [("en", "Message (photo), caption:"), ("ru", "Сообщение (фото), подпись:")],
+)
+async def test_a_media_broadcasts_details_name_its_kind_in_words(
+    bot_harness: BotHarness, language: str, media: str
+) -> None:
+    async with bot_harness.app.session_factory() as session, session.begin():
+        photo = await make_broadcast(
+            session, content_kind=ContentKind.PHOTO, file_id="PHOTO-1", message="Caption"
+        )
+    [details] = await bot_harness.send(ADMIN_ID, f"/broadcast {photo.id}", language_code=language)
+    assert media in (details.text or "").split("\n")

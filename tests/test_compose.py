@@ -626,9 +626,9 @@ async def test_the_whole_wizard_speaks_russian(bot_harness: BotHarness, roster: 
     wizard = Wizard(bot_harness, language="ru")
     await wizard.say("/new")
     assert "Кому отправить?" in (wizard.screen().text or "")
-    await wizard.press("Все студенты")
+    await wizard.press("Все ученики")
     replies = await wizard.say("Привет, школа")
-    assert "Получатели: Все студенты" in (replies[-1].text or "")
+    assert "Получатели: Все ученики" in (replies[-1].text or "")
     _, edits, _ = await wizard.press("💾 Сохранить черновик")
     [draft] = await broadcasts(bot_harness)
     assert edits[-1].text == f"Рассылка успешно создана (№{draft.id}) и сохранена как черновик."
@@ -647,7 +647,7 @@ def test_the_new_broadcast_keyboard_carries_the_wizard_callback() -> None:
     ("language", "group", "schedule", "own", "other"),
     [
         ("en", "All students", "🕒 Schedule", "tomorrow 9:00", "завтра"),
-        ("ru", "Все студенты", "🕒 Запланировать", "завтра 9:00", "tomorrow"),
+        ("ru", "Все ученики", "🕒 Запланировать", "завтра 9:00", "tomorrow"),
     ],
 )
 async def test_the_schedule_step_shows_examples_in_the_admins_language_only(

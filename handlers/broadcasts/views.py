@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram import html
 from aiogram.types import InlineKeyboardMarkup
+from fluent.runtime.types import fluent_number
 
 from core.i18n import Translator
 from db.models import BroadcastStatus, ContentKind, RecipientStatus, TargetGroup
@@ -160,7 +161,7 @@ def details_view(t: Translator, details: BroadcastDetails, tz: ZoneInfo) -> View
     lines.append(
         t("details-content-text")
         if kind is ContentKind.TEXT
-        else t("details-content-media", kind=kind.value)
+        else t("details-content-media", kind=t(f"content-kind-{kind.value}"))
     )
     lines.append(html.quote(summary.message))
     return "\n".join(lines), details_keyboard(t, summary)
@@ -240,7 +241,7 @@ def stats_view(t: Translator, stats: Stats) -> str:
             "stats-recipients",
             total=stats.total_recipients,
             failed=stats.failed_recipients,
-            rate=f"{stats.failed_rate:g}",
+            rate=fluent_number(stats.failed_rate, maximumFractionDigits=2),
         )
     )
     average = stats.average_processing_seconds

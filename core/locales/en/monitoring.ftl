@@ -109,6 +109,10 @@ details-reach = Not sent yet; { $count ->
     } receive it now.
 details-content-text = Message:
 details-content-media = Message ({ $kind }), caption:
+content-kind-photo = photo
+content-kind-video = video
+content-kind-document = document
+content-kind-animation = animation
 details-btn-progress = 📊 Progress
 details-btn-recipients = 👥 Recipients
 details-btn-retry = 🔁 Retry failed
@@ -152,5 +156,8 @@ stats-title = <b>Statistics</b>
 stats-broadcasts = Broadcasts: { $total }
 stats-status-line = { $icon } { $status }: { $count }
 stats-recipients = Recipients: { $total } · failed: { $failed } ({ $rate }%)
-stats-processing = Average sending time: { $duration } (over { $count } finished broadcasts)
+stats-processing = Average sending time: { $duration } (over { $count ->
+        [one] { $count } finished broadcast
+       *[other] { $count } finished broadcasts
+    })
 stats-processing-none = Average sending time: — (no finished broadcasts yet)

@@ -1,12 +1,12 @@
 # Мастер создания рассылки (/new). Значения, подставляемые в сообщения, экранирует код.
 
-target-all_students = Все студенты
-target-all_teachers = Все преподаватели
+target-all_students = Все ученики
+target-all_teachers = Все учителя
 target-all_tutors = Все тьюторы
 target-all_parents = Все родители
 target-by_subject = По предмету
 target-by_tutor = По тьютору
-target-by_teacher = По преподавателю
+target-by_teacher = По учителю
 target-custom = Выбранные пользователи
 
 compose-new-broadcast = 📝 Новая рассылка
@@ -37,13 +37,13 @@ compose-step-audience =
     Кому отправить?
 compose-step-pick-by_subject =
     <b>Новая рассылка</b> · { compose-step-number }
-    Выберите предмет: рассылку получат его студенты и преподаватели.
+    Выберите предмет: рассылку получат его ученики и учителя.
 compose-step-pick-by_tutor =
     <b>Новая рассылка</b> · { compose-step-number }
-    Выберите тьютора: рассылку получат его студенты.
+    Выберите тьютора: рассылку получат его ученики.
 compose-step-pick-by_teacher =
     <b>Новая рассылка</b> · { compose-step-number }
-    Выберите преподавателя: рассылку получат его студенты.
+    Выберите учителя: рассылку получат его ученики.
 compose-pick-search-hint = Для поиска отправьте часть названия или имени.
 compose-pick-query = Поиск: «{ $query }»
 compose-pick-found = Найдено: { $total } · страница { $page } из { $pages }
@@ -62,9 +62,9 @@ compose-step-content =
 compose-content-kept = Текущее сообщение показано над предпросмотром; отправьте новое, чтобы заменить его.
 compose-content-unsupported = Такое сообщение разослать нельзя. Отправьте текст или фото, видео, документ или анимацию с подписью.
 
-compose-audience-by_subject = Студенты и преподаватели предмета { $name }
-compose-audience-by_tutor = Студенты тьютора { $name }
-compose-audience-by_teacher = Студенты преподавателя { $name }
+compose-audience-by_subject = Ученики и учителя предмета { $name }
+compose-audience-by_tutor = Ученики тьютора { $name }
+compose-audience-by_teacher = Ученики учителя { $name }
 compose-audience-custom = Выбранные пользователи: { $count }
 compose-step-preview =
     <b>Новая рассылка</b> · { compose-step-number }
@@ -79,9 +79,9 @@ compose-step-schedule =
     <b>Новая рассылка</b> · планирование
     Когда отправить? Выберите быстрый вариант или отправьте дату и время ({ $tz }), например: { $examples }
 
-compose-created-sending = Рассылка успешно создана (№{ $id }). Отправляется, получателей: { $count }.
-compose-created-draft = Рассылка успешно создана (№{ $id }) и сохранена как черновик.
-compose-created-scheduled = Рассылка успешно создана (№{ $id }). Запланирована на { $time } ({ $tz }).
-compose-created-unsent = Рассылка успешно создана (№{ $id }) и оставлена черновиком: { $reason }
+compose-created-sending = Рассылка успешно создана (#{ $id }). Отправляется, получателей: { $count }.
+compose-created-draft = Рассылка успешно создана (#{ $id }) и сохранена как черновик.
+compose-created-scheduled = Рассылка успешно создана (#{ $id }). Запланирована на { $time } ({ $tz }).
+compose-created-unsent = Рассылка успешно создана (#{ $id }) и оставлена черновиком: { $reason }
 compose-discarded = Новая рассылка отменена, ничего не сохранено.
 compose-stale = Эта кнопка из старого сообщения мастера. Начните заново с /new.

@@ -92,7 +92,7 @@ details-title = { $icon } <b>Рассылка #{ $id }</b> · { $status }
 details-audience = Получатели: { $audience }
 details-filter-subject = предмет #{ $id }
 details-filter-tutor = тьютор #{ $id }
-details-filter-teacher = преподаватель #{ $id }
+details-filter-teacher = учитель #{ $id }
 details-filter-custom = { $count } { $count ->
         [one] пользователь
         [few] пользователя
@@ -111,6 +111,10 @@ details-reach = Ещё не отправлена; сейчас её { $count ->
     }.
 details-content-text = Сообщение:
 details-content-media = Сообщение ({ $kind }), подпись:
+content-kind-photo = фото
+content-kind-video = видео
+content-kind-document = документ
+content-kind-animation = анимация
 details-btn-progress = 📊 Ход рассылки
 details-btn-recipients = 👥 Получатели
 details-btn-retry = 🔁 Повторить неудачные
@@ -147,6 +151,6 @@ schedule-btn-abort = ✖ Оставить черновиком
 stats-title = <b>Статистика</b>
 stats-broadcasts = Рассылок: { $total }
 stats-status-line = { $icon } { $status }: { $count }
-stats-recipients = Получателей: { $total } · не доставлено: { $failed } ({ $rate }%)
+stats-recipients = Получателей: { $total } · не доставлено: { $failed } ({ $rate } %)
 stats-processing = Среднее время отправки: { $duration } (завершённых рассылок: { $count })
 stats-processing-none = Среднее время отправки: — (завершённых рассылок пока нет)
