@@ -631,7 +631,7 @@ async def test_the_whole_wizard_speaks_russian(bot_harness: BotHarness, roster: 
     assert "Получатели: Все ученики" in (replies[-1].text or "")
     _, edits, _ = await wizard.press("💾 Сохранить черновик")
     [draft] = await broadcasts(bot_harness)
-    assert edits[-1].text == f"Рассылка успешно создана (№{draft.id}) и сохранена как черновик."
+    assert edits[-1].text == f"Рассылка успешно создана (#{draft.id}) и сохранена как черновик."
 
 
 def test_the_new_broadcast_keyboard_carries_the_wizard_callback() -> None:
