@@ -12,7 +12,14 @@ from functools import cached_property
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 TELEGRAM_API_URL = "https://api.telegram.org"
@@ -59,6 +66,17 @@ class Settings(BaseSettings):
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         return _split_csv(value)
+
+    @field_validator("admin_ids", mode="wrap")
+    @classmethod
+    def _numeric_ids(cls, value: object, handler: ValidatorFunctionWrapHandler) -> object:
+        try:
+            return handler(value)
+        except ValidationError:
+            raise ValueError(
+                "must be numeric Telegram ids, comma-separated (a @username is not an id:"
+                " ask @userinfobot for the number)"
+            ) from None
 
     @field_validator("redis_url", "webhook_url", "webhook_secret", mode="before")
     @classmethod
