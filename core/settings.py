@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     webhook_host: str = "0.0.0.0"
     webhook_port: int = Field(default=8080, ge=0, le=65535)
     default_language: str = "ru"
+    school_contact: str | None = None
     log_level: str = "INFO"
 
     @field_validator("admin_ids", "retry_delays", mode="before")
@@ -78,7 +79,7 @@ class Settings(BaseSettings):
                 " ask @userinfobot for the number)"
             ) from None
 
-    @field_validator("redis_url", "webhook_url", "webhook_secret", mode="before")
+    @field_validator("redis_url", "webhook_url", "webhook_secret", "school_contact", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

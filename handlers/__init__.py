@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram_dialog import setup_dialogs
 
-from handlers import broadcasts, compose, membership, start
+from handlers import broadcasts, compose, membership, replies, start
 from handlers.middlewares import AdminOnlyMiddleware
 from services.access import AccessService
 
@@ -21,5 +21,5 @@ def get_routers(access: AccessService) -> list[Router]:
     admin.message.outer_middleware(guard)
     admin.callback_query.outer_middleware(guard)
     setup_dialogs(admin)  # aiogram-dialog (the compose wizard), behind the guard
-    admin.include_routers(compose.router(), broadcasts.router())
-    return [start.router(), membership.router(), admin]
+    admin.include_routers(compose.router(), broadcasts.router(), replies.admin_fallback_router())
+    return [start.router(), membership.router(), replies.people_router(), admin]

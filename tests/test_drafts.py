@@ -143,7 +143,9 @@ async def test_a_draft_is_scheduled_with_a_typed_time_and_fires_reporting_to_thi
     [ask], _, _ = await bot_harness.click(ADMIN_ID, schedule, details.message_id)
     await bot_harness.click(ADMIN_ID, buttons(ask)["✖ Keep it a draft"], ask.message_id)
     assert current_text(bot_harness, ask) == text("schedule-aborted", id=str(broadcast_id))
-    assert [m.text for m in await bot_harness.send(ADMIN_ID, "01.12.2098 09:30")] == []
+    assert [m.text for m in await bot_harness.send(ADMIN_ID, "01.12.2098 09:30")] == [
+        text("admin-hint")
+    ]
 
     [ask], _, _ = await bot_harness.click(ADMIN_ID, schedule, details.message_id)
     assert (ask.text or "").startswith(

@@ -553,8 +553,10 @@ async def test_reschedule_from_the_details(bot_harness: BotHarness) -> None:
     assert moved.scheduled_at.isoformat() == "2098-12-01T06:30:00+00:00"
     assert app.scheduler.is_armed(broadcast_id)
 
-    # The step is over: plain text is no longer read as a time.
-    assert [m.text for m in await bot_harness.send(ADMIN_ID, "01.12.2097 09:30")] == []
+    # The step is over: plain text is no longer read as a time, only hinted at.
+    assert [m.text for m in await bot_harness.send(ADMIN_ID, "01.12.2097 09:30")] == [
+        text("admin-hint")
+    ]
 
 
 async def test_reschedule_can_be_abandoned_and_is_refused_once_not_scheduled(
@@ -569,7 +571,9 @@ async def test_reschedule_can_be_abandoned_and_is_refused_once_not_scheduled(
     [ask], _, _ = await bot_harness.click(ADMIN_ID, reschedule, details.message_id)
     await bot_harness.click(ADMIN_ID, buttons(ask)["✖ Keep the current time"], ask.message_id)
     assert current_text(bot_harness, ask) == text("reschedule-aborted", id=str(broadcast_id))
-    assert [m.text for m in await bot_harness.send(ADMIN_ID, "01.12.2098 09:30")] == []
+    assert [m.text for m in await bot_harness.send(ADMIN_ID, "01.12.2098 09:30")] == [
+        text("admin-hint")
+    ]
 
     await bot_harness.app.dispatcher["broadcasts"].cancel_broadcast(broadcast_id)
     sent, _, answers = await bot_harness.click(ADMIN_ID, reschedule, details.message_id)

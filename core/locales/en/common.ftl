@@ -17,3 +17,8 @@ scheduled-not-sent = Scheduled broadcast #{ $id } was not sent: { $reason }. It 
 
 # Examples of the times an admin may type (the parser reads all of them, in both languages).
 schedule-examples = 2026-12-01 09:30, 01.12.2026 09:30, 09:30, today 18:00, tomorrow 9:00
+
+# To people who write to the bot (at most once a day), and to admins who type what no feature takes.
+reply-announcements-only = Thank you! This chat delivers your school's announcements; messages sent here are not read.
+reply-school-contact = To reach the school: { $contact }
+admin-hint = I didn't catch that. /help lists what I can do; /new starts a broadcast.
