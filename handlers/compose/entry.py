@@ -1,5 +1,11 @@
-"""Ways into the compose wizard (/new, the "New broadcast" button) and the guard that
-turns a press on an old wizard message into an alert that changes nothing."""
+"""Ways into the compose wizard (/new, the "New broadcast" button) and what of the chat
+reaches it.
+
+aiogram-dialog loads the chat's open wizard for every update, so without a filter its
+router would take every button press in the chat, a progress message's Cancel included.
+Only presses on the wizard's own buttons (their data carries the wizard's intent id)
+reach it, and only on its latest message. Commands go past it to their own handlers,
+and so does the answer to a time question asked from a broadcast's details meanwhile."""
 
 from __future__ import annotations
 
@@ -7,8 +13,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import F, Router
-from aiogram.filters import Command, ExceptionTypeFilter
+from aiogram.filters import Command, ExceptionTypeFilter, StateFilter
 from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
 from aiogram.types import (
     CallbackQuery,
     ErrorEvent,
@@ -19,6 +26,7 @@ from aiogram.types import (
 )
 from aiogram_dialog import DialogManager, ShowMode, StartMode
 from aiogram_dialog.api.exceptions import OutdatedIntent, UnknownIntent
+from aiogram_dialog.utils import remove_intent_id
 
 from core.i18n import Translator
 from handlers.compose.dialog import compose_dialog
@@ -36,15 +44,26 @@ def new_broadcast_keyboard(t: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[[button]])
 
 
-async def new_broadcast(message: Message, dialog_manager: DialogManager) -> None:
+async def new_broadcast(message: Message, dialog_manager: DialogManager, state: FSMContext) -> None:
+    await state.set_state(None)  # a time still asked for from a broadcast's details is dropped
     await dialog_manager.start(ComposeStates.audience, mode=StartMode.RESET_STACK)
 
 
-async def new_broadcast_button(callback: CallbackQuery, dialog_manager: DialogManager) -> None:
+async def new_broadcast_button(
+    callback: CallbackQuery, dialog_manager: DialogManager, state: FSMContext
+) -> None:
     await callback.answer()
+    await state.set_state(None)
     await dialog_manager.start(
         ComposeStates.audience, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND
     )
+
+
+def pressed_on_wizard_button(callback: CallbackQuery) -> bool:
+    """The press is on a button the wizard drew: aiogram-dialog prefixes their data with
+    the wizard's intent id (every other button's data has none)."""
+    intent_id, _ = remove_intent_id(callback.data or "")
+    return bool(intent_id)
 
 
 async def closed_wizard(event: ErrorEvent, t: Translator) -> None:
@@ -77,8 +96,10 @@ def router() -> Router:
     compose.callback_query.register(new_broadcast_button, NewBroadcast.filter())
     compose.errors.register(closed_wizard, ExceptionTypeFilter(UnknownIntent, OutdatedIntent))
     wizard = compose_dialog()
-    # Commands go past the wizard to their own handlers, even while it waits for text.
-    wizard.message.filter(~F.text.startswith("/"))
+    # Commands go past the wizard to their own handlers, even while it waits for text, and
+    # so does the time a broadcast's details asked for meanwhile (handlers.broadcasts.timing).
+    wizard.message.filter(~F.text.startswith("/"), StateFilter(None))
+    wizard.callback_query.filter(pressed_on_wizard_button)
     wizard.callback_query.middleware(reject_old_messages)
     compose.include_router(wizard)
     return compose
