@@ -1,7 +1,8 @@
 """The rest of the chat while a compose wizard is open in it: buttons of progress
 messages, details, lists and confirmations act as they do without a wizard; only the
 wizard's own old messages get the "old wizard message" alert; a time asked for from the
-details is read as that time."""
+details is read as that time; `/cancel` alone closes the wizard, `/cancel ID` still
+cancels broadcast ID."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from db.models import Broadcast, BroadcastStatus
 from db.session import SessionFactory
 from db.types import utcnow
 from tests.bot_harness import ADMIN_ID, BotHarness
-from tests.test_compose import Wizard
+from tests.test_compose import Wizard, broadcasts
 from tests.test_monitoring import (
     FAR_FUTURE,
     add_broadcast,
@@ -176,3 +177,46 @@ async def test_a_new_wizard_drops_a_time_question_still_waiting(bot_harness: Bot
     async with factory() as session:
         unchanged = await session.get(Broadcast, scheduled)
     assert unchanged is not None and unchanged.scheduled_at == FAR_FUTURE
+
+
+# --- /cancel typed inside the wizard ---------------------------------------------------------
+
+
+async def test_cancel_typed_inside_the_wizard_discards_it_and_leaves_broadcasts_alone(
+    bot_harness: BotHarness,
+) -> None:
+    factory = bot_harness.app.session_factory
+    latest = await add_broadcast(factory, status=BroadcastStatus.SCHEDULED, scheduled_at=FAR_FUTURE)
+    wizard = await open_wizard(bot_harness)
+    await wizard.press("All students")
+    screen = wizard.screen()
+
+    replies = await wizard.say("/cancel")
+    assert [reply.text for reply in replies] == [text("compose-discarded")]
+    assert (ADMIN_ID, screen.message_id) in bot_harness.api.deleted  # the wizard's message
+    assert await status_of(factory, latest) is BroadcastStatus.SCHEDULED
+    assert [row.id for row in await broadcasts(bot_harness)] == [latest]
+    # The wizard is closed: text is no longer its content, and /cancel means a broadcast.
+    assert await bot_harness.send(ADMIN_ID, "Hello") == []
+    [question] = await bot_harness.send(ADMIN_ID, "/cancel")
+    assert question.text == text("cancel-confirm", id=str(latest), status="Scheduled")
+
+
+async def test_cancel_with_an_id_inside_the_wizard_cancels_that_broadcast(
+    bot_harness: BotHarness,
+) -> None:
+    factory = bot_harness.app.session_factory
+    target = await add_broadcast(factory, status=BroadcastStatus.SCHEDULED, scheduled_at=FAR_FUTURE)
+    await add_broadcast(factory, status=BroadcastStatus.DRAFT)  # the latest, not asked about
+    wizard = await open_wizard(bot_harness)
+
+    [question] = await bot_harness.send(ADMIN_ID, f"/cancel {target}")
+    assert question.text == text("cancel-confirm", id=str(target), status="Scheduled")
+    _, _, answers = await bot_harness.click(
+        ADMIN_ID, buttons(question)["Yes, cancel it"], question.message_id
+    )
+    assert no_alerts(answers)
+    assert await status_of(factory, target) is BroadcastStatus.CANCELLED
+
+    _, edits, answers = await wizard.press("All students")  # the wizard is still open
+    assert no_alerts(answers) and "step 3 of 4" in (edits[-1].text or "")

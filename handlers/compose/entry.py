@@ -1,11 +1,12 @@
-"""Ways into the compose wizard (/new, the "New broadcast" button) and what of the chat
-reaches it.
+"""Ways into and out of the compose wizard (/new, the "New broadcast" button, /cancel
+typed while it is open) and what of the chat reaches it.
 
 aiogram-dialog loads the chat's open wizard for every update, so without a filter its
 router would take every button press in the chat, a progress message's Cancel included.
 Only presses on the wizard's own buttons (their data carries the wizard's intent id)
 reach it, and only on its latest message. Commands go past it to their own handlers,
-and so does the answer to a time question asked from a broadcast's details meanwhile."""
+except /cancel without an id, which closes it as its Cancel button does; so does the
+answer to a time question asked from a broadcast's details meanwhile."""
 
 from __future__ import annotations
 
@@ -26,11 +27,13 @@ from aiogram.types import (
 )
 from aiogram_dialog import DialogManager, ShowMode, StartMode
 from aiogram_dialog.api.exceptions import OutdatedIntent, UnknownIntent
+from aiogram_dialog.context.intent_filter import IntentFilter
 from aiogram_dialog.utils import remove_intent_id
 
 from core.i18n import Translator
 from handlers.compose.dialog import compose_dialog
 from handlers.compose.states import ComposeStates
+from handlers.compose.steps import finish
 
 
 class NewBroadcast(CallbackData, prefix="new"):
@@ -57,6 +60,11 @@ async def new_broadcast_button(
     await dialog_manager.start(
         ComposeStates.audience, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND
     )
+
+
+async def cancel_typed(message: Message, dialog_manager: DialogManager, t: Translator) -> None:
+    """/cancel (without an id) typed while the wizard is open discards it."""
+    await finish(dialog_manager, t("compose-discarded"))
 
 
 def pressed_on_wizard_button(callback: CallbackQuery) -> bool:
@@ -90,9 +98,12 @@ async def reject_old_messages(
 
 
 def router() -> Router:
-    """/new, the New broadcast button, and the wizard itself."""
+    """/new, the New broadcast button, /cancel inside the wizard, and the wizard itself."""
     compose = Router(name=__name__)
     compose.message.register(new_broadcast, Command("new"))
+    compose.message.register(
+        cancel_typed, Command("cancel", magic=F.args.is_(None)), IntentFilter(ComposeStates)
+    )
     compose.callback_query.register(new_broadcast_button, NewBroadcast.filter())
     compose.errors.register(closed_wizard, ExceptionTypeFilter(UnknownIntent, OutdatedIntent))
     wizard = compose_dialog()
