@@ -202,6 +202,28 @@ async def test_progress_cancel_and_retry_with_redis(bot_harness: BotHarness) -> 
     assert await status_of(factory, failed) is BroadcastStatus.SENT
 
 
+async def test_other_buttons_work_and_cancel_closes_the_wizard_with_redis(
+    bot_harness: BotHarness, redis_url: str
+) -> None:
+    app = bot_harness.app
+    factory = app.session_factory
+    sending = await add_broadcast(factory, status=BroadcastStatus.SENDING, pending=2)
+    message_id = await app.progress.attach(sending, ADMIN_ID)
+    live = bot_harness.api.messages_to(ADMIN_ID)[-1]
+    wizard = Wizard(bot_harness)
+    await wizard.say("/new")
+    [question], _, answers = await bot_harness.click(
+        ADMIN_ID, buttons(live)["✖ Cancel"], message_id
+    )
+    assert [a.get("show_alert") for a in answers] == [None]
+    await bot_harness.click(ADMIN_ID, buttons(question)["Yes, cancel it"], question.message_id)
+    assert await status_of(factory, sending) is BroadcastStatus.CANCELLED
+
+    replies = await wizard.say("/cancel")
+    assert [reply.text for reply in replies] == [text("compose-discarded")]
+    assert not any(":aiogd:context:" in key for key in await redis_keys(redis_url))
+
+
 # --- a restart in the middle of the wizard ----------------------------------------------------
 
 
