@@ -14,6 +14,7 @@ from aiogram import Bot, Dispatcher
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.factory import create_bot, create_dispatcher
+from bot.webhook import WebhookServer
 from core.i18n import Catalog
 from core.settings import Settings
 from db import migrate
@@ -47,11 +48,20 @@ class Application:
     scheduler: BroadcastScheduler
 
     async def run_polling(self, *, handle_signals: bool = True) -> None:
-        """Long polling until SIGINT/SIGTERM (aiogram handles the signals) or stop_polling()."""
+        """Long polling until SIGINT/SIGTERM (aiogram handles the signals) or stop_polling().
+
+        A webhook left by an earlier webhook-mode run would make Telegram refuse polling,
+        so it is removed first (the updates waiting for it are kept)."""
+        await self.bot.delete_webhook(drop_pending_updates=False)
         await self.start_background()
         await self.dispatcher.start_polling(
             self.bot, handle_signals=handle_signals, close_bot_session=False
         )
+
+    async def run_webhook(self, server: WebhookServer, *, handle_signals: bool = True) -> None:
+        """Serve Telegram's webhook requests until SIGINT/SIGTERM or `server.stop()`."""
+        await self.start_background()
+        await server.serve(handle_signals=handle_signals)
 
     async def start_background(self) -> None:
         """Resume what a restart interrupted: broadcasts left sending (their progress
@@ -126,7 +136,10 @@ async def run(settings: Settings) -> None:
     # long enough for paced requests to bunch up and draw 429s; keep them out of the GC.
     gc.freeze()
     try:
-        await app.run_polling()
+        if settings.webhook_url:
+            await app.run_webhook(WebhookServer(app))
+        else:
+            await app.run_polling()
     finally:
         await app.close()
 

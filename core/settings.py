@@ -6,6 +6,7 @@ and says how to fix it (see `load_settings`), never with a traceback.
 
 from __future__ import annotations
 
+import re
 import sys
 from functools import cached_property
 from typing import Annotated
@@ -47,6 +48,10 @@ class Settings(BaseSettings):
     message_max_length: int = Field(default=1000, ge=1, le=4096)
     progress_edit_interval: float = Field(default=2, ge=0)
     redis_url: str | None = None
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_host: str = "0.0.0.0"
+    webhook_port: int = Field(default=8080, ge=0, le=65535)
     default_language: str = "ru"
     log_level: str = "INFO"
 
@@ -55,10 +60,26 @@ class Settings(BaseSettings):
     def _comma_separated(cls, value: object) -> object:
         return _split_csv(value)
 
-    @field_validator("redis_url", mode="before")
+    @field_validator("redis_url", "webhook_url", "webhook_secret", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _https_webhook(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("https://"):
+            raise ValueError("must be the public https:// address Telegram posts updates to")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()
+        ):
+            raise ValueError("may hold only letters, digits, _ and - (1 to 256 of them)")
+        return value
 
     @field_validator("bot_token")
     @classmethod

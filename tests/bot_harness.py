@@ -118,7 +118,24 @@ async def start_harness(
 ) -> tuple[BotHarness, asyncio.Task[None]]:
     app = await build_application(settings)
     harness = BotHarness(api, app)
+    started = asyncio.Event()
+
+    async def polling_started() -> None:
+        started.set()
+
+    # Startup runs after the resume and before the first poll: a test's own rows written
+    # from here on are never mistaken for broadcasts a restart left behind.
+    app.dispatcher.startup.register(polling_started)
     polling = asyncio.create_task(app.run_polling(handle_signals=False))
+    waiting = asyncio.create_task(started.wait())
+    await asyncio.wait(
+        {polling, waiting}, timeout=HANDLED_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+    )
+    if polling.done():
+        polling.result()  # it failed to start: show why
+    if not waiting.done():
+        waiting.cancel()
+        raise TimeoutError("the application did not start polling")
     return harness, polling
 
 

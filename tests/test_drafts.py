@@ -83,8 +83,6 @@ async def test_a_draft_is_sent_now_after_a_confirmation_naming_audience_and_coun
 
     details = await open_details(bot_harness, broadcast_id)
     assert list(buttons(details)) == [
-        "📊 Progress",
-        "👥 Recipients",
         "🚀 Send now",
         "🕒 Schedule",
         "✖ Cancel",
@@ -187,8 +185,6 @@ async def test_a_scheduled_broadcast_sent_early_goes_out_once_and_its_timer_does
 
     details = await open_details(bot_harness, broadcast_id)
     assert list(buttons(details)) == [
-        "📊 Progress",
-        "👥 Recipients",
         "🚀 Send now",
         "🕒 Reschedule",
         "✖ Cancel",

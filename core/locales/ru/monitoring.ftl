@@ -19,6 +19,14 @@ status-sent = Отправлена
 status-completed = Завершена с ошибками
 status-failed = Ошибка
 status-cancelled = Отменена
+# Короткие названия статусов для кнопок фильтра /broadcasts (чтобы помещались на телефоне).
+status-short-draft = Черновики
+status-short-scheduled = Заплан.
+status-short-sending = Идут
+status-short-sent = Отправлены
+status-short-completed = С ошибками
+status-short-failed = Ошибка
+status-short-cancelled = Отменены
 
 recipient-status-pending = Ожидают
 recipient-status-sent = Доставлено
@@ -72,7 +80,10 @@ list-title = <b>Рассылки</b> · { $filter } · найдено: { $count 
 list-search = Поиск: «{ $query }»
 list-filter-all = Все
 list-empty = Подходящих рассылок нет.
-list-item = { $icon } <b>#{ $id }</b> · { $status } · { $created } · { $audience } · { $sent }/{ $total }
+list-item = { $icon } <b>#{ $id }</b> · { $status } · { $when } · { $audience } · { $count }
+list-when-scheduled = на { $time }
+list-count-sent = доставлено { $sent } из { $total }
+list-count-reach = сейчас доступно: { $count }
 list-search-expired = Этот поиск устарел. Отправьте /broadcasts search СЛОВА ещё раз.
 list-btn-prev = ‹ Назад
 list-btn-next = Вперёд ›
@@ -93,6 +104,11 @@ details-scheduled = Запланирована на { $time } ({ $tz })
 details-times = Начата: { $started } · Завершена: { $finished }
 details-cancelled = Отменена: { $time }
 details-counts = Получателей: { $total } · доставлено { $sent } · ошибок { $failed } · ожидают { $pending }
+details-reach = Ещё не отправлена; сейчас её { $count ->
+        [one] получит { $count } человек
+        [few] получат { $count } человека
+       *[other] получат { $count } человек
+    }.
 details-content-text = Сообщение:
 details-content-media = Сообщение ({ $kind }), подпись:
 details-btn-progress = 📊 Ход рассылки
