@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from db.models import Broadcast, BroadcastStatus, Role, TargetGroup
 from db.session import SessionFactory
+from db.types import utcnow
 from fake_bot_api import FakeBotAPI
 from tests import factories
 from tests.bot_harness import ADMIN_ID, BotHarness, harness_settings, running_harness
@@ -161,11 +162,20 @@ async def test_lists_details_and_search_pages_with_redis(bot_harness: BotHarness
     await bot_harness.click(ADMIN_ID, buttons(found)["Next ›"], found.message_id)
     assert "11 found · page 2 of 2" in current_text(bot_harness, found)
 
-    [details] = await bot_harness.send(ADMIN_ID, f"/broadcast {scheduled}")
+    completed = await add_broadcast(
+        factory, status=BroadcastStatus.COMPLETED, sent=1, failed=("network",), sent_at=utcnow()
+    )
+    [details] = await bot_harness.send(ADMIN_ID, f"/broadcast {completed}")
+    sent, _, _ = await bot_harness.click(
+        ADMIN_ID, buttons(details)["📊 Progress"], details.message_id
+    )
+    assert [f"#{completed}</b>" in (m.text or "") for m in sent] == [True]
     sent, _, _ = await bot_harness.click(
         ADMIN_ID, buttons(details)["👥 Recipients"], details.message_id
     )
-    assert [(m.text or "").startswith(f"<b>Recipients of #{scheduled}</b>") for m in sent] == [True]
+    assert [(m.text or "").startswith(f"<b>Recipients of #{completed}</b>") for m in sent] == [True]
+
+    [details] = await bot_harness.send(ADMIN_ID, f"/broadcast {scheduled}")
     # Reschedule waits for a typed time: a conversation state, in Redis.
     [ask], _, _ = await bot_harness.click(
         ADMIN_ID, buttons(details)["🕒 Reschedule"], details.message_id
@@ -238,7 +248,7 @@ async def test_a_restart_in_the_middle_of_the_wizard_carries_on(
         wizard = Wizard(harness)
         await wizard.say("/new")
         await wizard.press("All students")
-        assert "step 3 of 4" in (wizard.screen().text or "")
+        assert "step 2 of 3" in (wizard.screen().text or "")
 
     async with running_harness(fake_api, settings) as harness:
         wizard = Wizard(harness)  # the same chat, a new process: the step waits for the text
