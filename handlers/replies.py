@@ -1,10 +1,9 @@
-"""What people who write to the bot get back outside any feature.
+"""What parents and students who write to the bot get back.
 
-Parents and students answer announcements ("Thank you!"): they get, at most once a day,
-a short friendly note that this chat delivers the school's announcements (with the
-school's contact when `SCHOOL_CONTACT` is set), never "only for administrators". An admin
-who types something no feature takes (plain text outside the wizard, an unknown command)
-gets a one-line hint towards /help.
+They answer announcements ("Thank you!"): they get, at most once a day, a short friendly
+note that this chat delivers the school's announcements (with the school's contact when
+`SCHOOL_CONTACT` is set), never "only for administrators". Commands go on to their own
+handlers (admin commands are refused there).
 """
 
 from __future__ import annotations
@@ -40,21 +39,10 @@ async def announcements_note(
     await message.answer("\n".join(lines))
 
 
-async def admin_hint(message: Message, t: Translator) -> None:
-    await message.answer(t("admin-hint"))
-
-
-def people_router() -> Router:
+def router() -> Router:
     """Before the admin router: anything but a command, from someone who is not an admin."""
-    people = Router(name=f"{__name__}.people")
+    people = Router(name=__name__)
     people.message.register(
         announcements_note, ~F.text.startswith("/"), ~F.caption.startswith("/"), from_non_admin
     )
     return people
-
-
-def admin_fallback_router() -> Router:
-    """Last inside the admin router: what no admin feature took."""
-    fallback = Router(name=f"{__name__}.admin")
-    fallback.message.register(admin_hint)
-    return fallback

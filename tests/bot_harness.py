@@ -10,6 +10,7 @@ polling. Tests push updates as users and read the bot's answers from the fake se
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -144,6 +145,16 @@ async def stop_harness(harness: BotHarness, polling: asyncio.Task[None]) -> None
     await harness.app.close()
 
 
+@contextlib.asynccontextmanager
+async def running_harness(api: FakeBotAPI, settings: Settings) -> AsyncIterator[BotHarness]:
+    """The application polling `api` with `settings` until the block ends."""
+    harness, polling = await start_harness(api, settings)
+    try:
+        yield harness
+    finally:
+        await stop_harness(harness, polling)
+
+
 @pytest.fixture
 async def fake_api() -> AsyncIterator[FakeBotAPI]:
     api = FakeBotAPI(token=TEST_TOKEN)
@@ -159,9 +170,7 @@ def harness_database_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 async def bot_harness(fake_api: FakeBotAPI, harness_database_url: str) -> AsyncIterator[BotHarness]:
-    settings = harness_settings(harness_database_url, fake_api.url)
-    harness, polling = await start_harness(fake_api, settings)
-    try:
+    async with running_harness(
+        fake_api, harness_settings(harness_database_url, fake_api.url)
+    ) as harness:
         yield harness
-    finally:
-        await stop_harness(harness, polling)

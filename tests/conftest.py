@@ -21,7 +21,7 @@ from core.settings import Settings
 from db.models import Base
 from db.session import SessionFactory, create_engine, create_session_factory
 
-pytest_plugins = ["tests.bot_harness"]
+pytest_plugins = ["tests.bot_harness", "tests.redis_db"]
 
 TEST_TOKEN = "123456:TEST-TOKEN"
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")

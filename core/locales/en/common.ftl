@@ -1,4 +1,5 @@
 not-allowed = Sorry, this is only for the school's administrators.
+button-unknown = This button no longer works.
 help-admin =
     <b>What you can do</b>
     /new — create a broadcast: send it now, schedule it or save a draft
