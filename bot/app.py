@@ -23,7 +23,7 @@ from services.access import AccessService
 from services.audience import AudienceService
 from services.broadcasts import BroadcastService
 from services.invites import LinkService
-from services.limiter import RateLimiter, RateLimitMiddleware
+from services.limiter import CHAT_INTERVAL, RateLimiter, RateLimitMiddleware
 from services.progress import ProgressHub, ProgressReporter
 from services.scheduler import BroadcastScheduler
 from services.sender import BroadcastSender
@@ -64,7 +64,11 @@ class Application:
         await self.engine.dispose()
 
 
-async def build_application(settings: Settings, bot: Bot | None = None) -> Application:
+async def build_application(
+    settings: Settings, bot: Bot | None = None, *, chat_interval: float = CHAT_INTERVAL
+) -> Application:
+    """`chat_interval` is Telegram's 1 s per chat; only tests that do not look at the
+    pacing pass less, so they do not wait a second after each reply."""
     engine = create_engine(settings.database_url)
     await migrate.upgrade(engine)
     session_factory = create_session_factory(engine)
@@ -73,7 +77,7 @@ async def build_application(settings: Settings, bot: Bot | None = None) -> Appli
     access = AccessService(session_factory, settings.admin_ids)
     links = LinkService(session_factory, page_size=settings.batch_size)
     broadcasts = BroadcastService(session_factory, settings)
-    limiter = RateLimiter(settings.send_rate)
+    limiter = RateLimiter(settings.send_rate, chat_interval=chat_interval)
     bot.session.middleware(RateLimitMiddleware(limiter))
     hub = ProgressHub()
     sender = BroadcastSender(bot, session_factory, settings, limiter, hub)

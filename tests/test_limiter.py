@@ -1,5 +1,6 @@
-"""The shared flood limiter: the window guarantee, pauses, per-chat spacing, and the
-session middleware that paces the bot's own messages (against the fake Bot API)."""
+"""The shared flood limiter: the window guarantee, pauses, per-chat spacing, the session
+middleware that paces the bot's own messages (against the fake Bot API), and the assembled
+application keeping Telegram's real 1 s between two messages to one chat."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from aiogram.methods import (
     SendPhoto,
 )
 
-from services.limiter import RateLimiter, already_granted, is_paced
+from services.limiter import CHAT_INTERVAL, RateLimiter, already_granted, is_paced
+from tests.bot_harness import ADMIN_ID, harness_settings, start_harness, stop_harness
 from tests.conftest import TEST_TOKEN
 from tests.fake_bot_api import FakeBotAPI
 from tests.sender_process import make_bot
@@ -124,6 +126,27 @@ async def test_the_bots_own_messages_wait_for_the_shared_budget() -> None:
         assert len(api.delivered) == 9 and len(api.edits) == 1
         to_admin = [d.timestamp for d in api.messages_to(1000)]
         assert all(b - a >= 1.0 for a, b in itertools.pairwise(to_admin))
+
+
+async def test_the_assembled_bot_replies_to_one_chat_at_most_once_a_second(
+    harness_database_url: str,
+) -> None:
+    """The conversation tests run with a shorter chat interval; this one builds the
+    application as production does, against a server that answers 429 to anything faster."""
+    assert CHAT_INTERVAL == 1.0
+    async with FakeBotAPI(token=TEST_TOKEN, per_chat_interval=CHAT_INTERVAL) as api:
+        settings = harness_settings(harness_database_url, api.url)
+        harness, polling = await start_harness(api, settings, chat_interval=None)
+        try:
+            for _ in range(3):
+                assert len(await harness.send(ADMIN_ID, "/help")) == 1
+            assert len(await harness.send(555, "/help")) == 1
+        finally:
+            await stop_harness(harness, polling)
+        assert api.count_429() == 0
+        to_admin = [d.timestamp for d in api.messages_to(ADMIN_ID)]
+        assert len(to_admin) == 3
+        assert all(b - a >= CHAT_INTERVAL for a, b in itertools.pairwise(to_admin))
 
 
 async def test_a_request_already_granted_skips_the_middleware() -> None:
