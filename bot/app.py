@@ -115,7 +115,3 @@ async def run(settings: Settings) -> None:
         await app.run_polling()
     finally:
         await app.close()
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
