@@ -119,13 +119,32 @@ def harness_settings(database_url: str, api_url: str, **overrides: Any) -> Setti
 async def start_harness(
     api: FakeBotAPI, settings: Settings, *, chat_interval: float | None = FAST_CHAT_INTERVAL
 ) -> tuple[BotHarness, asyncio.Task[None]]:
-    """`chat_interval=None` builds the application exactly as production does."""
+    """Start the application and return once it has finished starting: broadcasts resumed,
+    scheduled timers armed, startup handlers run. Rows a test adds after this are new to
+    the running bot (not picked up by a start racing with the test).
+
+    `chat_interval=None` builds the application exactly as production does."""
     if chat_interval is None:
         app = await build_application(settings)
     else:
         app = await build_application(settings, chat_interval=chat_interval)
     harness = BotHarness(api, app)
+    started = asyncio.Event()
+
+    async def on_startup(**_: Any) -> None:
+        started.set()
+
+    app.dispatcher.startup.register(on_startup)  # after the application's own handlers
     polling = asyncio.create_task(app.run_polling(handle_signals=False))
+    waiting = asyncio.create_task(started.wait())
+    await asyncio.wait(
+        {polling, waiting}, timeout=HANDLED_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+    )
+    waiting.cancel()
+    if polling.done():
+        polling.result()  # raises what stopped it
+        raise AssertionError("polling ended while the application was starting")
+    assert started.is_set(), "the application did not start in time"
     return harness, polling
 
 
