@@ -26,7 +26,7 @@ from services.audience import AudienceService
 from services.broadcasts import BroadcastRules, BroadcastService
 from services.invites import LinkService
 from services.launcher import BroadcastLauncher
-from services.limiter import RateLimiter, RateLimitMiddleware
+from services.limiter import CHAT_INTERVAL, RateLimiter, RateLimitMiddleware
 from services.progress import ProgressHub, ProgressReporter
 from services.scheduler import BroadcastScheduler
 from services.send_policy import SendPolicy
@@ -77,7 +77,11 @@ class Application:
         await self.engine.dispose()
 
 
-async def build_application(settings: Settings, bot: Bot | None = None) -> Application:
+async def build_application(
+    settings: Settings, bot: Bot | None = None, *, chat_interval: float = CHAT_INTERVAL
+) -> Application:
+    """`chat_interval` is Telegram's 1 s per chat; only tests that do not look at the
+    pacing pass less, so they do not wait a second after each reply."""
     engine = create_engine(settings.database_url)
     await migrate.upgrade(engine)
     session_factory = create_session_factory(engine)
@@ -89,7 +93,7 @@ async def build_application(settings: Settings, bot: Bot | None = None) -> Appli
         session_factory, BroadcastRules(settings.message_max_length, settings.tz)
     )
     audience = AudienceService(session_factory)
-    limiter = RateLimiter(settings.send_rate)
+    limiter = RateLimiter(settings.send_rate, chat_interval=chat_interval)
     bot.session.middleware(RateLimitMiddleware(limiter))
     hub = ProgressHub()
     sender = BroadcastSender(bot, session_factory, send_policy(settings), limiter, hub)
@@ -142,7 +146,3 @@ async def run(settings: Settings) -> None:
             await app.run_polling()
     finally:
         await app.close()
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

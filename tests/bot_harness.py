@@ -1,6 +1,9 @@
 """End-to-end harness for conversation tests: the real application (bot/app.py) on a
 fresh SQLite database, its Bot pointed at a `FakeBotAPI` over HTTP, running real long
 polling. Tests push updates as users and read the bot's answers from the fake server.
+The limiter keeps its overall rate but not Telegram's 1 s between two messages to one
+chat (`CHAT_INTERVAL`), which would make every exchange wait a second; the test that
+checks that pacing (tests/test_limiter.py) starts the application as production does.
 
     async def test_help(bot_harness):
         replies = await bot_harness.send(ADMIN_ID, "/help")
@@ -25,6 +28,7 @@ from tests.conftest import TEST_TOKEN
 
 ADMIN_ID = 1000
 HANDLED_TIMEOUT = 10.0
+FAST_CHAT_INTERVAL = 0.0  # the limiter still keeps its jitter margin (10 ms) per chat
 
 
 class BotHarness:
@@ -114,9 +118,17 @@ def harness_settings(database_url: str, api_url: str, **overrides: Any) -> Setti
 
 
 async def start_harness(
-    api: FakeBotAPI, settings: Settings
+    api: FakeBotAPI, settings: Settings, *, chat_interval: float | None = FAST_CHAT_INTERVAL
 ) -> tuple[BotHarness, asyncio.Task[None]]:
-    app = await build_application(settings)
+    """Start the application and return once it has finished starting: broadcasts resumed,
+    scheduled timers armed, startup handlers run. Rows a test adds after this are new to
+    the running bot (not picked up by a start racing with the test).
+
+    `chat_interval=None` builds the application exactly as production does."""
+    if chat_interval is None:
+        app = await build_application(settings)
+    else:
+        app = await build_application(settings, chat_interval=chat_interval)
     harness = BotHarness(api, app)
     started = asyncio.Event()
 

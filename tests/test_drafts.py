@@ -234,6 +234,7 @@ async def test_stale_send_and_schedule_buttons_alert_and_change_nothing(
     second = await ask_to_send(bot_harness, sent_details)
     await bot_harness.click(ADMIN_ID, buttons(first)["Yes, send it now"], first.message_id)
     await app.sender.wait(sent_id)
+    await app.progress.wait(sent_id)  # its final edit must not land among the presses below
     await bot_harness.click(  # asks for a time
         ADMIN_ID, buttons(cancelled_details)["🕒 Schedule"], cancelled_details.message_id
     )
