@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from db.models import Role
 
@@ -76,8 +76,15 @@ async def _import_roster(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _bot_username(settings: Settings) -> str:
-    """The bot's @username from getMe; a one-line SystemExit when the Bot API refuses."""
+def _stop(message: str) -> NoReturn:
+    """One line on stderr naming the problem and the fix, exit code 2 (as for settings)."""
+    print(message, file=sys.stderr)
+    raise SystemExit(2)
+
+
+async def _bot_username(settings: Settings, command: str) -> str:
+    """The bot's @username from getMe; one line and exit 2 when the Bot API refuses or
+    cannot be reached, before anything else is done."""
     from aiogram.exceptions import (
         TelegramAPIError,
         TelegramNetworkError,
@@ -91,19 +98,29 @@ async def _bot_username(settings: Settings) -> str:
     try:
         me = await bot.get_me()
     except TelegramUnauthorizedError:
-        raise SystemExit(
-            f"invite-links: the Bot API at {server} rejected BOT_TOKEN (Unauthorized);"
+        _stop(
+            f"{command}: the Bot API at {server} rejected BOT_TOKEN (Unauthorized);"
             " check the token from @BotFather"
-        ) from None
+        )
     except TelegramNetworkError as error:
-        raise SystemExit(f"invite-links: cannot reach the Bot API at {server}: {error}") from None
+        _stop(
+            f"{command}: cannot reach the Bot API at {server}: {error};"
+            " check BOT_API_URL and the network"
+        )
     except TelegramAPIError as error:
-        raise SystemExit(f"invite-links: getMe failed at {server}: {error}") from None
+        _stop(f"{command}: getMe failed at {server}: {error}")
     finally:
         await bot.session.close()
     if not me.username:
-        raise SystemExit("invite-links: the Bot API returned a bot without a username")
+        _stop(f"{command}: the Bot API returned a bot without a username")
     return me.username
+
+
+async def _run(settings: Settings) -> None:
+    from bot.app import run
+
+    await _bot_username(settings, "run")
+    await run(settings)
 
 
 async def _invite_links(settings: Settings, role: Role | None) -> int:
@@ -111,7 +128,7 @@ async def _invite_links(settings: Settings, role: Role | None) -> int:
     from db.session import create_engine, create_session_factory
     from services.invites import LinkService, write_invites_csv
 
-    bot_username = await _bot_username(settings)
+    bot_username = await _bot_username(settings, "invite-links")
     engine = create_engine(settings.database_url)
     try:
         await migrate.upgrade(engine)
@@ -136,7 +153,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.command == "import-roster":
         return asyncio.run(_import_roster(settings, args))
     else:
-        from bot.app import run
-
-        asyncio.run(run(settings))
+        asyncio.run(_run(settings))
     return 0

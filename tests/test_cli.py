@@ -3,7 +3,9 @@ never import aiogram, and a migration is reported in one line (Alembic's own at 
 
 from __future__ import annotations
 
+import asyncio
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +14,7 @@ from alembic.script import ScriptDirectory
 
 from db import migrate
 from db.models import Role
+from fake_bot_api import FakeBotAPI
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "roster"
@@ -36,10 +39,12 @@ def run_cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProce
         if key not in ("BOT_TOKEN", "DATABASE_URL", "LOG_LEVEL", "ADMIN_IDS")
     }
     environment.update(
-        BOT_TOKEN="123:abc",
-        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'cli.sqlite3'}",
-        PYTHONPATH=str(ROOT),
-        **env,
+        {
+            "BOT_TOKEN": "123:abc",
+            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.sqlite3'}",
+            "PYTHONPATH": str(ROOT),
+            **env,
+        }
     )
     return subprocess.run(
         [sys.executable, "-c", PROBE, *args],
@@ -116,3 +121,30 @@ def test_import_roster_logs_one_migration_line_and_never_imports_aiogram(
     # At DEBUG, Alembic's own lines come back.
     assert "INFO alembic.runtime.migration: Context impl SQLiteImpl." in again.stderr
     assert f"db.migrate: Database is up to date (revision {HEAD})" in again.stderr
+
+
+def test_run_with_a_wrong_token_or_an_unreachable_bot_api_says_so_in_one_line(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    unreachable = run_cli(tmp_path, "run", BOT_API_URL=closed)
+    assert unreachable.returncode == 2
+    [line] = [line for line in log_lines(unreachable.stderr) if "run:" in line]
+    assert line.startswith(f"run: cannot reach the Bot API at {closed}")
+    assert line.endswith("check BOT_API_URL and the network")
+    assert "Traceback" not in unreachable.stderr
+
+
+async def test_run_with_a_token_the_bot_api_rejects_says_so_in_one_line(
+    tmp_path: Path, fake_api: FakeBotAPI
+) -> None:
+    rejected = await asyncio.to_thread(
+        run_cli, tmp_path, "run", BOT_TOKEN="999:WRONG", BOT_API_URL=fake_api.url
+    )
+    assert rejected.returncode == 2
+    assert f"run: the Bot API at {fake_api.url} rejected BOT_TOKEN (Unauthorized)" in (
+        rejected.stderr
+    )
+    assert "Traceback" not in rejected.stderr

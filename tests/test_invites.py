@@ -298,25 +298,30 @@ async def test_cli_refuses_a_wrong_token_and_issues_nothing(
     bot_harness: BotHarness,
     harness_database_url: str,
     monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     async with bot_harness.app.session_factory() as session, session.begin():
         await add_user(session, role=Role.STUDENT)
     monkeypatch.setenv("BOT_TOKEN", "999:WRONG")
     monkeypatch.setenv("DATABASE_URL", harness_database_url)
     monkeypatch.setenv("BOT_API_URL", bot_harness.api.url)
-    with pytest.raises(SystemExit, match="rejected BOT_TOKEN"):
+    with pytest.raises(SystemExit) as stopped:
         await asyncio.to_thread(main, ["invite-links"])
+    assert stopped.value.code == 2
+    assert "rejected BOT_TOKEN" in capsys.readouterr().err
     async with bot_harness.app.session_factory() as session:
         assert await session.scalar(select(func.count()).select_from(InviteToken)) == 0
 
 
 async def test_cli_says_when_the_bot_api_is_unreachable(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'cli.sqlite3'}"
-    with pytest.raises(SystemExit, match=r"cannot reach the Bot API at http://127\.0\.0\.1"):
+    with pytest.raises(SystemExit) as stopped:
         await run_cli(monkeypatch, database_url, f"http://127.0.0.1:{port}")
+    assert stopped.value.code == 2
+    assert "cannot reach the Bot API at http://127.0.0.1" in capsys.readouterr().err
     assert not (tmp_path / "cli.sqlite3").exists()
