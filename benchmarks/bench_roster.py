@@ -112,7 +112,11 @@ def write_roster(folder: Path, users: int) -> dict[str, Path]:
         for number, student in enumerate(students):
             for offset in range(SUBJECTS_PER_STUDENT):
                 subject = (number + offset * 7) % len(SUBJECTS)
-                teacher = "" if (number + offset) % 10 == 0 else teachers[(number + offset) % len(teachers)]
+                teacher = (
+                    ""
+                    if (number + offset) % 10 == 0
+                    else teachers[(number + offset) % len(teachers)]
+                )
                 writer.writerow([student, SUBJECTS[subject], teacher])
     with paths["tutoring"].open("w", encoding="utf-8", newline="") as file:
         writer = csv.writer(file)
@@ -203,6 +207,8 @@ def main() -> None:
             f"roster: {rows['users']:,} users, {rows['enrollments']:,} enrollments, "
             f"{rows['tutoring']:,} tutoring rows (written in {time.perf_counter() - started:.1f} s)"
         )
+        load, cores = os.getloadavg()[0], os.cpu_count()
+        print(f"load average {load:.1f} on {cores} cores (times grow when it exceeds them)")
         _, idle_mb = run_child("--idle-child")
         print(f"a child that only loads the modules peaks at {idle_mb:.0f} MB")
         measure("sqlite", f"sqlite+aiosqlite:///{folder / 'bench.sqlite3'}", folder)

@@ -5,14 +5,15 @@ Its own module because the checks that span rows (an external id or a Telegram i
 twice, a link naming a user who does not exist or has another role, a Telegram id that
 another user holds in the database) must see the whole files while holding none of them:
 the files are streamed once, and only what those checks need is kept in memory, by key
-(each file user's role and Telegram id, each Telegram id's first claimant, the database
-users that links name). The rows themselves go to a `RowSpool`, a temporary file, from
-which `services.roster` writes them batch by batch: what is written is exactly what was
-checked, even if a file is saved again meanwhile.
+(each file user's role and whether they have a Telegram id, each Telegram id's first
+claimant, the database users that links name). The rows themselves go to a `RowSpool`, a
+temporary file, from which `services.roster` writes them batch by batch: what is written
+is exactly what was checked, even if a file is saved again meanwhile.
 """
 
 from __future__ import annotations
 
+import itertools
 import pickle
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -50,13 +51,8 @@ R = TypeVar("R", CheckedUser, CheckedEnrollment, CheckedTutoring)
 
 def chunks(items: Iterable[T], size: int = QUERY_CHUNK_SIZE) -> Iterator[list[T]]:
     """`items` in lists of `size` (the last one shorter), consumed lazily."""
-    chunk: list[T] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
         yield chunk
 
 
@@ -194,19 +190,19 @@ class RosterCheck:
         complete users file; the users only in the database are looked up per batch."""
         if not self.users_complete:
             return
-        in_database = []
+        looked_up: list[EnrollmentRow | TutoringRow] = []  # rows naming users not in the file
         for row in rows:
             references = row.references()
             if all(external_id in self.file_roles for _, external_id, _ in references):
                 self._judge(row, references)
             else:
-                in_database.append(row)
-        if not in_database:
+                looked_up.append(row)
+        if not looked_up:
             return
         known = self.checked.database_users
         wanted = {
             external_id
-            for row in in_database
+            for row in looked_up
             for _, external_id, _ in row.references()
             if external_id not in self.file_roles and external_id not in known
         }
@@ -216,7 +212,7 @@ class RosterCheck:
                 known[external_id] = DatabaseUser(user_id, role)
         for external_id in wanted:
             known.setdefault(external_id, None)
-        for row in in_database:
+        for row in looked_up:
             self._judge(row, row.references())
 
     def _judge(self, row: EnrollmentRow | TutoringRow, references: list[Reference]) -> None:

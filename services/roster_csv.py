@@ -1,8 +1,8 @@
 """Reading the roster's CSV files row by row, every bad cell reported as `file:line`.
 
 Its own module because understanding a school's export (encodings, delimiters, column
-names, cell formats) needs no database; `services.roster` checks the rows against the
-database and writes them.
+names, cell formats) needs no database; `services.roster_check` judges the rows against
+each other and the database, and `services.roster` writes them.
 
 Files. UTF-8 with or without a BOM; comma or semicolon delimiter, taken from the header
 line (spreadsheets in Russian locales export semicolons). Columns are found by name in any
@@ -51,8 +51,8 @@ FALSE_WORDS = frozenset({"false", "0", "no"})
 MAX_TELEGRAM_ID = 2**63 - 1  # BIGINT
 
 # Tabs and line breaks inside a cell become one space; other C0/C1 controls are refused.
-_TABS_AND_LINE_BREAKS = re.compile("[\t\n\r]+")
-_OTHER_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_TABS_AND_LINE_BREAKS = re.compile(r"[\t\n\r]+")
+_OTHER_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 # --- Problems -----------------------------------------------------------------------------
