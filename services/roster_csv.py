@@ -246,108 +246,108 @@ class TutoringRow(NamedTuple):
 
 
 class _CellChecker:
-    """Parses the cells of one row, reporting each bad cell against the row's line."""
+    """Parses the cells of a file's rows, reporting each bad cell against its row's line."""
 
-    def __init__(self, path: Path, row: CsvRow, problems: Problems) -> None:
-        self.path, self.row, self.problems = path, row, problems
+    def __init__(self, path: Path, problems: Problems) -> None:
+        self.path, self.problems = path, problems
 
-    def report(self, problem: str) -> None:
-        self.problems.add(self.path, self.row.line, problem)
+    def report(self, row: CsvRow, problem: str) -> None:
+        self.problems.add(self.path, row.line, problem)
 
-    def cell(self, column: str) -> str | None:
+    def cell(self, row: CsvRow, column: str) -> str | None:
         """The trimmed cell, tabs and line breaks made spaces; None (reported) when it
         holds another control character."""
-        value = self.row.cells[column]
+        value = row.cells[column]
         if value.isprintable():  # the usual cell, told at C speed: no control character
             return value.strip()
         control = _OTHER_CONTROLS.search(value)
         if control is not None:
-            self.report(f"{column} contains a control character (U+{ord(control[0]):04X})")
+            self.report(row, f"{column} contains a control character (U+{ord(control[0]):04X})")
             return None
         return _TABS_AND_LINE_BREAKS.sub(" ", value).strip()
 
-    def text(self, column: str, limit: int, *, required: bool) -> str | None:
-        value = self.cell(column)
+    def text(self, row: CsvRow, column: str, limit: int, *, required: bool) -> str | None:
+        value = self.cell(row, column)
         if value is None:
             return None
         if not value:
             if required:
-                self.report(f"empty {column}")
+                self.report(row, f"empty {column}")
             return None
         if len(value) > limit:
-            self.report(f"{column} is {len(value)} characters long; the limit is {limit}")
+            self.report(row, f"{column} is {len(value)} characters long; the limit is {limit}")
             return None
         return value
 
-    def role(self) -> Role | None:
-        value = self.cell("role")
+    def role(self, row: CsvRow) -> Role | None:
+        value = self.cell(row, "role")
         if value is None:
             return None
         if not value:
-            self.report("empty role")
+            self.report(row, "empty role")
             return None
         try:
             return Role(value.lower())
         except ValueError:
             expected = ", ".join(role.value for role in Role)
-            self.report(f"unknown role '{value}' (expected one of {expected})")
+            self.report(row, f"unknown role '{value}' (expected one of {expected})")
             return None
 
-    def telegram_id(self) -> int | None:
-        value = self.cell("telegram_id")
+    def telegram_id(self, row: CsvRow) -> int | None:
+        value = self.cell(row, "telegram_id")
         if not value:
             return None
         if not value.isascii() or not value.isdigit() or not 0 < int(value) <= MAX_TELEGRAM_ID:
-            self.report(f"telegram_id '{value}' is not a Telegram user id (a positive number)")
+            self.report(row, f"telegram_id '{value}' is not a Telegram user id (a positive number)")
             return None
         return int(value)
 
-    def is_active(self) -> bool:
-        value = self.cell("is_active") or ""  # a cell cell() refuses is reported already
+    def is_active(self, row: CsvRow) -> bool:
+        value = self.cell(row, "is_active") or ""  # a cell cell() refuses is reported already
         if value.lower() in FALSE_WORDS:
             return False
         if value and value.lower() not in TRUE_WORDS:
             self.report(
-                f"is_active '{value}' is not one of true/false/1/0/yes/no (empty means true)"
+                row, f"is_active '{value}' is not one of true/false/1/0/yes/no (empty means true)"
             )
         return True
 
 
 def parse_users(source: CsvFile, problems: Problems) -> Iterator[UserRow]:
     """The users file's rows, parsed; a repeated external_id is reported on its later line."""
+    cells = _CellChecker(source.path, problems)
     first_line: dict[str, int] = {}
     for row in source.rows(problems):
-        cells = _CellChecker(source.path, row, problems)
-        external_id = cells.text("external_id", EXTERNAL_ID_LIMIT, required=True)
+        external_id = cells.text(row, "external_id", EXTERNAL_ID_LIMIT, required=True)
         if external_id is not None:
             earlier = first_line.setdefault(external_id, row.line)
             if earlier != row.line:
-                cells.report(f"external_id {external_id} is already used on line {earlier}")
+                cells.report(row, f"external_id {external_id} is already used on line {earlier}")
         yield UserRow(
-            line=row.line,
-            external_id=external_id or "",
-            full_name=cells.text("full_name", FULL_NAME_LIMIT, required=True) or "",
-            email=cells.text("email", EMAIL_LIMIT, required=False),
-            role=cells.role(),
-            telegram_id=cells.telegram_id(),
-            is_active=cells.is_active(),
-            language=cells.text("language", LANGUAGE_LIMIT, required=False),
+            row.line,
+            external_id or "",
+            cells.text(row, "full_name", FULL_NAME_LIMIT, required=True) or "",
+            cells.text(row, "email", EMAIL_LIMIT, required=False),
+            cells.role(row),
+            cells.telegram_id(row),
+            cells.is_active(row),
+            cells.text(row, "language", LANGUAGE_LIMIT, required=False),
         )
 
 
 def parse_enrollments(source: CsvFile, problems: Problems) -> Iterator[EnrollmentRow]:
+    cells = _CellChecker(source.path, problems)
     for row in source.rows(problems):
-        cells = _CellChecker(source.path, row, problems)
-        student = cells.text("student_external_id", EXTERNAL_ID_LIMIT, required=True)
-        subject = cells.text("subject", SUBJECT_LIMIT, required=True)
-        teacher = cells.text("teacher_external_id", EXTERNAL_ID_LIMIT, required=False)
+        student = cells.text(row, "student_external_id", EXTERNAL_ID_LIMIT, required=True)
+        subject = cells.text(row, "subject", SUBJECT_LIMIT, required=True)
+        teacher = cells.text(row, "teacher_external_id", EXTERNAL_ID_LIMIT, required=False)
         subject = " ".join((subject or "").split())
         yield EnrollmentRow(source.path, row.line, student or "", subject, teacher)
 
 
 def parse_tutoring(source: CsvFile, problems: Problems) -> Iterator[TutoringRow]:
+    cells = _CellChecker(source.path, problems)
     for row in source.rows(problems):
-        cells = _CellChecker(source.path, row, problems)
-        tutor = cells.text("tutor_external_id", EXTERNAL_ID_LIMIT, required=True)
-        student = cells.text("student_external_id", EXTERNAL_ID_LIMIT, required=True)
+        tutor = cells.text(row, "tutor_external_id", EXTERNAL_ID_LIMIT, required=True)
+        student = cells.text(row, "student_external_id", EXTERNAL_ID_LIMIT, required=True)
         yield TutoringRow(source.path, row.line, tutor or "", student or "")
