@@ -121,7 +121,7 @@ class ContentInvisible(ValidationFailed):
     see: it is empty, or only whitespace, zero-width and other invisible characters."""
 
     def __init__(self, what: str = "Message") -> None:
-        super().__init__(f"{what} has no visible characters")
+        super().__init__(f"{what} is empty or invisible: it has no visible characters")
         self.what = what
 
 

@@ -65,7 +65,7 @@ def test_an_invisible_text_message_is_refused(text: str) -> None:
 
     assert (refused.value.what, str(refused.value)) == (
         "Message",
-        "Message has no visible characters",
+        "Message is empty or invisible: it has no visible characters",
     )
 
 
