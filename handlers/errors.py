@@ -20,6 +20,7 @@ from core.i18n import Translator
 from core.settings import Settings
 from services.errors import (
     BroadcastNotFound,
+    ContentInvisible,
     ContentTooLong,
     DomainError,
     InvalidStatus,
@@ -66,6 +67,8 @@ def describe(error: DomainError, t: Translator, tz: ZoneInfo | None = None) -> s
         return t("retry-nothing", id=str(error.broadcast_id))
     if isinstance(error, ContentTooLong):
         return t("error-content-too-long", length=error.length, limit=error.limit)
+    if isinstance(error, ContentInvisible):
+        return t("error-content-invisible", what=error.what.lower())
     if isinstance(error, NoRecipients):
         return t("error-no-recipients", group=t(f"target-{error.target_group}"))
     if isinstance(error, UnparseableTime):

@@ -116,6 +116,15 @@ class ContentTooLong(ValidationFailed):
         self.limit = limit
 
 
+class ContentInvisible(ValidationFailed):
+    """The message (or a media caption, `what="Caption"`) has no character a reader would
+    see: it is empty, or only whitespace, zero-width and other invisible characters."""
+
+    def __init__(self, what: str = "Message") -> None:
+        super().__init__(f"{what} is empty or invisible: it has no visible characters")
+        self.what = what
+
+
 class NoRecipients(DomainError):
     code = "NO_RECIPIENTS"
 

@@ -6,7 +6,8 @@ with the files and is safe to run again and again (importing the same files twic
 nothing).
 
 Reading and parsing the files (formats, columns, cell checks) is `services.roster_csv`;
-this module judges the parsed rows against each other and the database, then writes.
+judging the rows against each other and the database is `services.roster_check`; this
+module writes what they passed.
 
 What an import changes:
 - users: upserted by `external_id`. Role, name, active flag, email, Telegram id and language
@@ -22,48 +23,43 @@ What an import changes:
   linger and keep the student in the old teacher's broadcasts; a partial file (one class)
   still touches no one else.
 
-All or nothing. Everything is validated first (files, rows, references between the files
+All or nothing. Everything is checked first (files, rows, references between the files
 and to the database, Telegram ids shared by two users); any problem aborts the import before
 anything is written, and `RosterImportError.problems` lists every one as `file:line:
 problem` (line = physical line in the file, header = 1). The writes happen in one
-transaction and are set-based: existing rows are loaded by key in chunks, differences are
-computed in Python and written with executemany.
+transaction.
+
+Streaming. No file is ever held in memory. The reading (`services.roster_check`) keeps
+only what the checks across rows need, by key, and puts the checked rows in a temporary
+file; the writes read them back batch by batch: existing users are loaded by key per
+batch, differences computed in Python and written with executemany. The links of the
+named students are mirrored from the set of the files' links (ids only).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy import Row, Table, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Enrollment, Role, Subject, TutorAssignment, User
+from db.models import Base, Enrollment, Subject, TutorAssignment, User
 from db.session import SessionFactory
 from services.errors import ValidationFailed
+from services.roster_check import CheckedRoster, CheckedUser, check_roster, chunks
 from services.roster_csv import (
     ENROLLMENTS_COLUMNS,
     TUTORING_COLUMNS,
     USERS_COLUMNS,
-    EnrollmentRow,
     Problems,
-    Reference,
-    TutoringRow,
-    UserRow,
-    parse_enrollments,
-    parse_tutoring,
-    parse_users,
-    read_csv,
+    open_csv,
 )
 
-# Keys per `IN (...)` list: well under SQLite's and asyncpg's 32767 bind parameters.
-QUERY_CHUNK_SIZE = 5000
 # The columns of `users` that an import may change, as named on the model.
 USER_FIELDS = ("full_name", "email", "role", "is_active", "telegram_id", "language_code")
-
-T = TypeVar("T")
 
 
 class RosterImportError(ValidationFailed):
@@ -114,172 +110,89 @@ class RosterReport:
         return lines
 
 
-# --- Checking against the database --------------------------------------------------------
-
-
-def _chunks(items: Sequence[T], size: int = QUERY_CHUNK_SIZE) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-async def _load_users(session: AsyncSession, external_ids: set[str]) -> dict[str, Row[Any]]:
-    """The users with these external ids, by external id, with the columns an import compares."""
-    found: dict[str, Row[Any]] = {}
-    columns = [User.id, User.external_id, *(getattr(User, name) for name in USER_FIELDS)]
-    for chunk in _chunks(sorted(external_ids)):
-        result = await session.execute(select(*columns).where(User.external_id.in_(chunk)))
-        found.update((row.external_id, row) for row in result)
-    return found
-
-
-async def _load_telegram_holders(session: AsyncSession, telegram_ids: set[int]) -> dict[int, str]:
-    """The external id of the user holding each of these Telegram ids."""
-    holders: dict[int, str] = {}
-    for chunk in _chunks(sorted(telegram_ids)):
-        query = select(User.telegram_id, User.external_id).where(User.telegram_id.in_(chunk))
-        holders.update((row.telegram_id, row.external_id) for row in await session.execute(query))
-    return holders
-
-
-def _check_telegram_ids(
-    path: Path, users: list[UserRow], holders: dict[int, str], problems: Problems
-) -> None:
-    """A Telegram id may belong to one user only after the import, not just within the file."""
-    rows_by_user = {user.external_id: user for user in users}
-    first_claim: dict[int, UserRow] = {}
-    for user in users:
-        if user.telegram_id is None:
-            continue
-        earlier = first_claim.setdefault(user.telegram_id, user)
-        if earlier is not user:
-            problems.add(
-                path,
-                user.line,
-                f"telegram_id {user.telegram_id} is also given to {earlier.external_id} "
-                f"on line {earlier.line}",
-            )
-            continue
-        holder = holders.get(user.telegram_id)
-        if holder is None or holder == user.external_id:
-            continue
-        holder_row = rows_by_user.get(holder)
-        if holder_row is None or holder_row.telegram_id is None:  # the holder keeps it
-            problems.add(
-                path,
-                user.line,
-                f"telegram_id {user.telegram_id} already belongs to user {holder} in the database",
-            )
-
-
-def _check_references(
-    references: list[Reference],
-    users: list[UserRow],
-    existing: dict[str, Row[Any]],
-    problems: Problems,
-) -> None:
-    """Each referenced user must exist, in the users file or the database, with the right
-    role as it will be after the import (the file wins). A users row with an invalid role is
-    already reported, so references to it are not judged again."""
-    file_roles: dict[str, Role | None] = {}
-    for user in users:
-        file_roles.setdefault(user.external_id, user.role)
-    for reference in references:
-        if reference.external_id in file_roles:
-            role = file_roles[reference.external_id]
-        elif reference.external_id in existing:
-            role = existing[reference.external_id].role
-        else:
-            problems.add(
-                reference.path,
-                reference.line,
-                f"{reference.column} {reference.external_id}: "
-                "no such user in the users file or the database",
-            )
-            continue
-        if role is not None and role is not reference.expected:
-            problems.add(
-                reference.path,
-                reference.line,
-                f"{reference.column} {reference.external_id} is a {role.value}, "
-                f"not a {reference.expected.value}",
-            )
-
-
 # --- Writing ------------------------------------------------------------------------------
 
 
-def _wanted_user(row: UserRow, current: Row[Any] | None) -> dict[str, Any]:
-    """The users columns this file row asks for; blank optional cells keep current values."""
+def _table(model: type[Base]) -> Table:
+    """The model's table, for Core executemany inserts: the ORM's bulk insert would run
+    one statement per run of rows whose None cells differ, nearly row by row here."""
+    return Base.metadata.tables[model.__tablename__]
 
-    def file_or_current(value: Any, name: str) -> Any:
-        if value is None and current is not None:
-            return getattr(current, name)
-        return value
 
-    return {
-        "full_name": row.full_name,
-        "email": file_or_current(row.email, "email"),
-        "role": row.role,
-        "is_active": row.is_active,
-        "telegram_id": file_or_current(row.telegram_id, "telegram_id"),
-        "language_code": file_or_current(row.language, "language_code"),
-    }
+def _wanted_user(user: CheckedUser, current: Row[Any] | None) -> tuple[Any, ...]:
+    """The USER_FIELDS values this file row asks for; blank optional cells keep the current
+    values (`current`: the user's id, external_id, then USER_FIELDS)."""
+    _, _, full_name, email, role, telegram_id, is_active, language = user
+    if current is not None:
+        email = current.email if email is None else email
+        telegram_id = current.telegram_id if telegram_id is None else telegram_id
+        language = current.language_code if language is None else language
+    return full_name, email, role, is_active, telegram_id, language
 
 
 async def _upsert_users(
-    session: AsyncSession, users: list[UserRow], existing: dict[str, Row[Any]]
+    session: AsyncSession, checked: CheckedRoster
 ) -> tuple[TableCounts, dict[str, int]]:
-    """Creates and updates the file's users; returns the counts and every file user's id."""
-    to_create: list[dict[str, Any]] = []
-    to_update: list[dict[str, Any]] = []
-    moving_telegram: list[int] = []
-    for row in users:
-        current = existing.get(row.external_id)
-        wanted = _wanted_user(row, current)
-        if current is None:
-            to_create.append({"external_id": row.external_id, **wanted})
-        elif any(getattr(current, name) != wanted[name] for name in USER_FIELDS):
-            to_update.append({"id": current.id, **wanted})
-            if current.telegram_id is not None and current.telegram_id != wanted["telegram_id"]:
-                moving_telegram.append(current.id)
-
-    # Users may swap Telegram ids: free the old ones first so no row briefly collides.
-    for chunk in _chunks(moving_telegram):
+    """Creates and updates the file's users, batch by batch; returns the counts and the id
+    of every user the files name (the file's, and the database users that links name)."""
+    # Users may swap Telegram ids: free the taken ones first so no row briefly collides.
+    for chunk in chunks(checked.telegram_ids_to_free):
         await session.execute(
-            update(User).where(User.id.in_(chunk)).values(telegram_id=None),
+            update(User).where(User.external_id.in_(chunk)).values(telegram_id=None),
             execution_options={"synchronize_session": False},
         )
-    if to_update:
-        await session.execute(update(User), to_update)
-    user_ids = {row.external_id: row.id for row in existing.values()}
-    if to_create:
-        result = await session.execute(insert(User).returning(User.external_id, User.id), to_create)
-        user_ids.update((external_id, user_id) for external_id, user_id in result)
-    counts = TableCounts(
-        created=len(to_create),
-        updated=len(to_update),
-        unchanged=len(users) - len(to_create) - len(to_update),
-    )
-    return counts, user_ids
+    user_ids = {key: user.id for key, user in checked.database_users.items() if user is not None}
+    created = updated = unchanged = 0
+    connection = await session.connection()  # plain rows: no ORM loading per row
+    columns = [User.id, User.external_id, *(getattr(User, name) for name in USER_FIELDS)]
+    for batch in checked.users.batches():
+        query = select(*columns).where(User.external_id.in_([user[1] for user in batch]))
+        existing = {current.external_id: current for current in await connection.execute(query)}
+        to_create: list[dict[str, Any]] = []
+        to_update: list[dict[str, Any]] = []
+        for user in batch:
+            current = existing.get(user[1])
+            wanted = _wanted_user(user, current)
+            if current is None:
+                to_create.append(
+                    {"external_id": user[1], **dict(zip(USER_FIELDS, wanted, strict=True))}
+                )
+            elif current[2:] != wanted:
+                to_update.append({"id": current.id, **dict(zip(USER_FIELDS, wanted, strict=True))})
+        if to_update:
+            await session.execute(update(User), to_update)
+        if to_create:  # then their ids: RETURNING would make SQLite insert row by row
+            await connection.execute(insert(_table(User)), to_create)
+            new = [user["external_id"] for user in to_create]
+            query = select(User.external_id, User.id).where(User.external_id.in_(new))
+            user_ids.update(
+                (external_id, user_id) for external_id, user_id in await connection.execute(query)
+            )
+        user_ids.update((external_id, current.id) for external_id, current in existing.items())
+        created += len(to_create)
+        updated += len(to_update)
+        unchanged += len(batch) - len(to_create) - len(to_update)
+    return TableCounts(created=created, updated=updated, unchanged=unchanged), user_ids
 
 
 async def _subject_ids(
-    session: AsyncSession, names: list[str]
+    session: AsyncSession, spelling: dict[str, str]
 ) -> tuple[TableCounts, dict[str, int]]:
-    """Subject ids by the file's names (matched ignoring case), creating the new subjects."""
-    known: dict[str, int] = {}
-    for subject_id, name in await session.execute(
-        select(Subject.id, Subject.name).order_by(Subject.id)
-    ):
-        known.setdefault(name.casefold(), subject_id)
-    spelling: dict[str, str] = {}  # the file's first spelling of each subject
-    for name in names:
-        spelling.setdefault(name.casefold(), name)
-    new = [{"name": name} for key, name in spelling.items() if key not in known]
+    """Subject ids by name ignoring case, creating the file's new subjects (`spelling`:
+    the file's first spelling of each, by name ignoring case)."""
+
+    async def known() -> dict[str, int]:
+        ids: dict[str, int] = {}
+        query = select(Subject.id, Subject.name).order_by(Subject.id)
+        for subject_id, name in await session.execute(query):
+            ids.setdefault(name.casefold(), subject_id)
+        return ids
+
+    ids = await known()
+    new = [{"name": name} for key, name in spelling.items() if key not in ids]
     if new:
-        result = await session.execute(insert(Subject).returning(Subject.id, Subject.name), new)
-        known.update((name.casefold(), subject_id) for subject_id, name in result)
-    ids = {name: known[name.casefold()] for name in names}
+        await session.execute(insert(Subject), new)
+        ids = await known()
     return TableCounts(created=len(new), unchanged=len(spelling) - len(new)), ids
 
 
@@ -287,64 +200,66 @@ async def _mirror_links(
     session: AsyncSession,
     model: type[Enrollment] | type[TutorAssignment],
     key_columns: tuple[str, ...],
-    wanted_keys: list[tuple[int | None, ...]],
+    wanted_keys: Iterable[tuple[int | None, ...]],
 ) -> TableCounts:
     """Makes the links of the students named in `wanted_keys` exactly those keys (values of
     `key_columns`, which include student_id); other students' links are left alone."""
-    wanted = dict.fromkeys(wanted_keys)  # file order, without repeats
+    missing = dict.fromkeys(wanted_keys)  # file order, without repeats; found ones leave
     student_at = key_columns.index("student_id")
-    students = sorted({student for key in wanted if (student := key[student_at]) is not None})
-    kept: set[tuple[Any, ...]] = set()
+    students = sorted({student for key in missing if (student := key[student_at]) is not None})
+    unchanged = 0
     stale: list[int] = []
     columns = [getattr(model, name) for name in key_columns]
-    for chunk in _chunks(students):
+    connection = await session.connection()  # plain rows: no ORM loading per row
+    for chunk in chunks(students):
         query = select(model.id, *columns).where(model.student_id.in_(chunk))
-        for link_id, *values in await session.execute(query):
+        for link_id, *values in await connection.execute(query):
             key = tuple(values)
-            if key in wanted and key not in kept:
-                kept.add(key)
+            if key in missing:
+                del missing[key]
+                unchanged += 1
             else:  # gone from the file, or a repeat (rows with a NULL teacher can repeat)
                 stale.append(link_id)
-    for chunk in _chunks(stale):
+    for chunk in chunks(stale):
         await session.execute(delete(model).where(model.id.in_(chunk)))
-    missing = [dict(zip(key_columns, key, strict=True)) for key in wanted if key not in kept]
-    if missing:
-        await session.execute(insert(model), missing)
-    return TableCounts(created=len(missing), unchanged=len(kept), deleted=len(stale))
+    for keys in chunks(missing):
+        rows = [dict(zip(key_columns, key, strict=True)) for key in keys]
+        await connection.execute(insert(_table(model)), rows)
+    return TableCounts(created=len(missing), unchanged=unchanged, deleted=len(stale))
 
 
 async def _write(
-    session: AsyncSession,
-    users: list[UserRow],
-    existing: dict[str, Row[Any]],
-    enrollments: list[EnrollmentRow] | None,
-    tutoring: list[TutoringRow] | None,
+    session: AsyncSession, checked: CheckedRoster, enrollments: bool, tutoring: bool
 ) -> RosterReport:
-    user_counts, user_ids = await _upsert_users(session, users, existing)
+    """Writes the checked rows; `enrollments`, `tutoring`: whether those files were given."""
+    user_counts, user_ids = await _upsert_users(session, checked)
     subject_counts = enrollment_counts = tutoring_counts = None
-    if enrollments is not None:
-        subject_counts, subject_ids = await _subject_ids(
-            session, [row.subject for row in enrollments]
-        )
+    if enrollments:
+        subject_counts, subject_ids = await _subject_ids(session, checked.subjects)
         enrollment_counts = await _mirror_links(
             session,
             Enrollment,
             ("student_id", "subject_id", "teacher_id"),
-            [
+            (
                 (
-                    user_ids[row.student],
-                    subject_ids[row.subject],
-                    user_ids[row.teacher] if row.teacher else None,
+                    user_ids[student],
+                    subject_ids[subject.casefold()],
+                    user_ids[teacher] if teacher else None,
                 )
-                for row in enrollments
-            ],
+                for batch in checked.enrollments.batches()
+                for student, subject, teacher in batch
+            ),
         )
-    if tutoring is not None:
+    if tutoring:
         tutoring_counts = await _mirror_links(
             session,
             TutorAssignment,
             ("tutor_id", "student_id"),
-            [(user_ids[row.tutor], user_ids[row.student]) for row in tutoring],
+            (
+                (user_ids[tutor], user_ids[student])
+                for batch in checked.tutoring.batches()
+                for tutor, student in batch
+            ),
         )
     return RosterReport(user_counts, subject_counts, enrollment_counts, tutoring_counts)
 
@@ -358,36 +273,23 @@ async def import_roster(
     enrollments: Path | None = None,
     tutoring: Path | None = None,
 ) -> RosterReport:
-    """Validates the files, then imports them in one transaction (see the module docstring).
+    """Checks the files, then imports them in one transaction (see the module docstring).
 
     Raises RosterImportError listing every problem; the database is then untouched.
     """
     problems = Problems([path for path in (users, enrollments, tutoring) if path is not None])
-    users_csv = read_csv(users, USERS_COLUMNS, problems)
-    user_rows = parse_users(users, users_csv or [], problems)
-    enrollment_rows = None
+    users_file = open_csv(users, USERS_COLUMNS, problems)
+    enrollments_file = tutoring_file = None
     if enrollments is not None:
-        enrollments_csv = read_csv(enrollments, ENROLLMENTS_COLUMNS, problems)
-        enrollment_rows = parse_enrollments(enrollments, enrollments_csv or [], problems)
-    tutoring_rows = None
+        enrollments_file = open_csv(enrollments, ENROLLMENTS_COLUMNS, problems)
     if tutoring is not None:
-        tutoring_csv = read_csv(tutoring, TUTORING_COLUMNS, problems)
-        tutoring_rows = parse_tutoring(tutoring, tutoring_csv or [], problems)
-    link_rows: list[EnrollmentRow | TutoringRow] = [
-        *(enrollment_rows or []),
-        *(tutoring_rows or []),
-    ]
-    references = [reference for row in link_rows for reference in row.references()]
-
-    async with session_factory() as session, session.begin():
-        named = {user.external_id for user in user_rows if user.external_id}
-        existing = await _load_users(session, named | {ref.external_id for ref in references})
-        telegram_ids = {user.telegram_id for user in user_rows if user.telegram_id is not None}
-        holders = await _load_telegram_holders(session, telegram_ids)
-        _check_telegram_ids(users, user_rows, holders, problems)
-        if users_csv is not None:  # without the users file, references cannot be judged
-            _check_references(references, user_rows, existing, problems)
-        found = problems.in_order()
-        if found:
-            raise RosterImportError(found)
-        return await _write(session, user_rows, existing, enrollment_rows, tutoring_rows)
+        tutoring_file = open_csv(tutoring, TUTORING_COLUMNS, problems)
+    with CheckedRoster() as checked:
+        async with session_factory() as session, session.begin():
+            await check_roster(
+                session, problems, checked, users_file, enrollments_file, tutoring_file
+            )
+            found = problems.in_order()
+            if found:
+                raise RosterImportError(found)
+            return await _write(session, checked, enrollments is not None, tutoring is not None)

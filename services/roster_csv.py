@@ -1,23 +1,33 @@
-"""Reading the roster's CSV files into parsed rows, every bad cell reported as `file:line`.
+"""Reading the roster's CSV files row by row, every bad cell reported as `file:line`.
 
 Its own module because understanding a school's export (encodings, delimiters, column
-names, cell formats) needs no database; `services.roster` checks the rows against the
-database and writes them.
+names, cell formats) needs no database; `services.roster_check` judges the rows against
+each other and the database, and `services.roster` writes them.
 
 Files. UTF-8 with or without a BOM; comma or semicolon delimiter, taken from the header
 line (spreadsheets in Russian locales export semicolons). Columns are found by name in any
 order; every documented column must be present, extra columns are ignored. Cells are
 trimmed; blank lines are skipped.
+
+Rows are streamed, never held: `open_csv` checks the encoding and the header, then
+`CsvFile.rows()` yields one row at a time.
+
+Control characters. A tab or a line break inside a cell (a quoted cell may span lines)
+counts as a space, each run of them one space, so a name pasted with a tab or typed with
+Alt+Enter in a spreadsheet arrives on one line. Any other control character (NUL,
+U+0001-U+001F, DEL, U+0080-U+009F) in a column the import reads is a problem naming the
+column: such a cell is a broken export, and PostgreSQL cannot even store a NUL.
 """
 
 from __future__ import annotations
 
 import csv
-import io
-from collections.abc import Sequence
+import operator
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import String
 from sqlalchemy.orm import QueryableAttribute
@@ -39,6 +49,10 @@ TUTORING_COLUMNS = ("tutor_external_id", "student_external_id")
 TRUE_WORDS = frozenset({"true", "1", "yes"})
 FALSE_WORDS = frozenset({"false", "0", "no"})
 MAX_TELEGRAM_ID = 2**63 - 1  # BIGINT
+
+# Tabs and line breaks inside a cell become one space; other C0/C1 controls are refused.
+_TABS_AND_LINE_BREAKS = re.compile(r"[\t\n\r]+")
+_OTHER_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 # --- Problems -----------------------------------------------------------------------------
@@ -64,30 +78,94 @@ class Problems:
 # --- Reading CSV --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class CsvRow:
+class CsvRow(NamedTuple):
+    """A non-blank row: its first physical line and the raw cells of the columns read."""
+
     line: int
     cells: dict[str, str]
 
 
-def read_csv(path: Path, columns: Sequence[str], problems: Problems) -> list[CsvRow] | None:
-    """The file's rows keyed by column name, or None when the file itself is unusable."""
+def _is_utf8(path: Path, problems: Problems) -> bool:
+    """Whether the file can be read as UTF-8; reports the problem when it cannot.
+
+    Lines are decoded one by one (a UTF-8 sequence never contains a newline byte), so the
+    problem names the line of the first byte that is not UTF-8.
+    """
     try:
-        data = path.read_bytes()
+        with path.open("rb") as file:
+            for number, line in enumerate(file, start=1):
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError:
+                    problems.add(path, number, "not UTF-8 text; save the file as CSV UTF-8")
+                    return False
     except OSError as error:
         problems.add_to_file(path, f"cannot read the file ({error.strerror})")
-        return None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        problems.add(path, line, "not UTF-8 text; save the file as CSV UTF-8")
-        return None
+        return False
+    return True
 
-    header_line = next(iter(io.StringIO(text, newline="")), "")
-    delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    names = [name.strip().lower() for name in next(reader, [])]
+
+class CsvFile:
+    """A roster file with the right encoding and header, whose rows are read by `rows()`.
+
+    `complete` turns False when the reading stopped early at unreadable CSV (reported), so
+    the checks that need the whole file can be skipped.
+    """
+
+    def __init__(self, path: Path, delimiter: str, width: int, positions: dict[str, int]):
+        self.path, self.delimiter, self.width = path, delimiter, width
+        self._columns = tuple(positions)
+        self._pick = operator.itemgetter(*positions.values())  # two columns or more: a tuple
+        self.complete = True
+
+    def rows(self, problems: Problems) -> Iterator[CsvRow]:
+        last_line = 1
+        try:
+            with self.path.open(encoding="utf-8-sig", newline="") as file:
+                reader = csv.reader(file, delimiter=self.delimiter)
+                next(reader, None)  # the header, checked by open_csv
+                last_line = reader.line_num
+                for raw_cells in reader:
+                    line, last_line = last_line + 1, reader.line_num
+                    if not "".join(raw_cells).strip():
+                        continue
+                    missing = self.width - len(raw_cells)
+                    if missing < 0:
+                        problems.add(
+                            self.path,
+                            line,
+                            f"{len(raw_cells)} cells but the header has {self.width}; "
+                            f"a cell containing '{self.delimiter}' must be in double quotes",
+                        )
+                        continue
+                    if missing:
+                        raw_cells += [""] * missing
+                    yield CsvRow(line, dict(zip(self._columns, self._pick(raw_cells), strict=True)))
+        except csv.Error as error:
+            self.complete = False
+            problems.add(self.path, last_line + 1, f"unreadable CSV ({error})")
+        except UnicodeDecodeError:  # saved again, in another encoding, since it was opened
+            self.complete = False
+            problems.add_to_file(self.path, "not UTF-8 text; save the file as CSV UTF-8")
+        except OSError as error:
+            self.complete = False
+            problems.add_to_file(self.path, f"cannot read the file ({error.strerror})")
+
+
+def open_csv(path: Path, columns: Sequence[str], problems: Problems) -> CsvFile | None:
+    """The file, ready to be read, or None when the file itself is unusable (reported)."""
+    if not _is_utf8(path, problems):
+        return None
+    with path.open(encoding="utf-8-sig", newline="") as file:
+        header_line = file.readline()
+        delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
+        file.seek(0)
+        try:
+            header = next(csv.reader(file, delimiter=delimiter), [])
+        except csv.Error as error:
+            problems.add(path, 1, f"unreadable CSV ({error})")
+            return None
+    names = [name.strip().lower() for name in header]
     if not any(names):
         problems.add(path, 1, f"no header line; expected the columns {', '.join(columns)}")
         return None
@@ -98,30 +176,8 @@ def read_csv(path: Path, columns: Sequence[str], problems: Problems) -> list[Csv
             problems.add(path, 1, f"column {column} appears more than once")
     if any(names.count(column) != 1 for column in columns):
         return None
-
     positions = {column: names.index(column) for column in columns}
-    rows = []
-    last_line = reader.line_num
-    try:
-        for raw_cells in reader:
-            line, last_line = last_line + 1, reader.line_num
-            cells = [cell.strip() for cell in raw_cells]
-            if not any(cells):
-                continue
-            if len(cells) > len(names):
-                problems.add(
-                    path,
-                    line,
-                    f"{len(cells)} cells but the header has {len(names)}; "
-                    f"a cell containing '{delimiter}' must be in double quotes",
-                )
-                continue
-            cells += [""] * (len(names) - len(cells))
-            rows.append(CsvRow(line, {column: cells[at] for column, at in positions.items()}))
-    except csv.Error as error:
-        problems.add(path, last_line + 1, f"unreadable CSV ({error})")
-        return None
-    return rows
+    return CsvFile(path, delimiter, len(names), positions)
 
 
 def _max_length(attribute: QueryableAttribute[Any]) -> int:
@@ -142,8 +198,7 @@ SUBJECT_LIMIT = _max_length(Subject.name)
 # --- Parsing rows -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class UserRow:
+class UserRow(NamedTuple):
     """One users.csv row. An invalid cell is reported and parsed as None (or True for
     is_active); the import then stops before writing, so writers never see those values."""
 
@@ -157,31 +212,11 @@ class UserRow:
     language: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Reference:
-    """A cell of enrollments.csv or tutoring.csv naming a user who must have `expected` role."""
-
-    path: Path
-    line: int
-    column: str
-    external_id: str
-    expected: Role
+Reference = tuple[str, str, Role]
+"""A link file's cell naming a user: (column, external id, the role the user must have)."""
 
 
-def _references(
-    path: Path, line: int, cells: list[tuple[str, str | None, Role]]
-) -> list[Reference]:
-    """References for a row's (column, external id, expected role) cells; empty cells are
-    skipped (a required one is already reported)."""
-    return [
-        Reference(path, line, column, external_id, expected)
-        for column, external_id, expected in cells
-        if external_id
-    ]
-
-
-@dataclass(frozen=True, slots=True)
-class EnrollmentRow:
+class EnrollmentRow(NamedTuple):
     path: Path
     line: int
     student: str
@@ -189,128 +224,130 @@ class EnrollmentRow:
     teacher: str | None
 
     def references(self) -> list[Reference]:
-        return _references(
-            self.path,
-            self.line,
-            [
-                ("student_external_id", self.student, Role.STUDENT),
-                ("teacher_external_id", self.teacher, Role.TEACHER),
-            ],
-        )
+        """The users the row names; an empty cell names nobody (a required one is reported)."""
+        references = [("student_external_id", self.student, Role.STUDENT)] if self.student else []
+        if self.teacher:
+            references.append(("teacher_external_id", self.teacher, Role.TEACHER))
+        return references
 
 
-@dataclass(frozen=True, slots=True)
-class TutoringRow:
+class TutoringRow(NamedTuple):
     path: Path
     line: int
     tutor: str
     student: str
 
     def references(self) -> list[Reference]:
-        return _references(
-            self.path,
-            self.line,
-            [
-                ("tutor_external_id", self.tutor, Role.TUTOR),
-                ("student_external_id", self.student, Role.STUDENT),
-            ],
-        )
+        """The users the row names; an empty cell names nobody (a required one is reported)."""
+        references = [("tutor_external_id", self.tutor, Role.TUTOR)] if self.tutor else []
+        if self.student:
+            references.append(("student_external_id", self.student, Role.STUDENT))
+        return references
 
 
 class _CellChecker:
-    """Parses the cells of one row, reporting each bad cell against the row's line."""
+    """Parses the cells of a file's rows, reporting each bad cell against its row's line."""
 
-    def __init__(self, path: Path, row: CsvRow, problems: Problems) -> None:
-        self.path, self.row, self.problems = path, row, problems
+    def __init__(self, path: Path, problems: Problems) -> None:
+        self.path, self.problems = path, problems
 
-    def report(self, problem: str) -> None:
-        self.problems.add(self.path, self.row.line, problem)
+    def report(self, row: CsvRow, problem: str) -> None:
+        self.problems.add(self.path, row.line, problem)
 
-    def text(self, column: str, limit: int, *, required: bool) -> str | None:
-        value = self.row.cells[column]
+    def cell(self, row: CsvRow, column: str) -> str | None:
+        """The trimmed cell, tabs and line breaks made spaces; None (reported) when it
+        holds another control character."""
+        value = row.cells[column]
+        if value.isprintable():  # the usual cell, told at C speed: no control character
+            return value.strip()
+        control = _OTHER_CONTROLS.search(value)
+        if control is not None:
+            self.report(row, f"{column} contains a control character (U+{ord(control[0]):04X})")
+            return None
+        return _TABS_AND_LINE_BREAKS.sub(" ", value).strip()
+
+    def text(self, row: CsvRow, column: str, limit: int, *, required: bool) -> str | None:
+        value = self.cell(row, column)
+        if value is None:
+            return None
         if not value:
             if required:
-                self.report(f"empty {column}")
+                self.report(row, f"empty {column}")
             return None
         if len(value) > limit:
-            self.report(f"{column} is {len(value)} characters long; the limit is {limit}")
+            self.report(row, f"{column} is {len(value)} characters long; the limit is {limit}")
             return None
         return value
 
-    def role(self) -> Role | None:
-        value = self.row.cells["role"].lower()
+    def role(self, row: CsvRow) -> Role | None:
+        value = self.cell(row, "role")
+        if value is None:
+            return None
         if not value:
-            self.report("empty role")
+            self.report(row, "empty role")
             return None
         try:
-            return Role(value)
+            return Role(value.lower())
         except ValueError:
             expected = ", ".join(role.value for role in Role)
-            self.report(f"unknown role '{self.row.cells['role']}' (expected one of {expected})")
+            self.report(row, f"unknown role '{value}' (expected one of {expected})")
             return None
 
-    def telegram_id(self) -> int | None:
-        value = self.row.cells["telegram_id"]
+    def telegram_id(self, row: CsvRow) -> int | None:
+        value = self.cell(row, "telegram_id")
         if not value:
             return None
         if not value.isascii() or not value.isdigit() or not 0 < int(value) <= MAX_TELEGRAM_ID:
-            self.report(f"telegram_id '{value}' is not a Telegram user id (a positive number)")
+            self.report(row, f"telegram_id '{value}' is not a Telegram user id (a positive number)")
             return None
         return int(value)
 
-    def is_active(self) -> bool:
-        value = self.row.cells["is_active"].lower()
-        if value in FALSE_WORDS:
+    def is_active(self, row: CsvRow) -> bool:
+        value = self.cell(row, "is_active") or ""  # a cell cell() refuses is reported already
+        if value.lower() in FALSE_WORDS:
             return False
-        if value and value not in TRUE_WORDS:
+        if value and value.lower() not in TRUE_WORDS:
             self.report(
-                f"is_active '{self.row.cells['is_active']}' is not one of "
-                "true/false/1/0/yes/no (empty means true)"
+                row, f"is_active '{value}' is not one of true/false/1/0/yes/no (empty means true)"
             )
         return True
 
 
-def parse_users(path: Path, rows: list[CsvRow], problems: Problems) -> list[UserRow]:
-    parsed = []
+def parse_users(source: CsvFile, problems: Problems) -> Iterator[UserRow]:
+    """The users file's rows, parsed; a repeated external_id is reported on its later line."""
+    cells = _CellChecker(source.path, problems)
     first_line: dict[str, int] = {}
-    for row in rows:
-        cells = _CellChecker(path, row, problems)
-        external_id = cells.text("external_id", EXTERNAL_ID_LIMIT, required=True)
+    for row in source.rows(problems):
+        external_id = cells.text(row, "external_id", EXTERNAL_ID_LIMIT, required=True)
         if external_id is not None:
             earlier = first_line.setdefault(external_id, row.line)
             if earlier != row.line:
-                cells.report(f"external_id {external_id} is already used on line {earlier}")
-        user = UserRow(
-            line=row.line,
-            external_id=external_id or "",
-            full_name=cells.text("full_name", FULL_NAME_LIMIT, required=True) or "",
-            email=cells.text("email", EMAIL_LIMIT, required=False),
-            role=cells.role(),
-            telegram_id=cells.telegram_id(),
-            is_active=cells.is_active(),
-            language=cells.text("language", LANGUAGE_LIMIT, required=False),
+                cells.report(row, f"external_id {external_id} is already used on line {earlier}")
+        yield UserRow(
+            row.line,
+            external_id or "",
+            cells.text(row, "full_name", FULL_NAME_LIMIT, required=True) or "",
+            cells.text(row, "email", EMAIL_LIMIT, required=False),
+            cells.role(row),
+            cells.telegram_id(row),
+            cells.is_active(row),
+            cells.text(row, "language", LANGUAGE_LIMIT, required=False),
         )
-        parsed.append(user)
-    return parsed
 
 
-def parse_enrollments(path: Path, rows: list[CsvRow], problems: Problems) -> list[EnrollmentRow]:
-    parsed = []
-    for row in rows:
-        cells = _CellChecker(path, row, problems)
-        student = cells.text("student_external_id", EXTERNAL_ID_LIMIT, required=True)
-        subject = cells.text("subject", SUBJECT_LIMIT, required=True)
-        teacher = cells.text("teacher_external_id", EXTERNAL_ID_LIMIT, required=False)
+def parse_enrollments(source: CsvFile, problems: Problems) -> Iterator[EnrollmentRow]:
+    cells = _CellChecker(source.path, problems)
+    for row in source.rows(problems):
+        student = cells.text(row, "student_external_id", EXTERNAL_ID_LIMIT, required=True)
+        subject = cells.text(row, "subject", SUBJECT_LIMIT, required=True)
+        teacher = cells.text(row, "teacher_external_id", EXTERNAL_ID_LIMIT, required=False)
         subject = " ".join((subject or "").split())
-        parsed.append(EnrollmentRow(path, row.line, student or "", subject, teacher))
-    return parsed
+        yield EnrollmentRow(source.path, row.line, student or "", subject, teacher)
 
 
-def parse_tutoring(path: Path, rows: list[CsvRow], problems: Problems) -> list[TutoringRow]:
-    parsed = []
-    for row in rows:
-        cells = _CellChecker(path, row, problems)
-        tutor = cells.text("tutor_external_id", EXTERNAL_ID_LIMIT, required=True)
-        student = cells.text("student_external_id", EXTERNAL_ID_LIMIT, required=True)
-        parsed.append(TutoringRow(path, row.line, tutor or "", student or ""))
-    return parsed
+def parse_tutoring(source: CsvFile, problems: Problems) -> Iterator[TutoringRow]:
+    cells = _CellChecker(source.path, problems)
+    for row in source.rows(problems):
+        tutor = cells.text(row, "tutor_external_id", EXTERNAL_ID_LIMIT, required=True)
+        student = cells.text(row, "student_external_id", EXTERNAL_ID_LIMIT, required=True)
+        yield TutoringRow(source.path, row.line, tutor or "", student or "")

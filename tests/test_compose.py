@@ -442,6 +442,56 @@ async def test_over_long_caption_is_refused(bot_harness: BotHarness, roster: Ros
     assert "step 2 of 3" in (wizard.screen().text or "")
 
 
+INVISIBLE_REFUSALS = {
+    "en": (
+        "All students",
+        "The message has no visible characters: only spaces or invisible ones, so recipients "
+        "would see nothing. Send a text with something to read.",
+        "step 3 of 4",
+        "step 4 of 4",
+    ),
+    "ru": (
+        "Все студенты",
+        "В сообщении нет видимых символов: только пробелы или невидимые знаки, получатели "
+        "ничего не увидят. Отправьте текст, который можно прочитать.",
+        "шаг 3 из 4",
+        "шаг 4 из 4",
+    ),
+}
+
+
+@pytest.mark.parametrize("language", INVISIBLE_REFUSALS)
+async def test_an_invisible_text_is_refused_in_the_admins_language_and_stays(
+    bot_harness: BotHarness, roster: Roster, language: str
+) -> None:
+    group, refusal, content_step, preview_step = INVISIBLE_REFUSALS[language]
+    wizard = Wizard(bot_harness, language=language)
+    await wizard.say("/new")
+    await wizard.press(group)
+    replies = await wizard.say("\u200b\u200d \u3164\u2800\ufeff")
+    assert [reply.text for reply in replies] == [refusal]
+    assert content_step in (wizard.screen().text or "")
+    replies = await wizard.say("\u200b👍")
+    assert replies[0].text == "\u200b👍"
+    assert preview_step in (replies[-1].text or "")
+    assert await broadcasts(bot_harness) == []
+
+
+async def test_an_invisible_caption_is_refused(bot_harness: BotHarness, roster: Roster) -> None:
+    wizard = Wizard(bot_harness)
+    await wizard.say("/new")
+    await wizard.press("All students")
+    replies = await wizard.send_update("photo", "PHOTO-3", caption="\u2060\u200b")
+    assert [reply.text for reply in replies] == [
+        "The caption has no visible characters: only spaces or invisible ones, so recipients "
+        "would see nothing. Send the file again with a caption to read, or without one."
+    ]
+    assert "step 3 of 4" in (wizard.screen().text or "")
+    replies = await wizard.send_update("photo", "PHOTO-3")
+    assert (replies[0].method, replies[0].file_id) == ("sendPhoto", "PHOTO-3")
+    assert "step 4 of 4" in (replies[-1].text or "")
+
+
 async def test_unsupported_content_gets_a_hint(bot_harness: BotHarness, roster: Roster) -> None:
     wizard = Wizard(bot_harness)
     await wizard.say("/new")

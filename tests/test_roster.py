@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from db.models import Enrollment, Role, Subject, TutorAssignment, User
 from db.session import SessionFactory
 from services.roster import RosterImportError, RosterReport, TableCounts, import_roster
+from services.roster_check import QUERY_CHUNK_SIZE
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "roster"
 
@@ -373,6 +374,120 @@ async def test_repeated_enrollments_without_teacher_are_collapsed(
     assert len((await snapshot(session_factory))["enrollments"]) == 2
 
 
+async def test_tabs_and_line_breaks_inside_cells_become_one_space(
+    session_factory: SessionFactory, tmp_path: Path
+) -> None:
+    users = (
+        f'{USERS_HEADER}\ns1,"Anna\tMaria\r\nIvanova",,student,,,\nt1,Pavel \t Orlov,,teacher,,,\n'
+    )
+    enrollments = 'student_external_id,subject,teacher_external_id\ns1,"Russian\nLanguage",t1\n'
+
+    await import_roster(
+        session_factory,
+        write(tmp_path, "users.csv", users),
+        write(tmp_path, "enrollments.csv", enrollments),
+    )
+
+    assert (await user(session_factory, "s1")).full_name == "Anna Maria Ivanova"
+    assert (await user(session_factory, "t1")).full_name == "Pavel   Orlov"
+    assert await links(session_factory) == {
+        "enrollments": {("s1", "Russian Language", "t1")},
+        "tutoring": set(),
+    }
+
+
+def filler_users(count: int, first_telegram_id: int = 200_000_000) -> str:
+    return "".join(
+        f"f{number},Filler {number},,student,{first_telegram_id + number},,\n"
+        for number in range(count)
+    )
+
+
+async def test_a_roster_of_several_batches_swaps_ids_across_them_and_mirrors_links(
+    session_factory: SessionFactory, tmp_path: Path, base_roster: dict[str, Path]
+) -> None:
+    """s1 is in the first batch and s2 in the last: their Telegram ids still swap."""
+    count = QUERY_CHUNK_SIZE + 10
+    users = (
+        f"{USERS_HEADER}\ns1,Анна Иванова,anna@example.org,student,100000002,,ru\n"
+        f"{filler_users(count)}s2,Boris Petrov,,student,100000001,true,en\n"
+    )
+    enrollments = "student_external_id,subject,teacher_external_id\n" + "".join(
+        f"f{number},{'Mathematics' if number % 2 else 'Physics'},t1\n" for number in range(count)
+    )
+    tutoring = "tutor_external_id,student_external_id\ntu1,f0\ntu1,f5009\n"
+
+    report = await import_roster(
+        session_factory,
+        write(tmp_path, "users.csv", users),
+        write(tmp_path, "enrollments.csv", enrollments),
+        write(tmp_path, "tutoring.csv", tutoring),
+    )
+
+    assert report == RosterReport(
+        users=TableCounts(created=count, updated=2),
+        subjects=TableCounts(unchanged=2),
+        enrollments=TableCounts(created=count),
+        tutor_assignments=TableCounts(created=2),
+    )
+    assert (await user(session_factory, "s1")).telegram_id == 100000002
+    assert (await user(session_factory, "s2")).telegram_id == 100000001
+    assert (await user(session_factory, "f5009")).telegram_id == 200005009
+    state = await links(session_factory)
+    assert len(state["enrollments"]) == count + 2  # s1's and s2's stay: not in the file
+    assert ("f5008", "Physics", "t1") in state["enrollments"]
+    assert state["tutoring"] == {("tu1", "s1"), ("tu1", "f0"), ("tu1", "f5009")}
+
+    again = await import_roster(
+        session_factory,
+        write(tmp_path, "users.csv", users),
+        write(tmp_path, "enrollments.csv", enrollments),
+        write(tmp_path, "tutoring.csv", tutoring),
+    )
+
+    assert again == RosterReport(
+        users=TableCounts(unchanged=count + 2),
+        subjects=TableCounts(unchanged=2),
+        enrollments=TableCounts(unchanged=count),
+        tutor_assignments=TableCounts(unchanged=2),
+    )
+
+
+async def test_problems_of_several_batches_are_all_reported_in_line_order(
+    session_factory: SessionFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    base_roster: dict[str, Path],
+) -> None:
+    """Links naming users only in the database are looked up batch by batch."""
+    count = QUERY_CHUNK_SIZE + 10
+    await import_roster(
+        session_factory, write(tmp_path, "fillers.csv", f"{USERS_HEADER}\n{filler_users(count)}")
+    )
+    before = await snapshot(session_factory)
+    paths = write_here(
+        tmp_path,
+        monkeypatch,
+        {
+            "users": f"{USERS_HEADER}\nn1,New Teacher,,teacher,,,\nn2,Clash,,parent,200000003,,\n",
+            "enrollments": "student_external_id,subject,teacher_external_id\n"
+            + "".join(f"f{number},Mathematics,n1\n" for number in range(count))
+            + "ghost,Mathematics,f7\ns1,Mathematics,t1\n",
+        },
+    )
+
+    with pytest.raises(RosterImportError) as refused:
+        await import_roster(session_factory, **paths)
+
+    assert refused.value.problems == [
+        "users.csv:3: telegram_id 200000003 already belongs to user f3 in the database",
+        f"enrollments.csv:{count + 2}: student_external_id ghost: "
+        "no such user in the users file or the database",
+        f"enrollments.csv:{count + 2}: teacher_external_id f7 is a student, not a teacher",
+    ]
+    assert await snapshot(session_factory) == before
+
+
 # --- Refused imports ----------------------------------------------------------------------
 
 ROLES = "student, teacher, tutor, parent, admin"
@@ -487,6 +602,30 @@ REFUSALS = {
     "empty file": (
         {"users": ""},
         [f"users.csv:1: no header line; expected the columns {', '.join(USERS_HEADER.split(','))}"],
+    ),
+    "a NUL byte in a name": (
+        {"users": f"{USERS_HEADER}\nx1,Ann\x00a,,parent,,,\n"},
+        ["users.csv:2: full_name contains a control character (U+0000)"],
+    ),
+    "control characters in every file and column": (
+        {
+            "users": f"{USERS_HEADER}\nx1\x1b,One,o\x7fne@example.org,parent,12\x003,\x01,r\x85u\n"
+            "x2,Two,,\x00teacher,,,\n",
+            "enrollments": "student_external_id,subject,teacher_external_id\n"
+            "s1,Mathe\x08matics,t1\x0b\n",
+            "tutoring": "tutor_external_id,student_external_id\n\x0ctu1,s1\n",
+        },
+        [
+            "users.csv:2: external_id contains a control character (U+001B)",
+            "users.csv:2: email contains a control character (U+007F)",
+            "users.csv:2: telegram_id contains a control character (U+0000)",
+            "users.csv:2: is_active contains a control character (U+0001)",
+            "users.csv:2: language contains a control character (U+0085)",
+            "users.csv:3: role contains a control character (U+0000)",
+            "enrollments.csv:2: subject contains a control character (U+0008)",
+            "enrollments.csv:2: teacher_external_id contains a control character (U+000B)",
+            "tutoring.csv:2: tutor_external_id contains a control character (U+000C)",
+        ],
     ),
     "a quoted cell over two lines keeps later line numbers physical": (
         {"users": f'{USERS_HEADER}\nx1,"Two\nLines",,parent,,,\nx2,Two,,pupil,,,\n'},

@@ -2,6 +2,13 @@
 
 error-broadcast-not-found = Broadcast { $id } not found
 error-content-too-long = The message is { $length } characters long; the limit is { $limit }.
+error-content-invisible = { $what ->
+    [caption] The caption
+   *[message] The message
+} has no visible characters: only spaces or invisible ones, so recipients would see nothing. { $what ->
+    [caption] Send the file again with a caption to read, or without one.
+   *[message] Send a text with something to read.
+}
 error-no-recipients = No recipients found for group { $group }
 error-time-unparseable = I can't read «{ $text }» as a date and time. Use one of: { $examples }
 error-time-past = { $time } ({ $tz }) has already passed; pick a time in the future.
