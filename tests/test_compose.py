@@ -447,15 +447,15 @@ INVISIBLE_REFUSALS = {
         "All students",
         "The message has no visible characters: only spaces or invisible ones, so recipients "
         "would see nothing. Send a text with something to read.",
-        "step 3 of 4",
-        "step 4 of 4",
+        "step 2 of 3",
+        "step 3 of 3",
     ),
     "ru": (
-        "Все студенты",
+        "Все ученики",
         "В сообщении нет видимых символов: только пробелы или невидимые знаки, получатели "
         "ничего не увидят. Отправьте текст, который можно прочитать.",
-        "шаг 3 из 4",
-        "шаг 4 из 4",
+        "шаг 2 из 3",
+        "шаг 3 из 3",
     ),
 }
 
@@ -486,10 +486,10 @@ async def test_an_invisible_caption_is_refused(bot_harness: BotHarness, roster: 
         "The caption has no visible characters: only spaces or invisible ones, so recipients "
         "would see nothing. Send the file again with a caption to read, or without one."
     ]
-    assert "step 3 of 4" in (wizard.screen().text or "")
+    assert "step 2 of 3" in (wizard.screen().text or "")
     replies = await wizard.send_update("photo", "PHOTO-3")
     assert (replies[0].method, replies[0].file_id) == ("sendPhoto", "PHOTO-3")
-    assert "step 4 of 4" in (replies[-1].text or "")
+    assert "step 3 of 3" in (replies[-1].text or "")
 
 
 async def test_unsupported_content_gets_a_hint(bot_harness: BotHarness, roster: Roster) -> None:
