@@ -4,7 +4,7 @@ succeed, and says it is paused meanwhile.
 Before, one failed write of results ended the run and left the broadcast `sending` with
 nobody sending it until the bot was restarted. Now every database call of a run (writing
 results, reading who is due, setting the final status) goes through an `OutageGuard`:
-it is retried with a growing delay (0.25 s doubling up to 5 s) for as long as it
+it is retried with a growing delay (0.25 s doubling up to 2 s) for as long as it
 fails, and the run is paused while any call fails (the live progress message says so).
 Nothing is lost and nothing is sent again: results stay buffered and each worker still
 waits for its own result to be durable, so sending stops by itself. The one error not
@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 FIRST_DELAY = 0.25
-LONGEST_DELAY = 5.0
+LONGEST_DELAY = 2.0
 
 
 class OutageGuard:
