@@ -46,19 +46,13 @@ async def api() -> AsyncIterator[FakeBotAPI]:
 
 @asynccontextmanager
 async def engine_sending(
-    api: FakeBotAPI, session_factory: SessionFactory, **options: object
+    api: FakeBotAPI, session_factory: SessionFactory, lease: LeaseTerms | None = None
 ) -> AsyncIterator[tuple[BroadcastSender, ProgressHub]]:
     limiter = RateLimiter(RATE)
     bot = make_bot(api.url, limiter)
     hub = ProgressHub()
     sender = BroadcastSender(
-        bot,
-        session_factory,
-        POLICY,
-        limiter,
-        hub,
-        workers=WORKERS,
-        **options,  # type: ignore[arg-type]
+        bot, session_factory, POLICY, limiter, hub, workers=WORKERS, lease=lease
     )
     try:
         yield sender, hub
@@ -139,7 +133,9 @@ async def test_postgresql_cut_off_mid_send_pauses_sending_and_the_run_goes_on(
     server = make_url(postgres_url)
     proxy = TcpProxy(server.port or 5432, server.host or "127.0.0.1")
     port = await proxy.start()
-    engine = create_engine(server.set(host="127.0.0.1", port=port))
+    engine = create_engine(
+        server.set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
+    )
     try:
         async with engine.begin() as connection:
             await connection.run_sync(Base.metadata.drop_all)
