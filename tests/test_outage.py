@@ -1,8 +1,8 @@
 """A broadcast never freezes: the database goes away mid-send (PostgreSQL cut off by a TCP
 proxy; SQLite's write lock held by another connection for longer than the busy timeout),
 sending pauses with the progress snapshot saying so, and the same run goes on by itself
-once the database is back: everyone delivered once, nobody lost, nothing restarted. And
-the supervisor: a broadcast this instance holds but does not send is picked up again,
+once the database is back: everyone delivered once, nobody lost, nothing restarted (the
+retrying guard on its own first). And the supervisor: a broadcast this instance holds but does not send is picked up again,
 and one another live instance sends is left alone until that instance stops."""
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from sqlalchemy import make_url, select
 from db.models import Base, Broadcast, BroadcastRecipient, BroadcastStatus, RecipientStatus
 from db.session import SessionFactory, create_engine, create_session_factory
 from fake_bot_api import FakeBotAPI
-from services.lease import LeaseTerms
+from services.lease import LeaseLost, LeaseTerms
 from services.limiter import RateLimiter
+from services.outage import OutageGuard
 from services.progress import ProgressHub, ProgressSnapshot, ProgressSubscription
 from services.send_policy import SendPolicy
 from services.sender import BroadcastSender
@@ -64,6 +65,46 @@ async def engine_sending(
 async def collect(subscription: ProgressSubscription, into: list[ProgressSnapshot]) -> None:
     while True:
         into.append(await subscription.next())
+
+
+async def test_the_guard_retries_until_a_call_succeeds_and_says_when_it_is_paused() -> None:
+    changes: list[bool] = []
+    guard = OutageGuard(changes.append, give_up=(LeaseLost,), first_delay=0.01, stalled_after=0.2)
+    attempts = 0
+
+    async def flaky() -> str:
+        nonlocal attempts
+        attempts += 1
+        if attempts < 3:
+            raise ConnectionRefusedError("the database is away")
+        return "written"
+
+    assert await guard.call(flaky, "writing") == "written"
+    assert attempts == 3 and changes == [True, False] and not guard.paused
+
+    async def slow() -> str:  # no error, but it hangs for longer than stalled_after
+        await asyncio.sleep(0.5)
+        return "late"
+
+    assert await guard.call(slow, "writing") == "late"
+    assert changes == [True, False] * 2
+
+    async def taken_over() -> None:
+        raise LeaseLost(1)
+
+    with pytest.raises(LeaseLost):  # not worth retrying: at once, and no pause
+        await guard.call(taken_over, "writing")
+    assert changes == [True, False] * 2
+
+    async def never() -> None:
+        raise ConnectionRefusedError("the database is away")
+
+    stuck = asyncio.create_task(guard.call(never, "writing"))
+    await asyncio.sleep(0.1)
+    assert guard.paused and changes[-1] is True
+    stuck.cancel()  # the run stops: the call no longer counts
+    await asyncio.gather(stuck, return_exceptions=True)
+    assert not guard.paused
 
 
 async def send_through_an_outage(
