@@ -1,9 +1,10 @@
 """A broadcast never freezes: the database goes away mid-send (PostgreSQL cut off by a TCP
 proxy; SQLite's write lock held by another connection for longer than the busy timeout),
 sending pauses with the progress snapshot saying so, and the same run goes on by itself
-once the database is back: everyone delivered once, nobody lost, nothing restarted (the
-retrying guard on its own first). And the supervisor: a broadcast this instance holds but does not send is picked up again,
-and one another live instance sends is left alone until that instance stops."""
+once the database is back: everyone delivered once, nobody lost, nothing restarted (and
+first the retrying guard on its own). And the supervisor: a broadcast this instance holds
+but does not send is picked up again, and one that another live instance sends is left
+alone until that instance stops."""
 
 from __future__ import annotations
 
