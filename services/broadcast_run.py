@@ -18,6 +18,9 @@ One run per broadcast in status `sending` (services/sender.py starts and stops t
 * a heartbeat renews the broadcast's lease (services/lease.py); a run whose lease went to
   another instance stops, and what it had not recorded yet is not recorded.
 
+`stop` lets requests in flight finish and be recorded; `abandon` (at shutdown, once the
+grace is over) cancels them too, leaving their recipients pending as a kill would.
+
 Every database call rides out an outage (services/outage.py): retried with backoff while
 sending pauses by itself (workers wait for durable results) and the progress snapshot
 says `paused`.

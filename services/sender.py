@@ -166,8 +166,9 @@ class BroadcastSender:
         """Stop every run: requests in flight get `grace` seconds to finish and be
         recorded, then they are abandoned (their recipients stay pending for the next
         run); each run releases its lease on the way out."""
-        if self._supervisor is not None:
-            await self._supervisor.stop()
+        supervisor, self._supervisor = self._supervisor, None
+        if supervisor is not None:
+            await supervisor.stop()
         runs = list(self._runs.values())
         tasks = [self._tasks[run.broadcast_id] for run in runs]
         for run in runs:
