@@ -11,7 +11,9 @@ the holder. It releases the lease when it stops, so the next instance goes on at
 Another instance takes a broadcast over only when its lease is free: released, expired
 (its holder crashed, or lost the database for longer than a lease), or never taken for a
 whole lease length. That last rule leaves a broadcast that just became `sending` to the
-instance that started it, which takes the lease right after the status change.
+instance that started it, which takes the lease right after the status change; an
+instance that is starting up takes never-taken ones at once (left by a bot that stopped
+before it took them, or by a version without leases).
 
 Taking a lease is one conditional UPDATE, so two instances never both hold one: on
 PostgreSQL the row lock serialises them and the second re-checks the condition on the
@@ -118,15 +120,18 @@ class Leases:
             )
         return holder or "?"
 
-    async def take_over(self) -> list[int]:
+    async def take_over(self, *, at_start: bool = False) -> list[int]:
         """Take every `sending` broadcast whose lease is free and renew those this instance
-        holds (the supervisor's sweep): the ids this instance holds now."""
+        holds (the supervisor's sweep): the ids this instance holds now. A broadcast never
+        taken is left to its starter for a lease length, unless `at_start` (a bot that
+        stopped before it took the lease leaves one so)."""
         now = self._clock()
-        never_taken_since = now - timedelta(seconds=self.terms.length)
+        never_taken: ColumnElement[bool] = Broadcast.lease_expires_at.is_(None)
+        if not at_start:  # left to its starter for a lease length
+            since = now - timedelta(seconds=self.terms.length)
+            never_taken = and_(never_taken, Broadcast.updated_at < since)
         free = or_(
-            Broadcast.lease_owner == self.owner,
-            Broadcast.lease_expires_at < now,
-            and_(Broadcast.lease_expires_at.is_(None), Broadcast.updated_at < never_taken_since),
+            Broadcast.lease_owner == self.owner, Broadcast.lease_expires_at < now, never_taken
         )
         async with self._session_factory() as session, session.begin():
             rows = await session.scalars(

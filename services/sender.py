@@ -19,6 +19,7 @@ import itertools
 import logging
 import math
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 from aiogram import Bot
 
@@ -131,13 +132,13 @@ class BroadcastSender:
                 )
             )
 
-    async def resume_all(self) -> list[int]:
+    async def resume_all(self, *, at_start: bool = True) -> list[int]:
         """Take over every `sending` broadcast whose lease is free or expired, and go on
         with those whose lease this instance holds without sending them (their run ended
         early); returns the ids started. At start, then at every sweep of `supervise`."""
         async with self._starting:
             started = []
-            for broadcast_id in await self.leases.take_over():
+            for broadcast_id in await self.leases.take_over(at_start=at_start):
                 if broadcast_id in self._runs:
                     continue
                 try:
@@ -153,7 +154,8 @@ class BroadcastSender:
         """Resume what needs it every `LeaseTerms.sweep` seconds until `shutdown`;
         `on_started` hears of every broadcast started that way."""
         if self._supervisor is None:
-            self._supervisor = SendSupervisor(self.resume_all, self.leases.terms.sweep, on_started)
+            sweep = partial(self.resume_all, at_start=False)
+            self._supervisor = SendSupervisor(sweep, self.leases.terms.sweep, on_started)
             self._supervisor.start()
 
     async def wait(self, broadcast_id: int) -> None:

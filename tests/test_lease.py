@@ -129,6 +129,16 @@ async def test_a_broadcast_just_set_to_sending_is_left_to_whoever_set_it(
     assert await a.take(broadcast_id) == b.owner
 
 
+async def test_an_instance_starting_up_takes_what_a_stopped_bot_never_took(
+    session_factory: SessionFactory, clock: Clock
+) -> None:
+    broadcast_id = await seed_broadcast(
+        session_factory, 1, first_chat_id=52_500, lease_expires_at=None
+    )
+    a, _ = instances(session_factory, clock)
+    assert await a.take_over(at_start=True) == [broadcast_id]
+
+
 def result(recipient: Recipient, status: RecipientStatus = RecipientStatus.SENT) -> DeliveryResult:
     return DeliveryResult(recipient, status, recipient.attempts, utcnow(), message_id="1")
 
