@@ -65,8 +65,10 @@ class Application:
 
     async def start_background(self) -> None:
         """Resume what a restart interrupted: broadcasts left sending (their progress
-        messages keep updating) and the timers of scheduled ones."""
+        messages keep updating) and the timers of scheduled ones; then supervise sending
+        (a crashed instance's broadcasts, runs that ended early)."""
         await self.launcher.resume_all()
+        self.launcher.supervise()
         await self.scheduler.start()
 
     async def close(self) -> None:

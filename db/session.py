@@ -8,6 +8,7 @@ matches Cyrillic names.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,9 @@ from sqlalchemy.ext.asyncio import (
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
+SQLITE_BUSY_TIMEOUT = 30.0
+"""Seconds an SQLite statement waits for another connection's write lock before failing."""
+
 
 def _ensure_sqlite_folder(url: str) -> None:
     database = make_url(url).database
@@ -33,22 +37,24 @@ def _unicode_lower(value: object) -> object:
     return value.lower() if isinstance(value, str) else value
 
 
-def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+def _configure_sqlite(busy_timeout: float, dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={round(busy_timeout * 1000)}")
     cursor.close()
     dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def create_engine(
+    url: str, *, sqlite_busy_timeout: float = SQLITE_BUSY_TIMEOUT, **kwargs: Any
+) -> AsyncEngine:
     """An engine for `url`; SQLite files get their folder and pragmas."""
     if make_url(url).get_backend_name() == "sqlite":
         _ensure_sqlite_folder(url)
         engine = create_async_engine(url, **kwargs)
-        event.listen(engine.sync_engine, "connect", _configure_sqlite)
+        event.listen(engine.sync_engine, "connect", partial(_configure_sqlite, sqlite_busy_timeout))
         return engine
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
 

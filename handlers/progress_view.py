@@ -60,8 +60,9 @@ def progress_times(t: Translator, progress: Progress, tz: ZoneInfo) -> str:
 def render_progress(
     t: Translator, snapshot: ProgressSnapshot, footer: str | None = None
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """Bar, percent, sent / failed / pending, rate and ETA while sending, status in words;
-    the final summary with the errors once finished. `footer` marks the full view."""
+    """Bar, percent, sent / failed / pending, rate and ETA while sending (or that it is
+    paused, waiting for the database), status in words; the final summary with the errors
+    once finished. `footer` marks the full view."""
     status = snapshot.status
     lines = [
         t(
@@ -79,7 +80,9 @@ def render_progress(
             total=snapshot.total,
         ),
     ]
-    if status is BroadcastStatus.SENDING:
+    if status is BroadcastStatus.SENDING and snapshot.paused:
+        lines.append(t("progress-paused"))
+    elif status is BroadcastStatus.SENDING:
         live = snapshot.rate > 0
         lines.append(
             t(

@@ -6,6 +6,11 @@ the recipient rows, the broadcast's counters and error log, users who blocked th
 group chats that moved to a new id. When nothing is pending the broadcast gets its final
 status, or it fails when Telegram rejected the bot itself. Keeping the SQL apart lets the
 loop read as sending, and keeps every change a send makes to the database in one place.
+
+Every write is made only while this instance holds the broadcast's lease
+(services/lease.py), checked and renewed in the same transaction: an instance that lost
+its lease (another one took the broadcast over) gets LeaseLost and records nothing, so
+two instances never both count a recipient.
 """
 
 from __future__ import annotations
@@ -22,8 +27,10 @@ from sqlalchemy.orm import aliased
 from db.models import Base, Broadcast, BroadcastRecipient, BroadcastStatus, RecipientStatus, User
 from db.session import SessionFactory
 from db.types import utcnow
+from services.audience import affected_rows
 from services.delivery_errors import DeliveryError
 from services.error_log import ErrorEvent, merge_error_log
+from services.lease import NO_LEASE, LeaseLost, Leases
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +69,12 @@ def counts_query(broadcast_id: int) -> Select[BroadcastStatus, int, int, int]:
 
 class DeliveryRecord:
     """One broadcast's deliveries in the database: who is due, what each send did, and
-    the broadcast's final status."""
+    the broadcast's final status, written under this instance's lease."""
 
-    def __init__(self, session_factory: SessionFactory, broadcast_id: int) -> None:
+    def __init__(self, session_factory: SessionFactory, broadcast_id: int, leases: Leases) -> None:
         self._session_factory = session_factory
         self._broadcast_id = broadcast_id
+        self._leases = leases
 
     async def due(self, now: datetime, *, after_id: int, limit: int) -> list[Recipient]:
         """Up to `limit` pending recipients due by `now` with a row id above `after_id`,
@@ -125,8 +133,12 @@ class DeliveryRecord:
     async def write(
         self, results: list[DeliveryResult], *, read_counts: bool
     ) -> Row[BroadcastStatus, int, int, int] | None:
-        """Record a batch of results in one transaction; with `read_counts`, return the
-        broadcast's status and counters as this transaction leaves them."""
+        """Record a batch of results in one transaction, renewing the lease; with
+        `read_counts`, return the broadcast's status and counters as this transaction
+        leaves them. LeaseLost (and nothing written) when the lease is another's.
+
+        Writing a batch again records it once: a retry after a commit whose answer was
+        lost with the connection must not count anyone twice."""
         sent = sum(1 for r in results if r.status is RecipientStatus.SENT)
         failed = sum(1 for r in results if r.status is RecipientStatus.FAILED)
         events = [
@@ -137,35 +149,39 @@ class DeliveryRecord:
         blocked = sorted(r.recipient.user_id for r in results if r.error and r.error.blocks_user)
         table = Base.metadata.tables[BroadcastRecipient.__tablename__]
         async with self._session_factory() as session, session.begin():
-            connection = await session.connection()
-            await connection.execute(
-                update(table).where(table.c.id == bindparam("row_id")),
-                [_row_values(r) for r in results],
+            changes: dict[str, Any] = self._leases.renewal()
+            if not await _already_written(session, results[0]):
+                connection = await session.connection()
+                await connection.execute(
+                    update(table).where(table.c.id == bindparam("row_id")),
+                    [_row_values(r) for r in results],
+                )
+                if blocked:
+                    await session.execute(
+                        update(User).where(User.id.in_(blocked)).values(bot_blocked_at=utcnow())
+                    )
+                for result in results:
+                    if result.new_chat_id is not None:
+                        await _move_chat(session, result.recipient.user_id, result.new_chat_id)
+                if sent:
+                    changes["sent_count"] = Broadcast.sent_count + sent
+                if failed:
+                    changes["failed_count"] = Broadcast.failed_count + failed
+                if events:
+                    changes["error_log"] = await self._merged_error_log(session, events)
+            # The broadcast row last, as everywhere: recipient rows first, then the broadcast.
+            counted = await session.execute(
+                update(Broadcast).where(self._leases.held(self._broadcast_id)).values(**changes)
             )
-            if blocked:
-                await session.execute(
-                    update(User).where(User.id.in_(blocked)).values(bot_blocked_at=utcnow())
-                )
-            for result in results:
-                if result.new_chat_id is not None:
-                    await _move_chat(session, result.recipient.user_id, result.new_chat_id)
-            changes: dict[str, Any] = {}
-            if sent:
-                changes["sent_count"] = Broadcast.sent_count + sent
-            if failed:
-                changes["failed_count"] = Broadcast.failed_count + failed
-            if events:
-                changes["error_log"] = await self._merged_error_log(session, events)
-            if changes:
-                await session.execute(
-                    update(Broadcast).where(Broadcast.id == self._broadcast_id).values(**changes)
-                )
+            if affected_rows(counted) == 0:
+                raise LeaseLost(self._broadcast_id)  # rolls the whole batch back
             if not read_counts:
                 return None
             return (await session.execute(counts_query(self._broadcast_id))).one()
 
     async def finish(self) -> None:
-        """Set the final status if nothing is pending and nobody cancelled meanwhile."""
+        """Set the final status if nothing is pending and nobody cancelled meanwhile (and
+        give the lease up with it)."""
         pending = exists().where(
             BroadcastRecipient.broadcast_id == self._broadcast_id,
             BroadcastRecipient.status == RecipientStatus.PENDING,
@@ -179,11 +195,11 @@ class DeliveryRecord:
             await session.execute(
                 update(Broadcast)
                 .where(
-                    Broadcast.id == self._broadcast_id,
+                    self._leases.held(self._broadcast_id),
                     Broadcast.status == BroadcastStatus.SENDING,
                     ~pending,
                 )
-                .values(status=final_status, completed_at=utcnow())
+                .values(status=final_status, completed_at=utcnow(), **NO_LEASE)
             )
 
     async def fail(self, error: DeliveryError) -> None:
@@ -199,10 +215,12 @@ class DeliveryRecord:
             await session.execute(
                 update(Broadcast)
                 .where(
-                    Broadcast.id == self._broadcast_id,
+                    self._leases.held(self._broadcast_id),
                     Broadcast.status == BroadcastStatus.SENDING,
                 )
-                .values(status=BroadcastStatus.FAILED, completed_at=utcnow(), error_log=log)
+                .values(
+                    status=BroadcastStatus.FAILED, completed_at=utcnow(), error_log=log, **NO_LEASE
+                )
             )
 
     async def _merged_error_log(
@@ -212,6 +230,20 @@ class DeliveryRecord:
             select(Broadcast.error_log).where(Broadcast.id == self._broadcast_id).with_for_update()
         )
         return merge_error_log(current, events)
+
+
+async def _already_written(session: AsyncSession, result: DeliveryResult) -> bool:
+    """Whether the batch holding `result` is recorded already. Every result changes the
+    row it was read from (pending with `attempts`): to another status, or to one more
+    attempt. So a row that shows the result's status and attempts has it, and so has the
+    rest of its batch, written in the same transaction."""
+    row = BroadcastRecipient
+    current = (
+        await session.execute(
+            select(row.status, row.attempts).where(row.id == result.recipient.row_id)
+        )
+    ).one_or_none()
+    return current is not None and tuple(current) == (result.status, result.attempts)
 
 
 def _row_values(result: DeliveryResult) -> dict[str, Any]:

@@ -96,12 +96,18 @@ class BroadcastLauncher:
         )
 
     async def resume_all(self) -> list[int]:
-        """After a restart: every broadcast left `sending` goes on, and so does its
-        progress message (the same message, edited)."""
+        """After a restart: every broadcast left `sending` whose lease is free goes on, and
+        so does its progress message (the same message, edited)."""
         resumed = await self._sender.resume_all()
         for broadcast_id in resumed:
             await self._progress.follow(broadcast_id)
         return resumed
+
+    def supervise(self) -> None:
+        """From now until the sender's shutdown, every few seconds: broadcasts of a crashed
+        instance (once their lease expires) and runs that ended early go on, and so do
+        their progress messages."""
+        self._sender.supervise(on_started=self._progress.follow)
 
     async def _hand_over(
         self, broadcast_id: int, count: int, chat_id: int | None, announce: Announce | None

@@ -1,7 +1,8 @@
 """Live progress of a broadcast: snapshots from the engine, one edited message for the admin.
 
 The engine publishes a `ProgressSnapshot` to the `ProgressHub` after every batch of
-results it writes (only when somebody listens). A `ProgressReporter` listens for one
+results it writes (only when somebody listens), and a `paused` one while the database
+cannot be written (services/outage.py). A `ProgressReporter` listens for one
 broadcast and keeps one message in the admin's chat up to date: at most one edit every
 `PROGRESS_EDIT_INTERVAL` seconds, always one with the final state. The chat and message
 ids are stored on the broadcast, so after a restart the resumed broadcast edits the
@@ -21,7 +22,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRetryAfter
@@ -49,6 +50,7 @@ class ProgressSnapshot:
     rate: float = 0.0  # results per second over the last few seconds
     eta_seconds: float | None = None
     errors: tuple[tuple[str, int], ...] = ()  # failed recipients per error code, most first
+    paused: bool = False  # sending waits for the database to come back
 
     @property
     def pending(self) -> int:
@@ -123,14 +125,16 @@ class ProgressHub:
 
 class RunProgress:
     """What one sending run tells the hub: the stored counters, the rate over the last
-    RATE_WINDOW seconds and the time left at that rate. Counting is free when nobody
-    watches the broadcast."""
+    RATE_WINDOW seconds and the time left at that rate, and whether sending is paused.
+    Counting is free when nobody watches the broadcast."""
 
     def __init__(self, hub: ProgressHub | None, broadcast_id: int) -> None:
         self._hub = hub
         self._broadcast_id = broadcast_id
         self._processed = 0
         self._samples: deque[tuple[float, int]] = deque()
+        self._paused = False
+        self._last: ProgressSnapshot | None = None
 
     @property
     def watched(self) -> bool:
@@ -160,11 +164,9 @@ class RunProgress:
         failed: int,
         failed_by_code: dict[str, int],
     ) -> None:
-        if self._hub is None:
-            return
-        rate = self.rate()
+        rate = 0.0 if self._paused else self.rate()
         pending = max(total - sent - failed, 0)
-        self._hub.publish(
+        self._publish(
             ProgressSnapshot(
                 self._broadcast_id,
                 status,
@@ -174,8 +176,22 @@ class RunProgress:
                 rate=rate,
                 eta_seconds=pending / rate if rate > 0 else None,
                 errors=error_breakdown(failed_by_code),
+                paused=self._paused,
             )
         )
+
+    def pause(self, paused: bool) -> None:
+        """Sending waits for the database (or goes on): the last counters, so marked."""
+        self._paused = paused
+        if paused:
+            self._samples.clear()  # the rate after the pause starts afresh
+        if self._last is not None:
+            self._publish(replace(self._last, paused=paused, rate=0.0, eta_seconds=None))
+
+    def _publish(self, snapshot: ProgressSnapshot) -> None:
+        self._last = snapshot
+        if self._hub is not None:
+            self._hub.publish(snapshot)
 
 
 async def failed_by_code(session: AsyncSession, broadcast_id: int) -> dict[str, int]:
@@ -238,7 +254,9 @@ def render_plain(snapshot: ProgressSnapshot) -> tuple[str, InlineKeyboardMarkup 
         f"Sent: {snapshot.sent} · Failed: {snapshot.failed} · "
         f"Pending: {snapshot.pending} (of {snapshot.total})",
     ]
-    if not snapshot.finished:
+    if snapshot.paused and not snapshot.finished:
+        lines.append("Paused: database unavailable, retrying")
+    elif not snapshot.finished:
         eta = "—" if snapshot.eta_seconds is None else format_duration(snapshot.eta_seconds)
         lines.append(f"Rate: {snapshot.rate:.1f} msg/s · ETA: {eta}")
     if snapshot.errors:

@@ -5,6 +5,9 @@ database commits per second; writing them in batches alone would let a worker go
 its result is saved. The buffer does both: workers hand in results one by one and each
 `record` returns only once the batch holding its result is written, which is what the
 sender's bound on duplicates after a crash rests on.
+
+The write it is given rides out database outages itself (services/outage.py), so a
+batch that cannot be written is one that must not be: the run lost its lease.
 """
 
 from __future__ import annotations

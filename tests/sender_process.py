@@ -1,13 +1,18 @@
 """The sending engine as a separate process, plus the helpers its users share.
 
-The crash test runs it and kills it with SIGKILL mid-send, then runs it again; the
-benchmark and the engine tests use `seed_broadcast` to build large audiences with
-set-based SQL and `make_bot` to reach a fake Bot API server.
+The crash and failover tests run it, kill it with SIGKILL or stop it with SIGTERM
+mid-send, and run another one on the same database; the benchmarks and the engine tests
+use `seed_broadcast` to build large audiences with set-based SQL and `make_bot` to reach
+a fake Bot API server.
 
     python -m tests.sender_process --database URL --api URL [--rate 200] [--workers N]
+                                   [--lease SECONDS]
 
-It resumes every broadcast in `sending`, prints `RUNNING <ids>` once started and `DONE`
-when they have all finished.
+Like the bot, it resumes every broadcast in `sending` whose lease is free and supervises
+from then on (taking over what another instance leaves). It prints `RUNNING <ids>` once
+started, `TAKEN <id>` for each broadcast the supervisor starts later, and `DONE` when no
+broadcast is `sending` any more; SIGTERM stops it gracefully (`STOPPED`). `--lease`
+shortens the lease (heartbeat and sweep in proportion) so takeovers take seconds.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import signal
+import sys
 from typing import Any
 
 from aiogram import Bot
@@ -22,7 +29,7 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from sqlalchemy import String, cast, insert, literal, select
+from sqlalchemy import String, cast, func, insert, literal, select
 
 from bot.app import send_policy
 from core.settings import Settings
@@ -38,6 +45,7 @@ from db.models import (
 )
 from db.session import SessionFactory, create_engine, create_session_factory
 from db.types import utcnow
+from services.lease import LeaseTerms
 from services.limiter import RateLimiter, RateLimitMiddleware
 from services.sender import BroadcastSender
 
@@ -64,7 +72,8 @@ async def seed_broadcast(
     **fields: Any,
 ) -> int:
     """A broadcast in `sending` with `recipients` new students (chat ids `first_chat_id`
-    onwards) as pending recipients; rows are generated in SQL, not in Python."""
+    onwards) as pending recipients; rows are generated in SQL, not in Python. Its lease is
+    free, as a bot that stopped leaves it, so the next engine to start takes it."""
     now = utcnow()
     prefix = f"seed-{first_chat_id}-"
     sequence = select(literal(1).label("n")).cte("sequence", recursive=True)
@@ -85,6 +94,7 @@ async def seed_broadcast(
                 )
             )
         fields.setdefault("content_kind", ContentKind.TEXT)
+        fields.setdefault("lease_expires_at", now)
         broadcast = Broadcast(
             target_group=TargetGroup.ALL_STUDENTS,
             target_filter={},
@@ -126,24 +136,71 @@ def process_settings(database_url: str, api_url: str, rate: float, **overrides: 
     return Settings(_env_file=None, **values)
 
 
+async def spawn_sender(
+    database_url: str,
+    api_url: str,
+    *,
+    rate: float,
+    workers: int,
+    lease: float | None = None,
+) -> asyncio.subprocess.Process:
+    """This module as a child process; read its stdout for RUNNING, TAKEN, DONE, STOPPED."""
+    args = ["--database", database_url, "--api", api_url, "--rate", str(rate)]
+    args += ["--workers", str(workers)] + (["--lease", str(lease)] if lease else [])
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.sender_process", *args, stdout=asyncio.subprocess.PIPE
+    )
+
+
+def short_lease(length: float) -> LeaseTerms:
+    """A lease of `length` seconds, renewed three times and swept four times per length."""
+    return LeaseTerms(length=length, heartbeat=length / 3, sweep=length / 4)
+
+
+async def _nothing_sending(session_factory: SessionFactory) -> None:
+    while True:
+        async with session_factory() as session:
+            sending = await session.scalar(
+                select(func.count()).where(Broadcast.status == BroadcastStatus.SENDING)
+            )
+        if not sending:
+            return
+        await asyncio.sleep(0.1)
+
+
+async def _taken(broadcast_id: int) -> None:
+    print("TAKEN", broadcast_id, flush=True)
+
+
 async def _run(args: argparse.Namespace) -> None:
     settings = process_settings(args.database, args.api, args.rate)
     engine = create_engine(settings.database_url)
+    session_factory = create_session_factory(engine)
     limiter = RateLimiter(settings.send_rate)
     bot = make_bot(settings.bot_api_url, limiter)
+    lease = short_lease(args.lease) if args.lease else None
     sender = BroadcastSender(
-        bot, create_session_factory(engine), send_policy(settings), limiter, workers=args.workers
+        bot, session_factory, send_policy(settings), limiter, workers=args.workers, lease=lease
     )
+    terminated = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminated.set)
     try:
         ids = await sender.resume_all()
         print("RUNNING", *ids, flush=True)
-        for broadcast_id in ids:
-            await sender.wait(broadcast_id)
-        print("DONE", flush=True)
+        sender.supervise(on_started=_taken)
+        finished = asyncio.create_task(_nothing_sending(session_factory))
+        stopped = asyncio.create_task(terminated.wait())
+        await asyncio.wait({finished, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        for waiting in (finished, stopped):
+            waiting.cancel()
+        if finished.done() and not finished.cancelled():
+            print("DONE", flush=True)
     finally:
         await sender.shutdown()
         await bot.session.close()
         await engine.dispose()
+    if terminated.is_set():
+        print("STOPPED", flush=True)
 
 
 def main() -> None:
@@ -153,6 +210,7 @@ def main() -> None:
     parser.add_argument("--api", required=True)
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--lease", type=float, default=None, help="lease length in seconds")
     asyncio.run(_run(parser.parse_args()))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import update
@@ -15,7 +16,13 @@ from db.models import Broadcast, BroadcastStatus
 from db.session import SessionFactory
 from fake_bot_api import FakeBotAPI
 from services.limiter import RateLimiter
-from services.progress import ProgressHub, ProgressReporter, ProgressSnapshot, render_plain
+from services.progress import (
+    ProgressHub,
+    ProgressReporter,
+    ProgressSnapshot,
+    RunProgress,
+    render_plain,
+)
 from services.sender import BroadcastSender
 from tests.conftest import TEST_TOKEN
 from tests.sender_process import make_bot, seed_broadcast
@@ -57,6 +64,35 @@ def test_the_plain_rendering_shows_bar_counters_rate_eta_and_errors() -> None:
 
     final, _ = render_plain(snapshot(BroadcastStatus.COMPLETED, sent=190, failed=10))
     assert "100%" in final and "Pending: 0" in final and "ETA" not in final
+
+    paused, _ = render_plain(snapshot(paused=True))
+    assert "Paused: database unavailable, retrying" in paused and "Rate" not in paused
+
+
+def test_a_run_marks_its_last_counters_paused_and_then_goes_on() -> None:
+    hub = ProgressHub()
+    progress = RunProgress(hub, 7)
+    failed = {"blocked": 10}
+    with hub.subscribe(7) as subscription:
+        progress.publish(BroadcastStatus.SENDING, 200, 40, 10, failed)
+        first = subscription.newest()
+        assert first is not None and not first.paused and first.errors == (("blocked", 10),)
+        progress.pause(True)  # the database is away: the last counters, marked paused
+        assert subscription.newest() == replace(first, paused=True, rate=0.0, eta_seconds=None)
+        progress.publish(BroadcastStatus.SENDING, 200, 45, 10, failed)
+        latest = subscription.newest()
+        assert latest is not None and latest.paused and latest.sent == 45
+        progress.pause(False)
+        latest = subscription.newest()
+        assert latest is not None and not latest.paused and latest.sent == 45
+
+    quiet = RunProgress(hub, 8)
+    with hub.subscribe(8) as subscription:
+        quiet.pause(True)  # nothing published yet: nothing to mark
+        assert subscription.newest() is None
+        quiet.publish(BroadcastStatus.SENDING, 200, 0, 0, {})
+        latest = subscription.newest()
+        assert latest is not None and latest.paused
 
 
 @pytest.fixture

@@ -77,6 +77,24 @@ def test_without_a_live_rate_rate_and_eta_are_dashes() -> None:
     assert "Rate: — msg/s · ETA: —" in text.split("\n")
 
 
+@pytest.mark.parametrize(
+    ("t", "paused_line"),
+    [
+        (EN, "⏸ Paused: database unavailable, retrying"),
+        (RU, "⏸ Пауза: база данных недоступна, повторяем попытки"),
+    ],
+)
+def test_while_the_database_is_away_it_says_sending_is_paused_instead_of_the_rate(
+    t: Translator, paused_line: str
+) -> None:
+    text, markup = render_progress(t, sending(paused=True, rate=0.0, eta_seconds=None))
+    lines = text.split("\n")
+    assert lines[3] == paused_line and len(lines) == 5  # counters and errors stay
+    assert len(actions(markup)) == 2  # Refresh and Cancel still work
+    back, _ = render_progress(t, sending())
+    assert paused_line not in back
+
+
 def test_the_final_summary_offers_retry_only_for_retryable_failures() -> None:
     final = sending(status=BroadcastStatus.COMPLETED, sent=190, rate=0.0, eta_seconds=None)
     text, markup = render_progress(EN, final)

@@ -45,6 +45,7 @@ delivery-error-other = other error
 progress-title = { $icon } <b>Broadcast #{ $id }</b> · { $status }
 progress-counts = Sent: { $sent } · Failed: { $failed } · Pending: { $pending } (of { $total })
 progress-rate = Rate: { $rate } msg/s · ETA: { $eta }
+progress-paused = ⏸ Paused: database unavailable, retrying
 progress-errors = Errors: { $failed } failed: { $details }
 progress-times = Created: { $created } · Started: { $started } · Finished: { $finished }
 progress-btn-refresh = 🔄 Refresh

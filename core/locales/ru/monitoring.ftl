@@ -45,6 +45,7 @@ delivery-error-other = другая ошибка
 progress-title = { $icon } <b>Рассылка #{ $id }</b> · { $status }
 progress-counts = Доставлено: { $sent } · Ошибок: { $failed } · Ожидают: { $pending } (из { $total })
 progress-rate = Скорость: { $rate } сообщ./с · Осталось: { $eta }
+progress-paused = ⏸ Пауза: база данных недоступна, повторяем попытки
 progress-errors = Ошибки: { $failed } не доставлено: { $details }
 progress-times = Создана: { $created } · Начата: { $started } · Завершена: { $finished }
 progress-btn-refresh = 🔄 Обновить
