@@ -47,7 +47,7 @@ from services.content import BroadcastContent
 from services.delivery_errors import DeliveryError, Disposition, ErrorCode, classify
 from services.delivery_record import DeliveryRecord, DeliveryResult, Recipient, counts_query
 from services.errors import Action, BroadcastNotFound, InvalidStatus
-from services.limiter import RateLimiter, already_granted
+from services.limiter import Limiter, already_granted
 from services.outgoing import OutgoingContent, send_content
 from services.progress import ProgressHub, RunProgress, failed_by_code
 from services.result_buffer import NotRecorded, ResultBuffer
@@ -335,7 +335,7 @@ class BroadcastSender:
         bot: Bot,
         session_factory: SessionFactory,
         policy: SendPolicy,
-        limiter: RateLimiter,
+        limiter: Limiter,
         hub: ProgressHub | None = None,
         *,
         workers: int | None = None,
