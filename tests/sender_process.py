@@ -5,9 +5,11 @@ benchmark and the engine tests use `seed_broadcast` to build large audiences wit
 set-based SQL and `make_bot` to reach a fake Bot API server.
 
     python -m tests.sender_process --database URL --api URL [--rate 200] [--workers N]
+                                   [--redis URL [--redis-namespace NS]]
 
 It resumes every broadcast in `sending`, prints `RUNNING <ids>` once started and `DONE`
-when they have all finished.
+when they have all finished. With `--redis` its rate budget is shared with every other
+process using the same Redis namespace (by default the bot's, as the bot does).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.utils.token import extract_bot_id
 from sqlalchemy import String, cast, insert, literal, select
 
 from bot.app import send_policy
@@ -38,14 +41,15 @@ from db.models import (
 )
 from db.session import SessionFactory, create_engine, create_session_factory
 from db.types import utcnow
-from services.limiter import RateLimiter, RateLimitMiddleware
+from services.limiter import Limiter, RateLimiter, RateLimitMiddleware
 from services.sender import BroadcastSender
+from services.shared_limiter import SharedRateLimiter, bot_namespace
 
 TOKEN = "123456:TEST-TOKEN"
 
 
 def make_bot(
-    api_url: str, limiter: RateLimiter | None = None, *, connections: int = 1000, **session: Any
+    api_url: str, limiter: Limiter | None = None, *, connections: int = 1000, **session: Any
 ) -> Bot:
     """A real aiogram Bot talking HTTP to `api_url`, with HTML as default parse mode like
     production (so tests show the engine overrides it); `limiter` paces its own replies."""
@@ -129,7 +133,11 @@ def process_settings(database_url: str, api_url: str, rate: float, **overrides: 
 async def _run(args: argparse.Namespace) -> None:
     settings = process_settings(args.database, args.api, args.rate)
     engine = create_engine(settings.database_url)
-    limiter = RateLimiter(settings.send_rate)
+    shared = None
+    if args.redis:
+        namespace = args.redis_namespace or bot_namespace(extract_bot_id(TOKEN))
+        shared = SharedRateLimiter.from_url(args.redis, settings.send_rate, namespace=namespace)
+    limiter = shared or RateLimiter(settings.send_rate)
     bot = make_bot(settings.bot_api_url, limiter)
     sender = BroadcastSender(
         bot, create_session_factory(engine), send_policy(settings), limiter, workers=args.workers
@@ -142,6 +150,8 @@ async def _run(args: argparse.Namespace) -> None:
         print("DONE", flush=True)
     finally:
         await sender.shutdown()
+        if shared is not None:
+            await shared.close()
         await bot.session.close()
         await engine.dispose()
 
@@ -153,6 +163,8 @@ def main() -> None:
     parser.add_argument("--api", required=True)
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--redis", default=None, help="share the rate budget through this Redis")
+    parser.add_argument("--redis-namespace", default=None, help="default: the bot's")
     asyncio.run(_run(parser.parse_args()))
 
 
