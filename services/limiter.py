@@ -57,7 +57,7 @@ CALM_PERIOD = 60.0  # seconds without a flood wait before the margin narrows a s
 CHAT_INTERVAL = 1.0
 # How far the even schedule may lag behind real time before it is reset: a late wake-up
 # may be made up for, a long idle period may not turn into a burst.
-_MAX_LAG = 0.02
+MAX_LAG = 0.02
 
 _granted: ContextVar[bool] = ContextVar("rate_limit_granted", default=False)
 
@@ -165,7 +165,7 @@ class RateLimiter:
             self._set_margin(max(self._base_margin, self._margin - self._base_margin / 2))
             self._calm_since = now
         self._recent.append(now)
-        self._next_slot = max(self._next_slot, now - _MAX_LAG) + self._spacing
+        self._next_slot = max(self._next_slot, now - MAX_LAG) + self._spacing
         if chat_id is None:
             return
         chats = self._chat_last

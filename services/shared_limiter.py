@@ -7,22 +7,23 @@ instead, under keys named after the bot's id (never its token), and has the same
 as `RateLimiter` (`acquire(chat_id)`, `pause(seconds)`, `rate`), so the engine and
 `RateLimitMiddleware` use either.
 
-Each grant is one round trip: a Lua script (`_RESERVE`) books the next free slot on
-Redis's clock, atomically for all instances. Slots are at least `spacing` apart (floor(rate)
-slots per window of 1 s plus the jitter margin, so no window of 1 s ever holds more than
-`rate` of them), a chat's slots at least 1 s plus the margin apart, none before a flood
-wait ends; the script answers how long to sleep until the booked slot. While a chat or a
-flood wait is not ready it books nothing and answers how long to wait before asking again.
-A 429 (`pause`) holds this instance at once and is written to Redis (`_PAUSE`) for the
-others; like the local limiter, each new flood wait widens the shared margin a step and a
-calm minute narrows it. An instance books at most `MAX_LEAD` seconds of its rate ahead, so
-the others learn about a flood wait within that much. Every instance books with its own
-`SEND_RATE`, so they should all run with the same one.
+The budget is the local limiter's, on Redis's clock and in one Lua script (`_RESERVE`)
+that runs atomically for all instances: grants evenly spaced, at most floor(rate) of them
+in any window of 1 s plus the jitter margin, a chat's at least 1 s plus the margin apart,
+none before a flood wait ends. The script grants now or answers how long to wait; it
+never books a slot ahead, because a process that stalls after booking would send late,
+squeezed against slots other instances booked after it. In each instance one request at a
+time (in arrival order) asks Redis and sleeps until the answer's time, so a grant usually
+costs one round trip; a request whose chat is not ready waits aside. A 429 (`pause`)
+holds this instance at once and is written to Redis (`_PAUSE`) for the others, who see it
+at their next grant; each new flood wait widens the shared margin a step and a calm
+minute narrows it, as in the local limiter. Every instance asks with its own `SEND_RATE`,
+so they should all run with the same one.
 
-Every key expires: a chat's once its interval has passed, the budget's state a minute
-after its last slot or flood wait. If Redis fails (refused, timed out) the instance paces
-itself with its own `RateLimiter` at a safe rate (half of `SEND_RATE` by default, since
-other instances may still be sending), says so once in the log, tries Redis again every
+Every key expires: a chat's once its interval has passed, the rest a minute after the
+last grant or flood wait. If Redis fails (refused, timed out) the instance paces itself
+with its own `RateLimiter` at a safe rate (half of `SEND_RATE` by default, since other
+instances may still be sending), says so once in the log, tries Redis again every
 `PROBE_INTERVAL` and says so once more when it is back. Nothing of it raises into the
 engine.
 """
@@ -47,6 +48,7 @@ from services.limiter import (
     CALM_PERIOD,
     CHAT_INTERVAL,
     MAX_JITTER_MARGIN,
+    MAX_LAG,
     RateLimiter,
     default_margin,
 )
@@ -55,7 +57,6 @@ logger = logging.getLogger(__name__)
 
 REDIS_TIMEOUT = 1.0  # seconds a Redis call may take before the instance paces itself alone
 PROBE_INTERVAL = 1.0  # seconds between two tries of Redis while it is down
-MAX_LEAD = 0.25  # seconds of the rate an instance may have booked ahead
 
 _LUA_HELPERS = """
 local function micros(seconds) return math.floor(seconds * 1000000 + 0.5) end
@@ -65,40 +66,57 @@ local clock = redis.call('TIME')
 local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
 """
 
-# KEYS: the budget's state (a hash), and the chat's last slot when the grant is for a chat.
-# ARGV: slots per window, the window without margin, the base margin, the calm period,
-# the chat interval (with margin), the state's idle expiry; all in seconds.
-# Answers {1, µs until the booked slot} or {0, µs to wait before asking again}.
+_GRANTED, _CHAT_WAIT = 1, 2  # the script answers 0 for "wait, then ask again"
+
+# KEYS: the budget's state (a hash), its latest grants (a list, newest first), and the
+# chat's last grant when the request is for a chat. ARGV: grants per window, the window
+# without margin, the base margin, the calm period, the chat interval (with margin), the
+# idle expiry, the most the even schedule may lag; all times in seconds. Answers
+# {1, µs until the next grant may come}, {0, µs to wait} or {2, µs until the chat is ready}.
 _RESERVE = (
     _LUA_HELPERS
     + """
 local per_window, min_window, base_margin = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local calm_period, chat_interval, idle_ttl = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local calm_period, chat_interval = tonumber(ARGV[4]), tonumber(ARGV[5])
+local idle_ttl, max_lag = tonumber(ARGV[6]), tonumber(ARGV[7])
 local state = redis.call('HMGET', KEYS[1], 'next_slot', 'paused_until', 'margin', 'calm_since')
 local paused_until = tonumber(state[2]) or 0
 if paused_until > now then return {0, micros(paused_until - now)} end
-local slot = math.max(tonumber(state[1]) or 0, now)
-if KEYS[2] then
-  local last = tonumber(redis.call('GET', KEYS[2]))
-  if last and last + chat_interval > slot then return {0, micros(last + chat_interval - now)} end
+if KEYS[3] then
+  local last = tonumber(redis.call('GET', KEYS[3]))
+  if last and last + chat_interval > now then return {2, micros(last + chat_interval - now)} end
 end
 local margin = tonumber(state[3]) or base_margin
-local calm_since = tonumber(state[4]) or slot
-if slot - calm_since >= calm_period and margin > base_margin then
-  margin = math.max(base_margin, margin - base_margin / 2)
-  calm_since = slot
+local function ready_at(next_slot)
+  local ready = next_slot
+  if redis.call('LLEN', KEYS[2]) >= per_window then
+    ready = math.max(ready, tonumber(redis.call('LINDEX', KEYS[2], -1)) + min_window + margin)
+  end
+  return ready
 end
-local spacing = (min_window + margin) / per_window
-redis.call('HSET', KEYS[1], 'next_slot', fmt(slot + spacing), 'margin', fmt(margin),
+local next_slot = tonumber(state[1]) or 0
+local ready = ready_at(next_slot)
+if ready > now then return {0, micros(ready - now)} end
+local calm_since = tonumber(state[4]) or now
+if now - calm_since >= calm_period and margin > base_margin then
+  margin = math.max(base_margin, margin - base_margin / 2)
+  calm_since = now
+end
+local window = min_window + margin
+next_slot = math.max(next_slot, now - max_lag) + window / per_window
+redis.call('HSET', KEYS[1], 'next_slot', fmt(next_slot), 'margin', fmt(margin),
   'calm_since', fmt(calm_since))
-redis.call('PEXPIRE', KEYS[1], millis(slot - now + idle_ttl))
-if KEYS[2] then redis.call('SET', KEYS[2], fmt(slot), 'PX', millis(slot - now + chat_interval)) end
-return {1, micros(slot - now)}
+redis.call('PEXPIRE', KEYS[1], millis(math.max(idle_ttl, window)))
+redis.call('LPUSH', KEYS[2], fmt(now))
+redis.call('LTRIM', KEYS[2], 0, per_window - 1)
+redis.call('PEXPIRE', KEYS[2], millis(window))
+if KEYS[3] then redis.call('SET', KEYS[3], fmt(now), 'PX', millis(chat_interval)) end
+return {1, micros(ready_at(next_slot) - now)}
 """
 )
 
 # KEYS: the budget's state. ARGV: the flood wait, the base and the widest margin, the
-# state's idle expiry; all in seconds.
+# idle expiry; all in seconds.
 _PAUSE = (
     _LUA_HELPERS
     + """
@@ -123,9 +141,9 @@ def bot_namespace(bot_id: int) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class _Booking:
-    granted: bool  # a slot is booked: send after `wait`; else ask again after `wait`
-    wait: float
+class _Answer:
+    granted: bool  # else wait `wait` seconds aside (the chat is not ready, or a flood wait)
+    wait: float = 0.0
 
 
 class SharedRateLimiter:
@@ -159,12 +177,14 @@ class SharedRateLimiter:
             calm_period,
             chat_interval + margin,
             idle_ttl,
+            MAX_LAG,
         )
         self._pause_args = (margin, MAX_JITTER_MARGIN, idle_ttl)
-        self._state_key = f"{namespace}:state"
+        self._state_keys = [f"{namespace}:state", f"{namespace}:recent"]
         self._reserve: AsyncScript = redis.register_script(_RESERVE)
         self._pause: AsyncScript = redis.register_script(_PAUSE)
-        self._booking = asyncio.Semaphore(max(1, math.ceil(rate * MAX_LEAD)))
+        self._turn = asyncio.Lock()  # FIFO: one request of this instance asks Redis at a time
+        self._next_ask = 0.0  # when Redis said the next grant may come (monotonic clock)
         self._probe_interval = probe_interval
         self._last_failure: float | None = None  # while Redis is down: when it last failed
         self._probing = False
@@ -191,9 +211,8 @@ class SharedRateLimiter:
         and on every instance as soon as Redis has it."""
         self._local.pause(seconds)
         if self.shared:
-            task = asyncio.create_task(
-                self._call(self._pause, [self._state_key], seconds, *self._pause_args)
-            )
+            pausing = self._call(self._pause, self._state_keys[:1], seconds, *self._pause_args)
+            task = asyncio.create_task(pausing)
             self._writes.add(task)
             task.add_done_callback(self._writes.discard)
 
@@ -206,19 +225,13 @@ class SharedRateLimiter:
             probe = not self.shared
             if probe and not self._probe_due():
                 break
-            async with self._booking:
-                if not (self.shared or probe):
-                    break  # Redis went down while this grant waited for its turn
-                booking = await self._book(chat_id, probe)
-                if booking is None:
-                    break
-                if booking.granted:
-                    await asyncio.sleep(booking.wait)
-            if not booking.granted:
-                await asyncio.sleep(booking.wait)
-            elif self._local.paused_for == 0:
+            async with self._turn:
+                answer = await self._ask_in_turn(chat_id, probe)
+            if answer is None:
+                break
+            if answer.granted:
                 return
-            # else a flood wait began while this slot was coming: book another after it
+            await asyncio.sleep(answer.wait)
         await self._local.acquire(chat_id)
 
     async def flush(self) -> None:
@@ -238,20 +251,36 @@ class SharedRateLimiter:
         self._probing = True
         return True
 
-    async def _book(self, chat_id: Hashable | None, probe: bool) -> _Booking | None:
-        """A slot booked (or a wait to ask again) in Redis; None if Redis failed."""
-        keys = [self._state_key]
-        if chat_id is not None:
-            keys.append(f"{self.namespace}:chat:{chat_id}")
-        try:
-            reply = await self._call(self._reserve, keys, *self._reserve_args)
-        finally:
-            if probe:
-                self._probing = False
-        if reply is None:
-            return None
-        granted, micros = reply
-        return _Booking(bool(granted), micros / 1_000_000)
+    async def _ask_in_turn(self, chat_id: Hashable | None, probe: bool) -> _Answer | None:
+        """Ask Redis, sleeping as it says, until it grants or the request must wait aside;
+        None once Redis is down."""
+        while self.shared or probe:
+            if (paused := self._local.paused_for) > 0:
+                return _Answer(granted=False, wait=paused)
+            if (early := self._next_ask - time.monotonic()) > 0:
+                await asyncio.sleep(early)
+                continue
+            try:
+                reply = await self._call(
+                    self._reserve, self._chat_keys(chat_id), *self._reserve_args
+                )
+            finally:
+                if probe:
+                    self._probing = probe = False
+            if reply is None:
+                return None
+            status, micros = reply
+            if status == _CHAT_WAIT:
+                return _Answer(granted=False, wait=micros / 1_000_000)
+            self._next_ask = time.monotonic() + micros / 1_000_000
+            if status == _GRANTED:
+                return _Answer(granted=True)
+        return None
+
+    def _chat_keys(self, chat_id: Hashable | None) -> list[str]:
+        if chat_id is None:
+            return self._state_keys
+        return [*self._state_keys, f"{self.namespace}:chat:{chat_id}"]
 
     async def _call(self, script: AsyncScript, keys: list[str], *args: float) -> Any:
         """The script's answer, or None if Redis failed (logged when it goes down)."""
