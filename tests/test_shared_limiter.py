@@ -21,10 +21,9 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.app import build_application
-from core.settings import Settings
 from fake_bot_api import FakeBotAPI
 from services.shared_limiter import SharedRateLimiter, bot_namespace
-from tests.conftest import TEST_TOKEN
+from tests.bot_harness import harness_settings
 from tests.test_limiter import most_in_window
 
 LOGGER = "services.shared_limiter"
@@ -286,19 +285,17 @@ async def test_a_redis_that_stops_answering_and_comes_back(
 
 
 async def test_with_redis_url_the_application_shares_the_budget_of_its_bot(
-    settings: Settings, redis_url: str
+    fake_api: FakeBotAPI, harness_database_url: str, redis_url: str
 ) -> None:
-    settings = settings.model_copy(update={"redis_url": redis_url})
-    async with FakeBotAPI(token=TEST_TOKEN) as api:
-        settings = settings.model_copy(update={"bot_api_url": api.url})
-        app = await build_application(settings)
-        try:
-            limiter = app.sender.limiter
-            assert isinstance(limiter, SharedRateLimiter) and limiter is app.shared_limiter
-            assert limiter.namespace == bot_namespace(123456) == "flood:{123456}"
-            await app.bot.send_message(1000, "paced through Redis")
-            assert limiter.shared
-        finally:
-            await app.close()
-            await app.dispatcher.storage.close()
-        assert [d.chat_id for d in api.delivered] == [1000]
+    settings = harness_settings(harness_database_url, fake_api.url, redis_url=redis_url)
+    app = await build_application(settings)
+    try:
+        limiter = app.sender.limiter
+        assert isinstance(limiter, SharedRateLimiter) and limiter is app.shared_limiter
+        assert limiter.namespace == bot_namespace(123456) == "flood:{123456}"
+        await app.bot.send_message(1000, "paced through Redis")
+        assert limiter.shared
+    finally:
+        await app.close()
+        await app.dispatcher.storage.close()
+    assert [d.chat_id for d in fake_api.delivered] == [1000]
