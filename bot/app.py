@@ -14,6 +14,7 @@ from aiogram import Bot, Dispatcher
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.factory import create_bot, create_dispatcher
+from bot.webhook import WebhookServer
 from core.i18n import Catalog
 from core.settings import Settings
 from db import migrate
@@ -25,7 +26,7 @@ from services.audience import AudienceService
 from services.broadcasts import BroadcastRules, BroadcastService
 from services.invites import LinkService
 from services.launcher import BroadcastLauncher
-from services.limiter import RateLimiter, RateLimitMiddleware
+from services.limiter import CHAT_INTERVAL, RateLimiter, RateLimitMiddleware
 from services.progress import ProgressHub, ProgressReporter
 from services.scheduler import BroadcastScheduler
 from services.send_policy import SendPolicy
@@ -49,11 +50,20 @@ class Application:
     shared_limiter: SharedRateLimiter | None = None
 
     async def run_polling(self, *, handle_signals: bool = True) -> None:
-        """Long polling until SIGINT/SIGTERM (aiogram handles the signals) or stop_polling()."""
+        """Long polling until SIGINT/SIGTERM (aiogram handles the signals) or stop_polling().
+
+        A webhook left by an earlier webhook-mode run would make Telegram refuse polling,
+        so it is removed first (the updates waiting for it are kept)."""
+        await self.bot.delete_webhook(drop_pending_updates=False)
         await self.start_background()
         await self.dispatcher.start_polling(
             self.bot, handle_signals=handle_signals, close_bot_session=False
         )
+
+    async def run_webhook(self, server: WebhookServer, *, handle_signals: bool = True) -> None:
+        """Serve Telegram's webhook requests until SIGINT/SIGTERM or `server.stop()`."""
+        await self.start_background()
+        await server.serve(handle_signals=handle_signals)
 
     async def start_background(self) -> None:
         """Resume what a restart interrupted: broadcasts left sending (their progress
@@ -71,7 +81,11 @@ class Application:
         await self.engine.dispose()
 
 
-async def build_application(settings: Settings, bot: Bot | None = None) -> Application:
+async def build_application(
+    settings: Settings, bot: Bot | None = None, *, chat_interval: float = CHAT_INTERVAL
+) -> Application:
+    """`chat_interval` is Telegram's 1 s per chat; only tests that do not look at the
+    pacing pass less, so they do not wait a second after each reply."""
     engine = create_engine(settings.database_url)
     await migrate.upgrade(engine)
     session_factory = create_session_factory(engine)
@@ -87,9 +101,12 @@ async def build_application(settings: Settings, bot: Bot | None = None) -> Appli
     shared_limiter = None
     if settings.redis_url:
         shared_limiter = SharedRateLimiter.from_url(
-            settings.redis_url, settings.send_rate, namespace=bot_namespace(bot.id)
+            settings.redis_url,
+            settings.send_rate,
+            namespace=bot_namespace(bot.id),
+            chat_interval=chat_interval,
         )
-    limiter = shared_limiter or RateLimiter(settings.send_rate)
+    limiter = shared_limiter or RateLimiter(settings.send_rate, chat_interval=chat_interval)
     bot.session.middleware(RateLimitMiddleware(limiter))
     hub = ProgressHub()
     sender = BroadcastSender(bot, session_factory, send_policy(settings), limiter, hub)
@@ -145,10 +162,9 @@ async def run(settings: Settings) -> None:
     # long enough for paced requests to bunch up and draw 429s; keep them out of the GC.
     gc.freeze()
     try:
-        await app.run_polling()
+        if settings.webhook_url:
+            await app.run_webhook(WebhookServer(app))
+        else:
+            await app.run_polling()
     finally:
         await app.close()
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramUnauthorizedError
-
-from bot.app import configure_logging, run
-from bot.factory import create_bot
-from core.settings import Settings, load_settings
-from db import migrate
 from db.models import Role
-from db.session import create_engine, create_session_factory
-from services.invites import LinkService, write_invites_csv
-from services.roster import RosterImportError, import_roster
+
+if TYPE_CHECKING:
+    from core.settings import Settings
+
+# Only `run` and `invite-links` talk to Telegram: aiogram (seconds to import) and the
+# application are imported inside them, so that `--help`, `migrate` and `import-roster`
+# start in a fraction of that (tests/test_cli.py checks they never import aiogram).
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,16 +37,30 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def configure_logging(level: str) -> None:
+    """`level` for the program; Alembic's own lines (each migration step) only at DEBUG,
+    since `db.migrate` reports the outcome in one line."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.NOTSET if level == "DEBUG" else logging.WARNING)
+
+
 async def _migrate(settings: Settings) -> None:
+    from db import migrate
+    from db.session import create_engine
+
     engine = create_engine(settings.database_url)
     try:
-        await migrate.upgrade(engine)
+        outcome = await migrate.upgrade(engine, report=False)
     finally:
         await engine.dispose()
-    print("Database is up to date.")
+    print(f"{outcome}.")
 
 
 async def _import_roster(settings: Settings, args: argparse.Namespace) -> int:
+    from db import migrate
+    from db.session import create_engine, create_session_factory
+    from services.roster import RosterImportError, import_roster
+
     engine = create_engine(settings.database_url)
     try:
         await migrate.upgrade(engine)
@@ -64,6 +78,14 @@ async def _import_roster(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _bot_username(settings: Settings) -> str:
     """The bot's @username from getMe; a one-line SystemExit when the Bot API refuses."""
+    from aiogram.exceptions import (
+        TelegramAPIError,
+        TelegramNetworkError,
+        TelegramUnauthorizedError,
+    )
+
+    from bot.factory import create_bot
+
     bot = create_bot(settings)
     server = settings.bot_api_url
     try:
@@ -85,6 +107,10 @@ async def _bot_username(settings: Settings) -> str:
 
 
 async def _invite_links(settings: Settings, role: Role | None) -> int:
+    from db import migrate
+    from db.session import create_engine, create_session_factory
+    from services.invites import LinkService, write_invites_csv
+
     bot_username = await _bot_username(settings)
     engine = create_engine(settings.database_url)
     try:
@@ -99,6 +125,8 @@ async def _invite_links(settings: Settings, role: Role | None) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from core.settings import load_settings
+
     settings = load_settings()
     configure_logging(settings.log_level)
     if args.command == "migrate":
@@ -108,5 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.command == "import-roster":
         return asyncio.run(_import_roster(settings, args))
     else:
+        from bot.app import run
+
         asyncio.run(run(settings))
     return 0

@@ -9,7 +9,7 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import MemoryStorage
 
 from core.i18n import Catalog
@@ -37,11 +37,19 @@ def create_bot(settings: Settings) -> Bot:
 
 
 def create_storage(settings: Settings) -> BaseStorage:
-    """Conversation state in Redis when REDIS_URL is set (survives restarts), else in memory."""
+    """Conversation state in Redis when REDIS_URL is set (survives restarts), else in memory.
+
+    aiogram-dialog keeps each wizard's stack and contexts under a "destiny" of their own
+    (`aiogd:stack:...`, `aiogd:context:...`), so the Redis keys must carry it: aiogram's
+    default key builder refuses any destiny but the default one (a ValueError on every
+    update that reaches the wizard's routers).
+    """
     if settings.redis_url:
         from aiogram.fsm.storage.redis import RedisStorage
 
-        return RedisStorage.from_url(settings.redis_url)
+        return RedisStorage.from_url(
+            settings.redis_url, key_builder=DefaultKeyBuilder(with_destiny=True)
+        )
     return MemoryStorage()
 
 

@@ -6,12 +6,20 @@ and says how to fix it (see `load_settings`), never with a traceback.
 
 from __future__ import annotations
 
+import re
 import sys
 from functools import cached_property
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 TELEGRAM_API_URL = "https://api.telegram.org"
@@ -47,7 +55,12 @@ class Settings(BaseSettings):
     message_max_length: int = Field(default=1000, ge=1, le=4096)
     progress_edit_interval: float = Field(default=2, ge=0)
     redis_url: str | None = None
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_host: str = "0.0.0.0"
+    webhook_port: int = Field(default=8080, ge=0, le=65535)
     default_language: str = "ru"
+    school_contact: str | None = None
     log_level: str = "INFO"
 
     @field_validator("admin_ids", "retry_delays", mode="before")
@@ -55,10 +68,37 @@ class Settings(BaseSettings):
     def _comma_separated(cls, value: object) -> object:
         return _split_csv(value)
 
-    @field_validator("redis_url", mode="before")
+    @field_validator("admin_ids", mode="wrap")
+    @classmethod
+    def _numeric_ids(cls, value: object, handler: ValidatorFunctionWrapHandler) -> object:
+        try:
+            return handler(value)
+        except ValidationError:
+            raise ValueError(
+                "must be numeric Telegram ids, comma-separated (a @username is not an id:"
+                " ask @userinfobot for the number)"
+            ) from None
+
+    @field_validator("redis_url", "webhook_url", "webhook_secret", "school_contact", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _https_webhook(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("https://"):
+            raise ValueError("must be the public https:// address Telegram posts updates to")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()
+        ):
+            raise ValueError("may hold only letters, digits, _ and - (1 to 256 of them)")
+        return value
 
     @field_validator("bot_token")
     @classmethod

@@ -41,6 +41,7 @@ class Journal:
         self.callback_answers: list[dict[str, Any]] = []
         self.commands_calls: list[CommandsCall] = []
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.webhook: dict[str, str] | None = None  # setWebhook's url and secret_token
         self._n_requests = 0
         self._n_429 = 0
         self._status_counts: dict[int, int] = {}

@@ -1,6 +1,6 @@
 """Emulation of the Bot API: the method table, and the methods that are not messages --
-getMe, getUpdates (long polling), command menus, deleteMessage, answerCallbackQuery,
-getChat and the no-ops.
+getMe, getUpdates (long polling), setWebhook / deleteWebhook, command menus,
+deleteMessage, answerCallbackQuery, getChat and the no-ops.
 
 Why it exists: the bot and aiogram call these around the broadcasts; their answers must be
 Telegram's so the bot behaves as in production, and tests read what they recorded
@@ -58,7 +58,8 @@ class BotMethods:
         """lower-case method -> route."""
         plain: dict[str, tuple[str, PlainHandler]] = {
             "getme": ("getMe", self._get_me),
-            "deletewebhook": ("deleteWebhook", self._true),
+            "setwebhook": ("setWebhook", self._set_webhook),
+            "deletewebhook": ("deleteWebhook", self._delete_webhook),
             "setmycommands": ("setMyCommands", self._set_my_commands),
             "deletemycommands": ("deleteMyCommands", self._delete_my_commands),
             "getmycommands": ("getMyCommands", self._get_my_commands),
@@ -84,7 +85,26 @@ class BotMethods:
     def _get_me(self, name: str, params: dict[str, str], chat_id: int | str | None) -> Answer:
         return ok(self._bot_user)
 
+    def _set_webhook(self, name: str, params: dict[str, str], chat_id: int | str | None) -> Answer:
+        url = params.get("url") or ""
+        if not url.startswith("https://"):
+            return err(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+        self._journal.webhook = {"url": url, "secret_token": params.get("secret_token") or ""}
+        return ok(True)
+
+    def _delete_webhook(
+        self, name: str, params: dict[str, str], chat_id: int | str | None
+    ) -> Answer:
+        self._journal.webhook = None
+        return ok(True)
+
     async def _get_updates(self, params: dict[str, str]) -> Answer:
+        if self._journal.webhook is not None:
+            return err(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active;"
+                " use deleteWebhook to delete the webhook first",
+            )
         try:
             offset = int(params.get("offset") or 0)
             limit = min(max(int(params.get("limit") or 100), 1), 100)

@@ -29,7 +29,6 @@ from services.errors import (
     StatusChanged,
 )
 from services.schedule_time import (
-    ACCEPTED_FORMATS,
     DISPLAY_FORMAT,
     NonexistentTime,
     TimeInPast,
@@ -70,7 +69,7 @@ def describe(error: DomainError, t: Translator, tz: ZoneInfo | None = None) -> s
     if isinstance(error, NoRecipients):
         return t("error-no-recipients", group=t(f"target-{error.target_group}"))
     if isinstance(error, UnparseableTime):
-        return t("error-time-unparseable", text=error.text, examples=", ".join(ACCEPTED_FORMATS))
+        return t("error-time-unparseable", text=error.text, examples=t("schedule-examples"))
     if isinstance(error, TimeInPast):
         return t("error-time-past", time=format_schedule_time(error.when, zone), tz=zone.key)
     if isinstance(error, NonexistentTime):

@@ -27,7 +27,8 @@ from services.results import BroadcastSummary, Page
 from services.statuses import CANCELLABLE_STATUSES, RETRYABLE_ERROR_CODES, RETRYABLE_STATUSES
 
 OPEN_PER_ROW = 5
-FILTERS_PER_ROW = 4
+FILTERS_PER_ROW = 3
+"""Filter buttons per row: with short labels, three fit a phone's width."""
 
 
 def button(text: str, data: CallbackData) -> InlineKeyboardButton:
@@ -85,10 +86,12 @@ def details_keyboard(t: Translator, summary: BroadcastSummary) -> InlineKeyboard
     """The buttons that make sense for the broadcast's status."""
     broadcast_id, status = summary.id, summary.status
     builder = InlineKeyboardBuilder()
-    builder.row(
-        action_button(t, "details-btn-progress", BroadcastButton.PROGRESS, broadcast_id),
-        action_button(t, "details-btn-recipients", BroadcastButton.RECIPIENTS, broadcast_id),
-    )
+    if status not in (BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED):
+        # before it is sent it has no progress and no recipients to show
+        builder.row(
+            action_button(t, "details-btn-progress", BroadcastButton.PROGRESS, broadcast_id),
+            action_button(t, "details-btn-recipients", BroadcastButton.RECIPIENTS, broadcast_id),
+        )
     if status in (BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED):
         # a draft gets its time, a scheduled broadcast a new one
         timing = (
@@ -154,7 +157,11 @@ def list_keyboard(
         (t("list-filter-all"), status is None, ListPage(search=searching))
     ]
     choices += [
-        (t(f"status-{choice.value}"), status is choice, ListPage(status=choice, search=searching))
+        (
+            t(f"status-short-{choice.value}"),
+            status is choice,
+            ListPage(status=choice, search=searching),
+        )
         for choice in BroadcastStatus
     ]
     return markup([*rows, *filter_rows(choices)])

@@ -18,6 +18,7 @@ from functools import partial
 from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardMarkup
+from fluent.runtime.types import fluent_number
 
 from core.i18n import Translator
 from db.models import BroadcastStatus
@@ -83,7 +84,9 @@ def render_progress(
         lines.append(
             t(
                 "progress-rate",
-                rate=f"{snapshot.rate:.1f}" if live else "—",
+                rate=fluent_number(snapshot.rate, minimumFractionDigits=1, maximumFractionDigits=1)
+                if live
+                else "—",
                 eta="—"
                 if not live or snapshot.eta_seconds is None
                 else format_duration(snapshot.eta_seconds),

@@ -60,11 +60,17 @@ async def start(message: Message, t: Translator, links: LinkService, access: Acc
         await message.answer(t("start-unknown"))
 
 
-async def help_(message: Message, t: Translator, access: AccessService) -> None:
-    is_admin = message.from_user is not None and (
-        await access.admin_identity(message.from_user.id) is not None
-    )
-    await message.answer(t("help-admin" if is_admin else "help-user"))
+async def help_(message: Message, t: Translator, access: AccessService, links: LinkService) -> None:
+    """What this person may do: admins get the commands; a linked person is told all is
+    set; anyone else how to link their account."""
+    if message.from_user is None:
+        return
+    if await access.admin_identity(message.from_user.id) is not None:
+        await message.answer(t("help-admin"))
+    elif (name := await links.linked_name(message.from_user.id)) is not None:
+        await message.answer(t("help-linked", name=html.quote(name)))
+    else:
+        await message.answer(t("help-user"))
 
 
 def router() -> Router:

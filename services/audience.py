@@ -80,6 +80,23 @@ class AudiencePreview:
 
 
 @dataclass(frozen=True, slots=True)
+class FoundUser:
+    """A person an admin's reference matched, as the school knows them."""
+
+    id: int
+    external_id: str
+    full_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedReferences:
+    found: list[FoundUser]
+    """Each person once, in the order first referenced."""
+    unmatched: list[str]
+    """The references that matched nobody, as typed."""
+
+
+@dataclass(frozen=True, slots=True)
 class NamedItem:
     id: int
     name: str
@@ -254,6 +271,7 @@ class _Matches:
 
     by_id: dict[int, int]
     by_external_id: dict[str, int]
+    by_external_id_folded: dict[str, int]
     by_telegram_id: dict[int, int]
     by_username: dict[str, int]
 
@@ -264,10 +282,32 @@ class _Matches:
             return self.by_username.get(value)
         if value in self.by_external_id:
             return self.by_external_id[value]
+        if value.lower() in self.by_external_id_folded:
+            return self.by_external_id_folded[value.lower()]
         if _is_number(value):
             number = int(value)
             return self.by_id.get(number, self.by_telegram_id.get(number))
         return None
+
+
+async def count_audience(
+    session: AsyncSession, group: TargetGroup, target_filter: TargetFilter
+) -> AudiencePreview:
+    """Who a parsed target reaches now, in one statement."""
+    unlinked = User.telegram_id.is_(None)
+    blocked = and_(User.telegram_id.is_not(None), User.bot_blocked_at.is_not(None))
+    counts = audience_select(group, target_filter).with_only_columns(
+        func.count(),
+        func.coalesce(func.sum(case((unlinked, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((blocked, 1), else_=0)), 0),
+    )
+    total, no_telegram, blocked_count = (await session.execute(counts)).one()
+    return AudiencePreview(
+        total=total,
+        reachable=total - no_telegram - blocked_count,
+        no_telegram=no_telegram,
+        blocked=blocked_count,
+    )
 
 
 class AudienceService:
@@ -282,20 +322,7 @@ class AudienceService:
         """Validate the target and count it: reachable, no Telegram linked, bot blocked."""
         async with self._session_factory() as session:
             group, parsed = await validate_target(session, target_group, target_filter)
-            unlinked = User.telegram_id.is_(None)
-            blocked = and_(User.telegram_id.is_not(None), User.bot_blocked_at.is_not(None))
-            counts = audience_select(group, parsed).with_only_columns(
-                func.count(),
-                func.coalesce(func.sum(case((unlinked, 1), else_=0)), 0),
-                func.coalesce(func.sum(case((blocked, 1), else_=0)), 0),
-            )
-            total, no_telegram, blocked_count = (await session.execute(counts)).one()
-        return AudiencePreview(
-            total=total,
-            reachable=total - no_telegram - blocked_count,
-            no_telegram=no_telegram,
-            blocked=blocked_count,
-        )
+            return await count_audience(session, group, parsed)
 
     async def search_subjects(
         self, query: str = "", offset: int = 0, limit: int = 10
@@ -341,16 +368,14 @@ class AudienceService:
             items = [NamedItem(id=row_id, name=name) for row_id, name in rows]
         return SearchPage(items=items, total=total, offset=offset, limit=limit)
 
-    async def resolve_user_references(
-        self, references: Sequence[str]
-    ) -> tuple[list[int], list[str]]:
-        """Turn what an admin typed into user ids: (matched ids, references that matched none).
+    async def resolve_user_references(self, references: Sequence[str]) -> ResolvedReferences:
+        """Turn what an admin typed into people, and list what matched nobody.
 
         Each reference is tried in this order, first match wins:
         `#12` is internal id 12 only; `@name` is a Telegram username (any case);
-        anything else is first an exact external_id (the school's roster id), then, if it
-        is all digits, an internal id, then a Telegram id. Blank references are ignored;
-        ids come back once each, in the order first referenced.
+        anything else is first the school's own id (external_id: exact, else in any case),
+        then, if it is all digits, an internal id, then a Telegram id. Blank references
+        are ignored.
         """
         cleaned = [reference.strip() for reference in references if reference.strip()]
         if len(cleaned) > MAX_CUSTOM_USERS:
@@ -368,6 +393,11 @@ class AudienceService:
                     session, User.id, {number for number in numbers if number <= MAX_ROW_ID}
                 ),
                 by_external_id=await _lookup(session, User.external_id, by_kind["any"]),
+                by_external_id_folded=await _lookup(
+                    session,
+                    func.lower(User.external_id),
+                    {value.lower() for value in by_kind["any"]},
+                ),
                 by_telegram_id=await _lookup(
                     session,
                     User.telegram_id,
@@ -377,12 +407,18 @@ class AudienceService:
                     session, func.lower(User.telegram_username), by_kind["username"]
                 ),
             )
-        matched: dict[int, None] = {}
-        unmatched: list[str] = []
-        for reference, (kind, value) in parsed.items():
-            user_id = matches.pick(kind, value)
-            if user_id is None:
-                unmatched.append(reference)
-            else:
-                matched[user_id] = None
-        return list(matched), unmatched
+            matched: dict[int, None] = {}
+            unmatched: list[str] = []
+            for reference, (kind, value) in parsed.items():
+                user_id = matches.pick(kind, value)
+                if user_id is None:
+                    unmatched.append(reference)
+                else:
+                    matched[user_id] = None
+            people = {
+                user_id: FoundUser(user_id, external_id, full_name)
+                for user_id, external_id, full_name in await session.execute(
+                    select(User.id, User.external_id, User.full_name).where(User.id.in_(matched))
+                )
+            }
+        return ResolvedReferences([people[user_id] for user_id in matched], unmatched)

@@ -6,7 +6,7 @@ Reads only, each in one short session, returning the typed results of `services.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Broadcast, BroadcastRecipient, BroadcastStatus, RecipientStatus, Subject, User
 from db.session import SessionFactory
+from services.audience import count_audience
 from services.errors import BroadcastNotFound, ValidationFailed
 from services.results import (
     BroadcastDetails,
@@ -25,7 +26,8 @@ from services.results import (
     RecipientRow,
     Stats,
 )
-from services.statuses import FINISHED_WITH_TIMES_STATUSES
+from services.statuses import FINISHED_WITH_TIMES_STATUSES, STARTABLE_STATUSES
+from services.targets import parse_target
 
 MAX_PAGE_SIZE = 100
 ERROR_LABELS: dict[str, str] = {
@@ -83,7 +85,12 @@ def parse_status(value: StatusEnum | str, enum_class: type[StatusEnum]) -> Statu
         raise ValidationFailed(f"Unknown status {value!r}; expected one of {expected}") from None
 
 
-def summary_of(broadcast: Broadcast, created_by_name: str | None) -> BroadcastSummary:
+def summary_of(
+    broadcast: Broadcast,
+    created_by_name: str | None,
+    target_name: str | None = None,
+    reachable_now: int | None = None,
+) -> BroadcastSummary:
     return BroadcastSummary(
         id=broadcast.id,
         created_by=broadcast.created_by_id,
@@ -102,18 +109,61 @@ def summary_of(broadcast: Broadcast, created_by_name: str | None) -> BroadcastSu
         sent_at=broadcast.sent_at,
         completed_at=broadcast.completed_at,
         cancelled_at=broadcast.cancelled_at,
+        target_name=target_name,
+        reachable_now=reachable_now,
     )
 
 
-async def _target_name(session: AsyncSession, target_filter: Mapping[str, Any]) -> str | None:
-    """The name of the subject, tutor or teacher a filter points at (None for the others)."""
-    if "subject_id" in target_filter:
-        query = select(Subject.name).where(Subject.id == target_filter["subject_id"])
-    elif person_id := target_filter.get("tutor_id", target_filter.get("teacher_id")):
-        query = select(User.full_name).where(User.id == person_id)
-    else:
+async def _target_names(session: AsyncSession, broadcasts: list[Broadcast]) -> dict[int, str]:
+    """broadcast id -> the name of the subject, tutor or teacher its filter points at."""
+    subject_of: dict[int, int] = {}
+    person_of: dict[int, int] = {}
+    for broadcast in broadcasts:
+        found = broadcast.target_filter or {}
+        if "subject_id" in found:
+            subject_of[broadcast.id] = found["subject_id"]
+        elif person_id := found.get("tutor_id", found.get("teacher_id")):
+            person_of[broadcast.id] = person_id
+    subjects: dict[int, str] = {}
+    people: dict[int, str] = {}
+    if subject_of:
+        rows = await session.execute(
+            select(Subject.id, Subject.name).where(Subject.id.in_(set(subject_of.values())))
+        )
+        subjects = {subject_id: name for subject_id, name in rows}
+    if person_of:
+        rows = await session.execute(
+            select(User.id, User.full_name).where(User.id.in_(set(person_of.values())))
+        )
+        people = {user_id: name for user_id, name in rows}
+    names = {bid: subjects[sid] for bid, sid in subject_of.items() if sid in subjects}
+    names.update({bid: people[uid] for bid, uid in person_of.items() if uid in people})
+    return names
+
+
+async def _reachable_now(session: AsyncSession, broadcast: Broadcast) -> int | None:
+    """How many a draft's or a scheduled broadcast's audience reaches now (None once it
+    has recipients of its own, or when its stored target no longer parses)."""
+    if broadcast.status not in STARTABLE_STATUSES:
         return None
-    return await session.scalar(query)
+    try:
+        group, parsed = parse_target(broadcast.target_group, broadcast.target_filter)
+    except ValidationFailed:
+        return 0
+    return (await count_audience(session, group, parsed)).reachable
+
+
+async def _summaries(
+    session: AsyncSession, rows: Sequence[tuple[Broadcast, str | None]]
+) -> list[BroadcastSummary]:
+    broadcasts = [broadcast for broadcast, _ in rows]
+    names = await _target_names(session, broadcasts)
+    return [
+        summary_of(
+            broadcast, author, names.get(broadcast.id), await _reachable_now(session, broadcast)
+        )
+        for broadcast, author in rows
+    ]
 
 
 def _seconds_between(session: AsyncSession, start: Any, end: Any) -> ColumnElement[Any]:
@@ -142,16 +192,15 @@ class BroadcastReads:
             ).one_or_none()
             if row is None:
                 raise BroadcastNotFound(broadcast_id)
-            broadcast, author = row
+            broadcast = row[0]
             recipients = await self._recipients_page(
                 session, broadcast_id, None, recipients_page, recipients_page_size
             )
-            target_name = await _target_name(session, broadcast.target_filter or {})
+            [summary] = await _summaries(session, [(broadcast, row[1])])
         return BroadcastDetails(
-            summary=summary_of(broadcast, author),
+            summary=summary,
             entities=broadcast.entities,
             file_id=broadcast.file_id,
-            target_name=target_name,
             recipients=recipients,
         )
 
@@ -190,7 +239,7 @@ class BroadcastReads:
                 .offset((page - 1) * page_size)
                 .limit(page_size)
             )
-            items = [summary_of(broadcast, name) for broadcast, name in rows]
+            items = await _summaries(session, [(broadcast, name) for broadcast, name in rows])
         return Page(items, count or 0, page, page_size)
 
     async def latest_id(self, created_by_id: int | None) -> int | None:
@@ -305,7 +354,9 @@ class BroadcastReads:
             conditions.append(BroadcastRecipient.status == status)
         count = await session.scalar(select(func.count(BroadcastRecipient.id)).where(*conditions))
         rows = await session.execute(
-            select(BroadcastRecipient, User.full_name, User.email, User.telegram_id)
+            select(
+                BroadcastRecipient, User.external_id, User.full_name, User.email, User.telegram_id
+            )
             .join(User, BroadcastRecipient.recipient_id == User.id)
             .where(*conditions)
             .order_by(BroadcastRecipient.id)
@@ -316,6 +367,7 @@ class BroadcastReads:
             RecipientRow(
                 id=recipient.id,
                 user_id=recipient.recipient_id,
+                external_id=external_id,
                 user_name=full_name,
                 email=email,
                 telegram_id=telegram_id,
@@ -325,6 +377,6 @@ class BroadcastReads:
                 status=recipient.status,
                 error_code=recipient.error_code,
             )
-            for recipient, full_name, email, telegram_id in rows
+            for recipient, external_id, full_name, email, telegram_id in rows
         ]
         return Page(items, count or 0, page, page_size)

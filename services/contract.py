@@ -69,6 +69,8 @@ def page_envelope(page: Page[Item], to_dict: Callable[[Item], Any]) -> dict[str,
 
 def summary_dict(summary: BroadcastSummary) -> dict[str, Any]:
     fields = asdict(summary)
+    for bot_only in ("target_name", "reachable_now"):
+        del fields[bot_only]
     return {
         **fields,
         "target_group": summary.target_group.value,
@@ -80,7 +82,9 @@ def summary_dict(summary: BroadcastSummary) -> dict[str, Any]:
 
 
 def recipient_dict(row: RecipientRow) -> dict[str, Any]:
-    return {**asdict(row), "status": row.status.value}
+    fields = asdict(row)
+    del fields["external_id"]  # the bot's lists show it; the document's shape has none
+    return {**fields, "status": row.status.value}
 
 
 def details_dict(details: BroadcastDetails) -> dict[str, Any]:
@@ -91,7 +95,7 @@ def details_dict(details: BroadcastDetails) -> dict[str, Any]:
         **summary_dict(details.summary),
         "entities": details.entities,
         "file_id": details.file_id,
-        "target_name": details.target_name,
+        "target_name": details.summary.target_name,
         "recipients": envelope.pop("results"),
         "recipients_page": envelope,
     }

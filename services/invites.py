@@ -221,6 +221,13 @@ class LinkService:
                 .returning(User.full_name)
             )
 
+    async def linked_name(self, telegram_id: int) -> str | None:
+        """The name of the roster user this Telegram account is linked to, if any."""
+        async with self._session_factory() as session:
+            return await session.scalar(
+                select(User.full_name).where(User.telegram_id == telegram_id)
+            )
+
     async def set_bot_blocked(self, telegram_id: int, blocked: bool) -> None:
         """Record that the person behind `telegram_id` blocked (or unblocked) the bot.
 

@@ -63,6 +63,10 @@ class BroadcastSummary:
     sent_at: datetime | None
     completed_at: datetime | None
     cancelled_at: datetime | None
+    target_name: str | None = None
+    """The subject, tutor or teacher the filter names; None for the other groups."""
+    reachable_now: int | None = None
+    """For a draft or a scheduled broadcast: how many its audience reaches now."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +75,7 @@ class RecipientRow:
 
     id: int
     user_id: int
+    external_id: str
     user_name: str
     email: str | None
     telegram_id: int | None
@@ -88,8 +93,6 @@ class BroadcastDetails:
     summary: BroadcastSummary
     entities: list[dict[str, Any]] | None
     file_id: str | None
-    target_name: str | None
-    """The subject, tutor or teacher the filter names; None for the other groups."""
     recipients: Page[RecipientRow]
 
 

@@ -1,6 +1,9 @@
 """End-to-end harness for conversation tests: the real application (bot/app.py) on a
 fresh SQLite database, its Bot pointed at a `FakeBotAPI` over HTTP, running real long
 polling. Tests push updates as users and read the bot's answers from the fake server.
+The limiter keeps its overall rate but not Telegram's 1 s between two messages to one
+chat (`CHAT_INTERVAL`), which would make every exchange wait a second; the test that
+checks that pacing (tests/test_limiter.py) starts the application as production does.
 
     async def test_help(bot_harness):
         replies = await bot_harness.send(ADMIN_ID, "/help")
@@ -10,6 +13,7 @@ polling. Tests push updates as users and read the bot's answers from the fake se
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +28,7 @@ from tests.conftest import TEST_TOKEN
 
 ADMIN_ID = 1000
 HANDLED_TIMEOUT = 10.0
+FAST_CHAT_INTERVAL = 0.0  # the limiter still keeps its jitter margin (10 ms) per chat
 
 
 class BotHarness:
@@ -113,11 +118,36 @@ def harness_settings(database_url: str, api_url: str, **overrides: Any) -> Setti
 
 
 async def start_harness(
-    api: FakeBotAPI, settings: Settings
+    api: FakeBotAPI, settings: Settings, *, chat_interval: float | None = FAST_CHAT_INTERVAL
 ) -> tuple[BotHarness, asyncio.Task[None]]:
-    app = await build_application(settings)
+    """Start the application and return once it has finished starting: broadcasts resumed,
+    scheduled timers armed, startup handlers run. Rows a test adds after this are new to
+    the running bot (not picked up by a start racing with the test).
+
+    `chat_interval=None` builds the application exactly as production does."""
+    if chat_interval is None:
+        app = await build_application(settings)
+    else:
+        app = await build_application(settings, chat_interval=chat_interval)
     harness = BotHarness(api, app)
+    started = asyncio.Event()
+
+    async def polling_started() -> None:
+        started.set()
+
+    # Startup runs after the resume and before the first poll: a test's own rows written
+    # from here on are never mistaken for broadcasts a restart left behind.
+    app.dispatcher.startup.register(polling_started)
     polling = asyncio.create_task(app.run_polling(handle_signals=False))
+    waiting = asyncio.create_task(started.wait())
+    await asyncio.wait(
+        {polling, waiting}, timeout=HANDLED_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+    )
+    if polling.done():
+        polling.result()  # it failed to start: show why
+    if not waiting.done():
+        waiting.cancel()
+        raise TimeoutError("the application did not start polling")
     return harness, polling
 
 
@@ -125,6 +155,16 @@ async def stop_harness(harness: BotHarness, polling: asyncio.Task[None]) -> None
     await harness.app.dispatcher.stop_polling()
     await asyncio.wait_for(polling, timeout=10)
     await harness.app.close()
+
+
+@contextlib.asynccontextmanager
+async def running_harness(api: FakeBotAPI, settings: Settings) -> AsyncIterator[BotHarness]:
+    """The application polling `api` with `settings` until the block ends."""
+    harness, polling = await start_harness(api, settings)
+    try:
+        yield harness
+    finally:
+        await stop_harness(harness, polling)
 
 
 @pytest.fixture
@@ -142,9 +182,7 @@ def harness_database_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 async def bot_harness(fake_api: FakeBotAPI, harness_database_url: str) -> AsyncIterator[BotHarness]:
-    settings = harness_settings(harness_database_url, fake_api.url)
-    harness, polling = await start_harness(fake_api, settings)
-    try:
+    async with running_harness(
+        fake_api, harness_settings(harness_database_url, fake_api.url)
+    ) as harness:
         yield harness
-    finally:
-        await stop_harness(harness, polling)

@@ -1,5 +1,5 @@
 """Shared fixtures: a fresh database per test on SQLite, and on PostgreSQL too when
-TEST_DATABASE_URL is set; settings built for tests; the Redis server (TEST_REDIS_URL).
+TEST_DATABASE_URL is set; settings built for tests.
 
 Each pytest process gets its own PostgreSQL database (created from TEST_DATABASE_URL's
 server and dropped at the end), so parallel runs never see each other's rows.
@@ -8,14 +8,13 @@ server and dropped at the end), so parallel runs never see each other's rows.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -23,12 +22,18 @@ from core.settings import Settings
 from db.models import Base
 from db.session import SessionFactory, create_engine, create_session_factory
 
-pytest_plugins = ["tests.bot_harness"]
+pytest_plugins = ["tests.bot_harness", "tests.redis_db"]
 
 TEST_TOKEN = "123456:TEST-TOKEN"
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
 DATABASE_BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Keep what the imports and collection built out of the garbage collector, as the bot
+    does at start (bot/app.py): a full collection of it stalls the event loop for 0.1-0.4 s
+    here, long enough for paced requests to bunch up and draw 429s in the flood tests."""
+    gc.freeze()
 
 
 @pytest.fixture(scope="session")
@@ -84,16 +89,3 @@ def settings(database_url: str) -> Settings:
         progress_edit_interval=0.2,
         default_language="en",
     )
-
-
-@pytest.fixture
-async def redis_url() -> str:
-    """TEST_REDIS_URL, once it answers; the test is skipped if it does not (CI has Redis)."""
-    client = Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
-    try:
-        await client.execute_command("PING")
-    except (RedisError, OSError) as error:
-        pytest.skip(f"Redis at {REDIS_URL} is not reachable: {error}")
-    finally:
-        await client.aclose()
-    return REDIS_URL

@@ -110,13 +110,14 @@ async def make_broadcast(
     status: BroadcastStatus = BroadcastStatus.DRAFT,
     created_by: User | int | None = None,
     created_at: datetime | None = None,
+    content_kind: ContentKind = ContentKind.TEXT,
     **fields: Any,
 ) -> Broadcast:
     """A broadcast row as it would be at `status`; any other column can be given by name."""
     broadcast = Broadcast(
         target_group=target_group,
         target_filter=target_filter or {},
-        content_kind=ContentKind.TEXT,
+        content_kind=content_kind,
         message=message,
         status=status,
         created_by_id=None if created_by is None else _id(created_by),

@@ -340,9 +340,10 @@ async def test_resolve_user_references(session_factory: SessionFactory) -> None:
         linked = await add_user(session, role=Role.TEACHER, telegram_id=5_550_001)
     service = AudienceService(session_factory)
 
-    matched, unmatched = await service.resolve_user_references(
+    resolved = await service.resolve_user_references(
         [
             " S-17 ",
+            "s-17",  # the school's ids in any case
             "424242",
             "@mamaivanova",
             "5550001",
@@ -357,8 +358,15 @@ async def test_resolve_user_references(session_factory: SessionFactory) -> None:
         ]
     )
 
-    assert matched == [by_external.id, numeric_external.id, named.id, linked.id]
-    assert unmatched == ["@nobody", "#5550001", "99999999999999999999999", "²"]
+    assert [person.id for person in resolved.found] == [
+        by_external.id,
+        numeric_external.id,
+        named.id,
+        linked.id,
+    ]
+    assert resolved.found[0].external_id == "S-17"
+    assert resolved.found[0].full_name == by_external.full_name
+    assert resolved.unmatched == ["@nobody", "#5550001", "99999999999999999999999", "²"]
 
 
 async def test_resolve_refuses_too_many_references(session_factory: SessionFactory) -> None:

@@ -164,7 +164,7 @@ async def test_role_groups_preview_their_audience_and_counts(
         "✖ Cancel",
     ]
     _, edits, _ = await wizard.press("All students")
-    assert "step 3 of 4" in (edits[-1].text or "")
+    assert "step 2 of 3" in (edits[-1].text or "")  # no picker on this path
     replies = await wizard.say("Hello, school", entities=BOLD_HELLO)
     preview, screen = replies[-2], replies[-1]
     assert (preview.text, preview.entities, preview.parse_mode) == (
@@ -202,6 +202,8 @@ async def test_by_subject_pages_of_eight_search_and_pick(
     assert first_page[:8] == ["Mathematics", *[f"Subject {n:02d}" for n in range(1, 8)]]
     assert "Next ›" in first_page and "‹ Previous" not in first_page
     assert "Found: 11 · page 1 of 2" in (wizard.screen().text or "")
+    rows = (wizard.screen().reply_markup or {}).get("inline_keyboard", [])
+    assert rows and all(rows), rows  # no empty row above the page buttons
     await wizard.press("Next ›")
     second_page = wizard.labels()
     assert second_page[:3] == ["Subject 08", "Subject 09", "Subject 10"]
@@ -269,10 +271,12 @@ async def test_custom_list_says_what_matched_and_lists_every_miss(
     )
     assert "Continue »" not in wizard.labels()
 
-    typed = f"#{first.id}, S-2\n@FIRST_STUDENT {third.telegram_id};; @nobody 99999999 S-404"
+    typed = f"#{first.id}, s-2\n@FIRST_STUDENT {third.telegram_id};; @nobody 99999999 S-404"
     replies = await wizard.say(typed)
     report = replies[0].text or ""
-    assert f"Found (3): #{first.id}, S-2, @FIRST_STUDENT, {third.telegram_id}" in report
+    # Who was found, by the school's id and name; the school's ids match in any case.
+    found = ", ".join(f"{person.external_id} {person.full_name}" for person in roster.students)
+    assert f"Found (3): {found}" in report
     assert "Not found (3): @nobody, 99999999, S-404" in report
     assert replies[0].parse_mode is None
     assert "Selected: 3" in (wizard.screen().text or "")
@@ -295,12 +299,14 @@ async def test_back_walks_every_step_in_reverse(bot_harness: BotHarness, roster:
     wizard = Wizard(bot_harness)
     await wizard.say("/new")
     await wizard.press("Custom list")
+    assert "step 2 of 4" in (wizard.screen().text or "")
     await wizard.press("« Back")
-    assert "step 1 of 4" in (wizard.screen().text or "")
+    assert "· step 1\n" in (wizard.screen().text or "")  # the path is not chosen yet
     await wizard.press("By subject")
     await wizard.press("« Back")
-    assert "step 1 of 4" in (wizard.screen().text or "")
+    assert "· step 1\n" in (wizard.screen().text or "")
     await wizard.press("By subject")
+    assert "step 2 of 4" in (wizard.screen().text or "")
     await wizard.press("Mathematics")
     assert "step 3 of 4" in (wizard.screen().text or "")
     await wizard.press("« Back")  # content -> the picker it came from
@@ -419,10 +425,10 @@ async def test_over_long_text_gets_its_length_and_the_limit_and_stays(
     assert [reply.text for reply in replies] == [
         "The message is 1,001 characters long; the limit is 1,000."
     ]
-    assert "step 3 of 4" in (wizard.screen().text or "")
+    assert "step 2 of 3" in (wizard.screen().text or "")
     replies = await wizard.say("x" * 1000)
     assert replies[0].text == "x" * 1000
-    assert "step 4 of 4" in (replies[-1].text or "")
+    assert "step 3 of 3" in (replies[-1].text or "")
 
 
 async def test_over_long_caption_is_refused(bot_harness: BotHarness, roster: Roster) -> None:
@@ -433,7 +439,7 @@ async def test_over_long_caption_is_refused(bot_harness: BotHarness, roster: Ros
     assert [reply.text for reply in replies] == [
         "The message is 1,025 characters long; the limit is 1,024."
     ]
-    assert "step 3 of 4" in (wizard.screen().text or "")
+    assert "step 2 of 3" in (wizard.screen().text or "")
 
 
 async def test_unsupported_content_gets_a_hint(bot_harness: BotHarness, roster: Roster) -> None:
@@ -442,7 +448,7 @@ async def test_unsupported_content_gets_a_hint(bot_harness: BotHarness, roster: 
     await wizard.press("All students")
     replies = await wizard.send_update("sticker", "STICKER-1")
     assert "I can't broadcast this kind of message" in (replies[0].text or "")
-    assert "step 3 of 4" in (wizard.screen().text or "")
+    assert "step 2 of 3" in (wizard.screen().text or "")
 
 
 # --- draft, send, schedule ----------------------------------------------------------------
@@ -620,12 +626,12 @@ async def test_the_whole_wizard_speaks_russian(bot_harness: BotHarness, roster: 
     wizard = Wizard(bot_harness, language="ru")
     await wizard.say("/new")
     assert "Кому отправить?" in (wizard.screen().text or "")
-    await wizard.press("Все студенты")
+    await wizard.press("Все ученики")
     replies = await wizard.say("Привет, школа")
-    assert "Получатели: Все студенты" in (replies[-1].text or "")
+    assert "Получатели: Все ученики" in (replies[-1].text or "")
     _, edits, _ = await wizard.press("💾 Сохранить черновик")
     [draft] = await broadcasts(bot_harness)
-    assert edits[-1].text == f"Рассылка успешно создана (№{draft.id}) и сохранена как черновик."
+    assert edits[-1].text == f"Рассылка успешно создана (#{draft.id}) и сохранена как черновик."
 
 
 def test_the_new_broadcast_keyboard_carries_the_wizard_callback() -> None:
@@ -635,3 +641,28 @@ def test_the_new_broadcast_keyboard_carries_the_wizard_callback() -> None:
     keyboard = new_broadcast_keyboard(Catalog("en").translator("ru"))
     [[button]] = keyboard.inline_keyboard
     assert (button.text, button.callback_data) == ("📝 Новая рассылка", NewBroadcast().pack())
+
+
+@pytest.mark.parametrize(
+    ("language", "group", "schedule", "own", "other"),
+    [
+        ("en", "All students", "🕒 Schedule", "tomorrow 9:00", "завтра"),
+        ("ru", "Все ученики", "🕒 Запланировать", "завтра 9:00", "tomorrow"),
+    ],
+)
+async def test_the_schedule_step_shows_examples_in_the_admins_language_only(
+    bot_harness: BotHarness,
+    roster: Roster,
+    language: str,
+    group: str,
+    schedule: str,
+    own: str,
+    other: str,
+) -> None:
+    wizard = Wizard(bot_harness, language=language)
+    await compose_text(wizard, group)
+    await wizard.press(schedule)
+    prompt = wizard.screen().text or ""
+    assert own in prompt and other not in prompt
+    [unreadable] = await wizard.say("someday")
+    assert own in (unreadable.text or "") and other not in (unreadable.text or "")

@@ -1,12 +1,16 @@
-"""The shared flood limiter: the window guarantee, pauses, per-chat spacing, and the
-session middleware that paces the bot's own messages (against the fake Bot API)."""
+"""The shared flood limiter: the window guarantee, pauses, per-chat spacing, the session
+middleware that paces the bot's own messages (against the fake Bot API), and the assembled
+application keeping Telegram's real 1 s between two messages to one chat."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 
 import pytest
+from aiogram import Bot
+from aiogram.client.session.middlewares.base import NextRequestMiddlewareType
 from aiogram.methods import (
     AnswerCallbackQuery,
     CopyMessage,
@@ -15,10 +19,19 @@ from aiogram.methods import (
     SendChatAction,
     SendMessage,
     SendPhoto,
+    TelegramMethod,
 )
+from aiogram.methods.base import Response, TelegramType
 
 from fake_bot_api import FakeBotAPI
-from services.limiter import RateLimiter, already_granted, is_paced
+from services.limiter import (
+    CHAT_INTERVAL,
+    MAX_JITTER_MARGIN,
+    RateLimiter,
+    already_granted,
+    is_paced,
+)
+from tests.bot_harness import ADMIN_ID, harness_settings, start_harness, stop_harness
 from tests.conftest import TEST_TOKEN
 from tests.sender_process import make_bot
 
@@ -109,7 +122,9 @@ def test_only_messages_and_edits_are_paced() -> None:
 
 async def test_the_bots_own_messages_wait_for_the_shared_budget() -> None:
     async with FakeBotAPI(token=TEST_TOKEN, global_rate=5, per_chat_interval=1.0) as api:
-        limiter = RateLimiter(5)
+        # The server shares this event loop: on a loaded machine a request reaches it tens
+        # of ms after its grant, more than the default 10 ms margin; the widest one covers it.
+        limiter = RateLimiter(5, jitter_margin=MAX_JITTER_MARGIN)
         bot = make_bot(api.url, limiter)
         try:
             await asyncio.gather(
@@ -124,6 +139,41 @@ async def test_the_bots_own_messages_wait_for_the_shared_budget() -> None:
         assert len(api.delivered) == 9 and len(api.edits) == 1
         to_admin = [d.timestamp for d in api.messages_to(1000)]
         assert all(b - a >= 1.0 for a, b in itertools.pairwise(to_admin))
+
+
+async def test_the_assembled_bot_replies_to_one_chat_at_most_once_a_second(
+    harness_database_url: str,
+) -> None:
+    """The conversation tests run with a shorter chat interval; this one builds the
+    application as production does and times each reply as it leaves the limiter, inside
+    the bot's own session. (The server's arrival times also carry the machine's
+    scheduling jitter, so its check is looser: half the interval, still far more than
+    unpaced replies get.)"""
+    assert CHAT_INTERVAL == 1.0
+    async with FakeBotAPI(token=TEST_TOKEN, per_chat_interval=CHAT_INTERVAL / 2) as api:
+        settings = harness_settings(harness_database_url, api.url)
+        harness, polling = await start_harness(api, settings, chat_interval=None)
+        sent_at: list[float] = []
+
+        async def record(
+            make_request: NextRequestMiddlewareType[TelegramType],
+            bot: Bot,
+            method: TelegramMethod[TelegramType],
+        ) -> Response[TelegramType]:
+            if isinstance(method, SendMessage) and method.chat_id == ADMIN_ID:
+                sent_at.append(time.monotonic())  # the limiter's clock
+            return await make_request(bot, method)
+
+        harness.app.bot.session.middleware(record)  # inside the limiter's middleware
+        try:
+            for _ in range(3):
+                assert len(await harness.send(ADMIN_ID, "/help")) == 1
+            assert len(await harness.send(555, "/help")) == 1
+        finally:
+            await stop_harness(harness, polling)
+        assert api.count_429() == 0
+        assert len(api.messages_to(ADMIN_ID)) == 3 and len(sent_at) == 3
+        assert all(b - a >= CHAT_INTERVAL for a, b in itertools.pairwise(sent_at))
 
 
 async def test_a_request_already_granted_skips_the_middleware() -> None:

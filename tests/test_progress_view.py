@@ -175,3 +175,8 @@ def test_every_status_and_error_code_has_words(t: Translator) -> None:
     names += [f"delivery-error-{code.value}" for code in ErrorCode]
     for name in names:
         assert t(name) != name, name
+
+
+def test_russian_numbers_have_a_decimal_comma() -> None:
+    text, _ = render_progress(RU, sending())
+    assert "Скорость: 29,5 сообщ./с · Осталось: 2:05" in text.split("\n")

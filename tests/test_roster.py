@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from db.models import Enrollment, Role, Subject, TutorAssignment, User
 from db.session import SessionFactory
@@ -153,6 +153,12 @@ async def test_example_roster_imports_cleanly_and_twice_changes_nothing(
         Role.ADMIN: 2,
     }
     assert [row[0] for row in state["users"] if row[4] is False] == ["S017"]
+    # Nobody is linked: Telegram ids in an example would make their real owners admins.
+    async with session_factory() as session:
+        linked = await session.scalar(
+            select(func.count(User.id)).where(User.telegram_id.is_not(None))
+        )
+    assert linked == 0
     assert (await user(session_factory, "T05")).full_name == "Emily Carter"
     assert (await user(session_factory, "S001")).full_name == "Иванов Артём Сергеевич"
 

@@ -323,8 +323,9 @@ async def test_a_scheduled_broadcast_nobody_can_receive_fails_and_the_admin_is_t
 async def test_an_admin_outside_the_roster_gets_progress_in_the_chat_stored_when_scheduling(
     fake_api: FakeBotAPI, session_factory: SessionFactory, settings: Settings, admin_id: int
 ) -> None:
-    broadcast_id = await scheduled(session_factory, utcnow() + SOON, created_by=None)
     async with scheduling(fake_api, session_factory, settings) as machinery:
+        # Added after the start, so the only timer is the one armed with the admin's chat.
+        broadcast_id = await scheduled(session_factory, utcnow() + SOON, created_by=None)
         await machinery.scheduler.arm(broadcast_id, utcnow() + SOON, admin_chat_id=1000)
         await fake_api.wait_for(lambda: len(delivered_to_students(fake_api)) == 3, timeout=10)
         await machinery.finished(broadcast_id)

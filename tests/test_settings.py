@@ -53,7 +53,10 @@ def test_env_example_is_a_valid_configuration() -> None:
         ),
         ({"bot_token": "nonsense"}, "BOT_TOKEN must look like"),
         ({"bot_token": "1:a", "timezone": "Mars/Olympus"}, "TIMEZONE must be an IANA time zone"),
-        ({"bot_token": "1:a", "admin_ids": "12,abc"}, "ADMIN_IDS"),
+        (
+            {"bot_token": "1:a", "admin_ids": "12,@olga"},
+            "ADMIN_IDS must be numeric Telegram ids, comma-separated",
+        ),
         ({"bot_token": "1:a", "send_rate": "45"}, "set PAID_BROADCAST=true"),
         ({"bot_token": "1:a", "paid_broadcast": "true", "send_rate": "1500"}, "1000/s"),
         ({"bot_token": "1:a", "retry_delays": "10,-1"}, "RETRY_DELAYS must be comma-separated"),

@@ -10,9 +10,16 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from fake_bot_api import FakeBotAPI
 from tests.conftest import TEST_TOKEN
 from tests.engine_processes import finished, running_engines
+from tests.redis_db import REDIS_SERVER, server_answers
+
+pytestmark = pytest.mark.skipif(
+    not server_answers(), reason=f"Redis at {REDIS_SERVER} is not reachable"
+)
 
 RATE = 50
 RECIPIENTS = 200  # per engine: 4 s alone at the full rate, 8 s for both sharing it

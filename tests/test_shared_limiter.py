@@ -24,7 +24,12 @@ from bot.app import build_application
 from fake_bot_api import FakeBotAPI
 from services.shared_limiter import SharedRateLimiter, bot_namespace
 from tests.bot_harness import harness_settings
+from tests.redis_db import REDIS_SERVER, server_answers
 from tests.test_limiter import most_in_window
+
+pytestmark = pytest.mark.skipif(
+    not server_answers(), reason=f"Redis at {REDIS_SERVER} is not reachable"
+)
 
 LOGGER = "services.shared_limiter"
 

@@ -166,6 +166,23 @@ async def test_help_for_a_non_admin(bot_harness: BotHarness, language: str) -> N
     assert [reply.text for reply in replies] == [text(language, "help-user")]
 
 
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", "I deliver your school's announcements here, Olga Ivanova. Your account is linked"),
+        ("ru", "Здесь вы получаете объявления школы, Olga Ivanova. Аккаунт привязан"),
+    ],
+)
+async def test_help_for_a_linked_person_says_all_is_set_not_to_open_an_invite(
+    bot_harness: BotHarness, language: str, expected: str
+) -> None:
+    async with bot_harness.app.session_factory() as session, session.begin():
+        await add_user(session, role=Role.PARENT, telegram_id=4600, full_name="Olga Ivanova")
+    [reply] = await bot_harness.send(4600, "/help", language_code=language)
+    assert (reply.text or "").startswith(expected)
+    assert reply.text != text(language, "help-user")
+
+
 async def test_blocking_and_unblocking_the_bot_is_recorded(bot_harness: BotHarness) -> None:
     factory = bot_harness.app.session_factory
     async with factory() as session, session.begin():

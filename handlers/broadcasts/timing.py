@@ -16,7 +16,7 @@ from handlers.callbacks import BroadcastAction, BroadcastButton, TimeAbort, Time
 from handlers.keyboards import time_abort_keyboard
 from handlers.split import show
 from services.broadcasts import BroadcastService
-from services.schedule_time import ACCEPTED_FORMATS, format_schedule_time, parse_schedule_time
+from services.schedule_time import format_schedule_time, parse_schedule_time
 from services.scheduler import BroadcastScheduler
 
 TIME_STEP_KEY = "time_step"
@@ -46,7 +46,7 @@ async def time_button(
             f"{action}-ask",
             id=str(broadcast_id),
             tz=settings.tz.key,
-            examples=", ".join(ACCEPTED_FORMATS),
+            examples=t("schedule-examples"),
         ),
         reply_markup=time_abort_keyboard(t, action, broadcast_id),
     )

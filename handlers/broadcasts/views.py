@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram import html
 from aiogram.types import InlineKeyboardMarkup
+from fluent.runtime.types import fluent_number
 
 from core.i18n import Translator
 from db.models import BroadcastStatus, ContentKind, RecipientStatus, TargetGroup
@@ -25,7 +26,6 @@ from services.schedule_time import format_schedule_time
 
 PREVIEW_LENGTH = 60
 NAME_LENGTH = 64
-ERROR_LENGTH = 120
 FILTER_NAMES = (
     ("subject_id", "details-filter-subject"),
     ("tutor_id", "details-filter-tutor"),
@@ -49,12 +49,12 @@ def status_name(t: Translator, status: BroadcastStatus) -> str:
     return t(f"status-{status.value}")
 
 
-def audience_text(t: Translator, summary: BroadcastSummary, target_name: str | None) -> str:
+def audience_text(t: Translator, summary: BroadcastSummary) -> str:
     """The target group in words, with its filter: `By subject (Mathematics)`, or the id
     when the name is not known (`By subject (subject #5)`)."""
     name = t(f"target-{summary.target_group.value}")
-    if target_name:
-        return f"{name} ({html.quote(target_name)})"
+    if summary.target_name:
+        return f"{name} ({html.quote(summary.target_name)})"
     found = summary.target_filter or {}
     for key, message_id in FILTER_NAMES:
         if key in found:
@@ -62,6 +62,20 @@ def audience_text(t: Translator, summary: BroadcastSummary, target_name: str | N
     if summary.target_group is TargetGroup.CUSTOM:
         return f"{name} ({t('details-filter-custom', count=len(found.get('user_ids', [])))})"
     return name
+
+
+def list_when(t: Translator, item: BroadcastSummary, tz: ZoneInfo) -> str:
+    """When a scheduled broadcast goes out; when any other was created."""
+    if item.status is BroadcastStatus.SCHEDULED and item.scheduled_at is not None:
+        return t("list-when-scheduled", time=when(item.scheduled_at, tz))
+    return when(item.created_at, tz)
+
+
+def list_count(t: Translator, item: BroadcastSummary) -> str:
+    """How many it reaches now, before it is sent; how many got it, after."""
+    if item.reachable_now is not None:
+        return t("list-count-reach", count=item.reachable_now)
+    return t("list-count-sent", sent=item.sent_count, total=item.recipient_count)
 
 
 def list_view(
@@ -91,10 +105,9 @@ def list_view(
                 icon=STATUS_ICONS[item.status],
                 id=str(item.id),
                 status=status_name(t, item.status),
-                created=when(item.created_at, tz),
-                audience=t(f"target-{item.target_group.value}"),
-                sent=item.sent_count,
-                total=item.recipient_count,
+                when=list_when(t, item, tz),
+                audience=audience_text(t, item),
+                count=list_count(t, item),
             )
         )
         lines.append(f"    {shorten(item.message, PREVIEW_LENGTH)}")
@@ -115,7 +128,7 @@ def details_view(t: Translator, details: BroadcastDetails, tz: ZoneInfo) -> View
             id=str(summary.id),
             status=status_name(t, status),
         ),
-        t("details-audience", audience=audience_text(t, summary, details.target_name)),
+        t("details-audience", audience=audience_text(t, summary)),
         t("details-author", name=html.quote(summary.created_by_name), created=created)
         if summary.created_by_name
         else t("details-author-unknown", created=created),
@@ -132,20 +145,23 @@ def details_view(t: Translator, details: BroadcastDetails, tz: ZoneInfo) -> View
         )
     if summary.cancelled_at is not None:
         lines.append(t("details-cancelled", time=when(summary.cancelled_at, tz)))
-    lines.append(
-        t(
-            "details-counts",
-            total=summary.recipient_count,
-            sent=summary.sent_count,
-            failed=summary.failed_count,
-            pending=summary.pending_count,
+    if summary.recipient_count == 0 and summary.reachable_now is not None:
+        lines.append(t("details-reach", count=summary.reachable_now))
+    else:
+        lines.append(
+            t(
+                "details-counts",
+                total=summary.recipient_count,
+                sent=summary.sent_count,
+                failed=summary.failed_count,
+                pending=summary.pending_count,
+            )
         )
-    )
     kind = summary.content_kind
     lines.append(
         t("details-content-text")
         if kind is ContentKind.TEXT
-        else t("details-content-media", kind=kind.value)
+        else t("details-content-media", kind=t(f"content-kind-{kind.value}"))
     )
     lines.append(html.quote(summary.message))
     return "\n".join(lines), details_keyboard(t, summary)
@@ -163,22 +179,21 @@ def send_question(t: Translator, details: BroadcastDetails, reachable: int) -> V
         "send-confirm",
         id=str(summary.id),
         status=status_name(t, summary.status),
-        audience=audience_text(t, summary, details.target_name),
+        audience=audience_text(t, summary),
         count=reachable,
     )
     return text, confirm_keyboard(t, ConfirmedAction.SEND, summary.id, summary.status)
 
 
 def recipient_line(t: Translator, recipient: RecipientRow, tz: ZoneInfo) -> str:
-    name = f"{shorten(recipient.user_name, NAME_LENGTH)} (id {recipient.user_id})"
+    """The school's own id and the name; for a failure, why, in words (Telegram's own
+    description stays in the database and the CSV, not on the admin's screen)."""
+    name = f"{html.quote(recipient.external_id)} {shorten(recipient.user_name, NAME_LENGTH)}"
     if recipient.status is RecipientStatus.SENT:
         return t("recipients-item-sent", name=name, time=when(recipient.sent_at, tz))
     if recipient.status is RecipientStatus.FAILED:
-        label = t(f"delivery-error-{recipient.error_code or 'other'}")
-        detail = shorten(recipient.error_message, ERROR_LENGTH)
-        return t(
-            "recipients-item-failed", name=name, error=f"{label}: {detail}" if detail else label
-        )
+        error = t(f"delivery-error-{recipient.error_code or 'other'}")
+        return t("recipients-item-failed", name=name, error=error)
     return t("recipients-item-pending", name=name)
 
 
@@ -226,7 +241,7 @@ def stats_view(t: Translator, stats: Stats) -> str:
             "stats-recipients",
             total=stats.total_recipients,
             failed=stats.failed_recipients,
-            rate=f"{stats.failed_rate:g}",
+            rate=fluent_number(stats.failed_rate, maximumFractionDigits=2),
         )
     )
     average = stats.average_processing_seconds

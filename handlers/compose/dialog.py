@@ -19,7 +19,6 @@ from aiogram_dialog.widgets.kbd import (
     PrevPage,
     Row,
     Select,
-    StubScroll,
     SwitchTo,
 )
 from aiogram_dialog.widgets.text import Format, Multi
@@ -29,9 +28,8 @@ from db.models import TargetGroup
 from handlers.compose import steps
 from handlers.compose.draft import PICKED_ROLES, Draft
 from handlers.compose.states import ComposeStates
-from handlers.compose.widgets import Tr, translator
+from handlers.compose.widgets import PageCounter, Tr, translator
 from services.audience import AudienceService
-from services.schedule_time import ACCEPTED_FORMATS
 
 MEDIA_TYPES = [
     ContentType.TEXT,
@@ -54,9 +52,25 @@ def paragraphs(*texts: Tr | Multi) -> Multi:
 # --- getters ---------------------------------------------------------------------------
 
 
+def step_of(draft: Draft, step: str) -> dict[str, int]:
+    """`step` and `steps` for a window's header, counting only the steps of this draft's
+    path: audience, the picker or list when its group needs one, content, preview. Before
+    a group is chosen the total is not known (0)."""
+    group = draft.narrowing if step == "narrow" else draft.target_group
+    narrows = group in PICKED_ROLES or group is TargetGroup.CUSTOM
+    path = (
+        ["audience", "narrow", "content", "preview"]
+        if narrows
+        else ["audience", "content", "preview"]
+    )
+    known = group is not None and step != "audience"
+    return {"step": path.index(step) + 1, "steps": len(path) if known else 0}
+
+
 async def audience_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     draft = Draft.of(dialog_manager)
     return {
+        **step_of(draft, "audience"),
         "groups": [group.value for group in TargetGroup],
         "editing": draft.target_group is not None and draft.content is not None,
     }
@@ -72,6 +86,7 @@ async def pick_getter(
     found = await steps.search_page(audience, group, draft.query, page)
     pages = max(1, math.ceil(found.total / steps.PAGE_SIZE))
     return {
+        **step_of(draft, "narrow"),
         "narrowing": group.value,
         "items": found.items,
         "total": found.total,
@@ -84,15 +99,18 @@ async def pick_getter(
 
 
 async def custom_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
-    return {"count": len(Draft.of(dialog_manager).custom_ids)}
+    draft = Draft.of(dialog_manager)
+    return {**step_of(draft, "narrow"), "count": len(draft.custom_ids)}
 
 
 async def content_getter(
     dialog_manager: DialogManager, settings: Settings, **_: Any
 ) -> dict[str, Any]:
+    draft = Draft.of(dialog_manager)
     return {
+        **step_of(draft, "content"),
         "limit": settings.message_max_length,
-        "has_content": Draft.of(dialog_manager).content is not None,
+        "has_content": draft.content is not None,
     }
 
 
@@ -116,6 +134,7 @@ async def preview_getter(
     assert draft.target_group is not None
     counts = await audience.preview(draft.target_group, draft.target_filter)
     return {
+        **step_of(draft, "preview"),
         "audience": describe_audience(dialog_manager),
         "reachable": counts.reachable,
         "no_telegram": counts.no_telegram,
@@ -124,8 +143,10 @@ async def preview_getter(
     }
 
 
-async def schedule_getter(settings: Settings, **_: Any) -> dict[str, Any]:
-    return {"tz": settings.tz.key, "examples": ", ".join(ACCEPTED_FORMATS)}
+async def schedule_getter(
+    dialog_manager: DialogManager, settings: Settings, **_: Any
+) -> dict[str, Any]:
+    return {"tz": settings.tz.key, "examples": translator(dialog_manager)("schedule-examples")}
 
 
 # --- windows -----------------------------------------------------------------------------
@@ -133,7 +154,7 @@ async def schedule_getter(settings: Settings, **_: Any) -> dict[str, Any]:
 
 def audience_window() -> Window:
     return Window(
-        Tr("compose-step-audience"),
+        Tr("compose-step-audience", "step", "steps"),
         Group(
             Select(
                 Tr("target-{item}"),
@@ -159,7 +180,7 @@ def audience_window() -> Window:
 def pick_window() -> Window:
     return Window(
         paragraphs(
-            Tr("compose-step-pick-{narrowing}"),
+            Tr("compose-step-pick-{narrowing}", "step", "steps"),
             Multi(
                 Tr("compose-pick-query", "query", when="query"),
                 Tr("compose-pick-found", "total", "page", "pages", when="total"),
@@ -178,7 +199,7 @@ def pick_window() -> Window:
             ),
             width=2,
         ),
-        StubScroll(id=steps.PICKER_PAGES, pages="pages"),
+        PageCounter(id=steps.PICKER_PAGES, pages="pages"),
         Row(  # pager buttons see the window's data under "data"
             PrevPage(
                 scroll=steps.PICKER_PAGES, text=Tr("compose-btn-prev"), when=F["data"]["has_prev"]
@@ -202,7 +223,7 @@ def pick_window() -> Window:
 def custom_window() -> Window:
     return Window(
         paragraphs(
-            Tr("compose-step-custom"),
+            Tr("compose-step-custom", "step", "steps"),
             Tr("compose-custom-selected", "count", when="count"),
         ),
         Button(
@@ -224,7 +245,7 @@ def custom_window() -> Window:
 def content_window() -> Window:
     return Window(
         paragraphs(
-            Tr("compose-step-content", "limit"),
+            Tr("compose-step-content", "limit", "step", "steps"),
             Tr("compose-content-kept", when="has_content"),
         ),
         Button(
@@ -247,7 +268,7 @@ def content_window() -> Window:
 def preview_window() -> Window:
     return Window(
         paragraphs(
-            Tr("compose-step-preview"),
+            Tr("compose-step-preview", "step", "steps"),
             Multi(
                 Tr("compose-preview-audience", "audience"),
                 Tr("compose-preview-counts", "reachable", "no_telegram", "blocked"),

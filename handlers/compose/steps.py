@@ -212,27 +212,27 @@ async def on_show_all(callback: CallbackQuery, button: Button, manager: DialogMa
 
 
 async def on_references(message: Message, widget: MessageInput, manager: DialogManager) -> None:
-    """Resolve what the admin typed and say what matched and, in full, what did not."""
+    """Resolve what the admin typed; say who was found, by the school's id and name, and
+    in full what matched nobody."""
     deps = Deps.of(manager)
     references = [ref for ref in REFERENCE_SEPARATORS.split(message.text or "") if ref]
-    user_ids, unmatched = await deps.audience.resolve_user_references(references)
-    Draft.of(manager).custom_ids = user_ids
-    unmatched_set = set(unmatched)
-    matched = [ref for ref in dict.fromkeys(references) if ref not in unmatched_set]
+    resolved = await deps.audience.resolve_user_references(references)
+    Draft.of(manager).custom_ids = [person.id for person in resolved.found]
     lines = []
-    if user_ids:
-        lines.append(
-            deps.t("compose-custom-matched", count=len(user_ids), references=", ".join(matched))
-        )
+    if resolved.found:
+        people = ", ".join(f"{person.external_id} {person.full_name}" for person in resolved.found)
+        lines.append(deps.t("compose-custom-matched", count=len(resolved.found), people=people))
     else:
         lines.append(deps.t("compose-custom-none"))
-    if unmatched:
+    if resolved.unmatched:
         lines.append(
             deps.t(
-                "compose-custom-unmatched", count=len(unmatched), references=", ".join(unmatched)
+                "compose-custom-unmatched",
+                count=len(resolved.unmatched),
+                references=", ".join(resolved.unmatched),
             )
         )
-    # Plain text: the references are the admin's own typing, and a long report may be cut.
+    # Plain text: names and the admin's own typing, and a long report may be cut.
     for part in split_text("\n\n".join(lines)):
         await message.answer(part, parse_mode=None)
     manager.show_mode = REPLACE_WINDOW

@@ -1,4 +1,5 @@
-"""aiogram-dialog text widgets that speak the user's language through the Fluent catalogs."""
+"""aiogram-dialog widgets of the wizard: texts that speak the user's language through the
+Fluent catalogs, and a page counter that draws no buttons."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from typing import Any
 
 from aiogram import html
 from aiogram_dialog import DialogManager
+from aiogram_dialog.api.internal import RawKeyboard
 from aiogram_dialog.widgets.common import WhenCondition
+from aiogram_dialog.widgets.kbd import StubScroll
 from aiogram_dialog.widgets.text import Text
 
 from core.i18n import Translator
@@ -38,3 +41,11 @@ class Tr(Text):
 
 def _escaped(value: Any) -> Any:
     return html.quote(value) if isinstance(value, str) else value
+
+
+class PageCounter(StubScroll):
+    """The picker's page number, kept by aiogram-dialog; unlike StubScroll it adds no
+    empty keyboard row above the ‹ / › buttons."""
+
+    async def _render_keyboard(self, data: dict[str, Any], manager: DialogManager) -> RawKeyboard:
+        return []

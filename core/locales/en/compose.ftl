@@ -26,17 +26,23 @@ compose-btn-edit-audience = 👥 Edit audience
 compose-btn-in-hour = In 1 hour
 compose-btn-tomorrow-morning = Tomorrow 09:00
 
+# The step the admin is on, counting only the steps of their path (3 for "All students",
+# 4 when a subject, a person or a list is picked); before the audience is chosen, no total.
+compose-step-number = { $steps ->
+        [0] step { $step }
+       *[other] step { $step } of { $steps }
+    }
 compose-step-audience =
-    <b>New broadcast</b> · step 1 of 4
+    <b>New broadcast</b> · { compose-step-number }
     Who should receive it?
 compose-step-pick-by_subject =
-    <b>New broadcast</b> · step 2 of 4
+    <b>New broadcast</b> · { compose-step-number }
     Pick the subject: its students and teachers will receive the broadcast.
 compose-step-pick-by_tutor =
-    <b>New broadcast</b> · step 2 of 4
+    <b>New broadcast</b> · { compose-step-number }
     Pick the tutor: their students will receive the broadcast.
 compose-step-pick-by_teacher =
-    <b>New broadcast</b> · step 2 of 4
+    <b>New broadcast</b> · { compose-step-number }
     Pick the teacher: their students will receive the broadcast.
 compose-pick-search-hint = To search, send part of a name.
 compose-pick-query = Search: «{ $query }»
@@ -44,14 +50,14 @@ compose-pick-found = Found: { $total } · page { $page } of { $pages }
 compose-pick-nothing = Nothing found. Send another part of a name, or show all.
 compose-pick-gone = This choice is no longer in the list; pick again.
 compose-step-custom =
-    <b>New broadcast</b> · step 2 of 4
-    Send the recipients separated by spaces, commas or new lines: internal ids (#12 or 12), external ids from the school's roster, @usernames or Telegram ids.
+    <b>New broadcast</b> · { compose-step-number }
+    Send the recipients separated by spaces, commas or new lines: the school's own ids from the roster (e.g. S001, any case), @usernames or Telegram ids.
 compose-custom-selected = Selected: { $count }. Continue, or send another list to replace it.
-compose-custom-matched = Found ({ $count }): { $references }
+compose-custom-matched = Found ({ $count }): { $people }
 compose-custom-unmatched = Not found ({ $count }): { $references }
 compose-custom-none = Nobody was found. Check the list and send it again.
 compose-step-content =
-    <b>New broadcast</b> · step 3 of 4
+    <b>New broadcast</b> · { compose-step-number }
     Send the message exactly as recipients should see it: formatted text of up to { $limit } characters, or one photo, video, document or animation with a caption.
 compose-content-kept = The current message is shown above the preview; send a new one to replace it.
 compose-content-unsupported = I can't broadcast this kind of message. Send text, or a photo, video, document or animation with a caption.
@@ -64,7 +70,7 @@ compose-audience-custom = Custom list of { $count } { $count ->
        *[other] users
     }
 compose-step-preview =
-    <b>New broadcast</b> · step 4 of 4
+    <b>New broadcast</b> · { compose-step-number }
     Above is the message as recipients will see it.
 compose-preview-audience = Audience: { $audience }
 compose-preview-counts =

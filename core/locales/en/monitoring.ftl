@@ -19,6 +19,14 @@ status-sent = Sent
 status-completed = Completed with failures
 status-failed = Failed
 status-cancelled = Cancelled
+# Short status names for the filter buttons of /broadcasts (they must fit a phone).
+status-short-draft = Drafts
+status-short-scheduled = Scheduled
+status-short-sending = Sending
+status-short-sent = Sent
+status-short-completed = With failures
+status-short-failed = Failed
+status-short-cancelled = Cancelled
 
 recipient-status-pending = Pending
 recipient-status-sent = Sent
@@ -72,7 +80,10 @@ list-title = <b>Broadcasts</b> · { $filter } · { $count } found · page { $pag
 list-search = Search: «{ $query }»
 list-filter-all = All
 list-empty = No broadcasts match.
-list-item = { $icon } <b>#{ $id }</b> · { $status } · { $created } · { $audience } · { $sent }/{ $total }
+list-item = { $icon } <b>#{ $id }</b> · { $status } · { $when } · { $audience } · { $count }
+list-when-scheduled = for { $time }
+list-count-sent = { $sent } of { $total } sent
+list-count-reach = { $count } reachable now
 list-search-expired = This search has expired. Send /broadcasts search WORDS again.
 list-btn-prev = ‹ Previous
 list-btn-next = Next ›
@@ -92,8 +103,16 @@ details-scheduled = Scheduled for { $time } ({ $tz })
 details-times = Started: { $started } · Finished: { $finished }
 details-cancelled = Cancelled: { $time }
 details-counts = Recipients: { $total } · sent { $sent } · failed { $failed } · pending { $pending }
+details-reach = Not sent yet; { $count ->
+        [one] { $count } person can
+       *[other] { $count } people can
+    } receive it now.
 details-content-text = Message:
 details-content-media = Message ({ $kind }), caption:
+content-kind-photo = photo
+content-kind-video = video
+content-kind-document = document
+content-kind-animation = animation
 details-btn-progress = 📊 Progress
 details-btn-recipients = 👥 Recipients
 details-btn-retry = 🔁 Retry failed
@@ -137,5 +156,8 @@ stats-title = <b>Statistics</b>
 stats-broadcasts = Broadcasts: { $total }
 stats-status-line = { $icon } { $status }: { $count }
 stats-recipients = Recipients: { $total } · failed: { $failed } ({ $rate }%)
-stats-processing = Average sending time: { $duration } (over { $count } finished broadcasts)
+stats-processing = Average sending time: { $duration } (over { $count ->
+        [one] { $count } finished broadcast
+       *[other] { $count } finished broadcasts
+    })
 stats-processing-none = Average sending time: — (no finished broadcasts yet)

@@ -1,12 +1,12 @@
 # Мастер создания рассылки (/new). Значения, подставляемые в сообщения, экранирует код.
 
-target-all_students = Все студенты
-target-all_teachers = Все преподаватели
+target-all_students = Все ученики
+target-all_teachers = Все учителя
 target-all_tutors = Все тьюторы
 target-all_parents = Все родители
 target-by_subject = По предмету
 target-by_tutor = По тьютору
-target-by_teacher = По преподавателю
+target-by_teacher = По учителю
 target-custom = Выбранные пользователи
 
 compose-new-broadcast = 📝 Новая рассылка
@@ -26,42 +26,48 @@ compose-btn-edit-audience = 👥 Изменить получателей
 compose-btn-in-hour = Через 1 час
 compose-btn-tomorrow-morning = Завтра в 09:00
 
+# Номер шага по пути, который проходит админ (3 шага для «Все ученики», 4 — если выбирают
+# предмет, человека или список); пока получатели не выбраны, всего шагов не пишем.
+compose-step-number = { $steps ->
+        [0] шаг { $step }
+       *[other] шаг { $step } из { $steps }
+    }
 compose-step-audience =
-    <b>Новая рассылка</b> · шаг 1 из 4
+    <b>Новая рассылка</b> · { compose-step-number }
     Кому отправить?
 compose-step-pick-by_subject =
-    <b>Новая рассылка</b> · шаг 2 из 4
-    Выберите предмет: рассылку получат его студенты и преподаватели.
+    <b>Новая рассылка</b> · { compose-step-number }
+    Выберите предмет: рассылку получат его ученики и учителя.
 compose-step-pick-by_tutor =
-    <b>Новая рассылка</b> · шаг 2 из 4
-    Выберите тьютора: рассылку получат его студенты.
+    <b>Новая рассылка</b> · { compose-step-number }
+    Выберите тьютора: рассылку получат его ученики.
 compose-step-pick-by_teacher =
-    <b>Новая рассылка</b> · шаг 2 из 4
-    Выберите преподавателя: рассылку получат его студенты.
+    <b>Новая рассылка</b> · { compose-step-number }
+    Выберите учителя: рассылку получат его ученики.
 compose-pick-search-hint = Для поиска отправьте часть названия или имени.
 compose-pick-query = Поиск: «{ $query }»
 compose-pick-found = Найдено: { $total } · страница { $page } из { $pages }
 compose-pick-nothing = Ничего не найдено. Отправьте другую часть названия или имени либо покажите все.
 compose-pick-gone = Этого варианта больше нет в списке; выберите снова.
 compose-step-custom =
-    <b>Новая рассылка</b> · шаг 2 из 4
-    Отправьте получателей через пробел, запятую или с новой строки: внутренние id (#12 или 12), внешние id из списка школы, @username или Telegram id.
+    <b>Новая рассылка</b> · { compose-step-number }
+    Отправьте получателей через пробел, запятую или с новой строки: их id из списка школы (например, S001, регистр не важен), @username или Telegram id.
 compose-custom-selected = Выбрано: { $count }. Продолжите или отправьте другой список взамен.
-compose-custom-matched = Найдены ({ $count }): { $references }
+compose-custom-matched = Найдены ({ $count }): { $people }
 compose-custom-unmatched = Не найдены ({ $count }): { $references }
 compose-custom-none = Никто не найден. Проверьте список и отправьте его снова.
 compose-step-content =
-    <b>Новая рассылка</b> · шаг 3 из 4
+    <b>Новая рассылка</b> · { compose-step-number }
     Отправьте сообщение так, как его должны увидеть получатели: форматированный текст до { $limit } символов или одно фото, видео, документ или анимацию с подписью.
 compose-content-kept = Текущее сообщение показано над предпросмотром; отправьте новое, чтобы заменить его.
 compose-content-unsupported = Такое сообщение разослать нельзя. Отправьте текст или фото, видео, документ или анимацию с подписью.
 
-compose-audience-by_subject = Студенты и преподаватели предмета { $name }
-compose-audience-by_tutor = Студенты тьютора { $name }
-compose-audience-by_teacher = Студенты преподавателя { $name }
+compose-audience-by_subject = Ученики и учителя предмета { $name }
+compose-audience-by_tutor = Ученики тьютора { $name }
+compose-audience-by_teacher = Ученики учителя { $name }
 compose-audience-custom = Выбранные пользователи: { $count }
 compose-step-preview =
-    <b>Новая рассылка</b> · шаг 4 из 4
+    <b>Новая рассылка</b> · { compose-step-number }
     Выше — сообщение в том виде, в каком его получат.
 compose-preview-audience = Получатели: { $audience }
 compose-preview-counts =
@@ -73,9 +79,9 @@ compose-step-schedule =
     <b>Новая рассылка</b> · планирование
     Когда отправить? Выберите быстрый вариант или отправьте дату и время ({ $tz }), например: { $examples }
 
-compose-created-sending = Рассылка успешно создана (№{ $id }). Отправляется, получателей: { $count }.
-compose-created-draft = Рассылка успешно создана (№{ $id }) и сохранена как черновик.
-compose-created-scheduled = Рассылка успешно создана (№{ $id }). Запланирована на { $time } ({ $tz }).
-compose-created-unsent = Рассылка успешно создана (№{ $id }) и оставлена черновиком: { $reason }
+compose-created-sending = Рассылка успешно создана (#{ $id }). Отправляется, получателей: { $count }.
+compose-created-draft = Рассылка успешно создана (#{ $id }) и сохранена как черновик.
+compose-created-scheduled = Рассылка успешно создана (#{ $id }). Запланирована на { $time } ({ $tz }).
+compose-created-unsent = Рассылка успешно создана (#{ $id }) и оставлена черновиком: { $reason }
 compose-discarded = Новая рассылка отменена, ничего не сохранено.
 compose-stale = Эта кнопка из старого сообщения мастера. Начните заново с /new.

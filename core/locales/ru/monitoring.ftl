@@ -19,6 +19,14 @@ status-sent = Отправлена
 status-completed = Завершена с ошибками
 status-failed = Ошибка
 status-cancelled = Отменена
+# Короткие названия статусов для кнопок фильтра /broadcasts (чтобы помещались на телефоне).
+status-short-draft = Черновики
+status-short-scheduled = Заплан.
+status-short-sending = Идут
+status-short-sent = Отправлены
+status-short-completed = С ошибками
+status-short-failed = Ошибка
+status-short-cancelled = Отменены
 
 recipient-status-pending = Ожидают
 recipient-status-sent = Доставлено
@@ -72,7 +80,10 @@ list-title = <b>Рассылки</b> · { $filter } · найдено: { $count 
 list-search = Поиск: «{ $query }»
 list-filter-all = Все
 list-empty = Подходящих рассылок нет.
-list-item = { $icon } <b>#{ $id }</b> · { $status } · { $created } · { $audience } · { $sent }/{ $total }
+list-item = { $icon } <b>#{ $id }</b> · { $status } · { $when } · { $audience } · { $count }
+list-when-scheduled = на { $time }
+list-count-sent = доставлено { $sent } из { $total }
+list-count-reach = сейчас доступно: { $count }
 list-search-expired = Этот поиск устарел. Отправьте /broadcasts search СЛОВА ещё раз.
 list-btn-prev = ‹ Назад
 list-btn-next = Вперёд ›
@@ -81,7 +92,7 @@ details-title = { $icon } <b>Рассылка #{ $id }</b> · { $status }
 details-audience = Получатели: { $audience }
 details-filter-subject = предмет #{ $id }
 details-filter-tutor = тьютор #{ $id }
-details-filter-teacher = преподаватель #{ $id }
+details-filter-teacher = учитель #{ $id }
 details-filter-custom = { $count } { $count ->
         [one] пользователь
         [few] пользователя
@@ -93,8 +104,17 @@ details-scheduled = Запланирована на { $time } ({ $tz })
 details-times = Начата: { $started } · Завершена: { $finished }
 details-cancelled = Отменена: { $time }
 details-counts = Получателей: { $total } · доставлено { $sent } · ошибок { $failed } · ожидают { $pending }
+details-reach = Ещё не отправлена; сейчас её { $count ->
+        [one] получит { $count } человек
+        [few] получат { $count } человека
+       *[other] получат { $count } человек
+    }.
 details-content-text = Сообщение:
 details-content-media = Сообщение ({ $kind }), подпись:
+content-kind-photo = фото
+content-kind-video = видео
+content-kind-document = документ
+content-kind-animation = анимация
 details-btn-progress = 📊 Ход рассылки
 details-btn-recipients = 👥 Получатели
 details-btn-retry = 🔁 Повторить неудачные
@@ -131,6 +151,6 @@ schedule-btn-abort = ✖ Оставить черновиком
 stats-title = <b>Статистика</b>
 stats-broadcasts = Рассылок: { $total }
 stats-status-line = { $icon } { $status }: { $count }
-stats-recipients = Получателей: { $total } · не доставлено: { $failed } ({ $rate }%)
+stats-recipients = Получателей: { $total } · не доставлено: { $failed } ({ $rate } %)
 stats-processing = Среднее время отправки: { $duration } (завершённых рассылок: { $count })
 stats-processing-none = Среднее время отправки: — (завершённых рассылок пока нет)

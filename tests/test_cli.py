@@ -1,0 +1,118 @@
+"""The command line stays quick: `--help` needs no settings, `migrate` and `import-roster`
+never import aiogram, and a migration is reported in one line (Alembic's own at DEBUG)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from alembic.script import ScriptDirectory
+
+from db import migrate
+from db.models import Role
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples" / "roster"
+HEAD = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
+
+# Runs a command through bot.cli.main in a fresh interpreter, then names the heavy
+# packages it imported on the last line of stdout.
+PROBE = """
+import sys
+from bot.cli import main
+code = main(sys.argv[1:])
+heavy = sorted({name.split(".")[0] for name in sys.modules} & {"aiogram", "aiogram_dialog"})
+print("imported:", ",".join(heavy) or "-")
+sys.exit(code)
+"""
+
+
+def run_cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("BOT_TOKEN", "DATABASE_URL", "LOG_LEVEL", "ADMIN_IDS")
+    }
+    environment.update(
+        BOT_TOKEN="123:abc",
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'cli.sqlite3'}",
+        PYTHONPATH=str(ROOT),
+        **env,
+    )
+    return subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        cwd=tmp_path,  # no .env here
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def log_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.strip()]
+
+
+def test_help_lists_every_command_without_settings(tmp_path: Path) -> None:
+    env = {key: value for key, value in os.environ.items() if key != "BOT_TOKEN"}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "run_bot.py"), "--help"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    for command in ("run", "migrate", "import-roster", "invite-links"):
+        assert command in result.stdout
+    roles = subprocess.run(
+        [sys.executable, str(ROOT / "run_bot.py"), "invite-links", "--help"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "{" + ",".join(role.value for role in Role) + "}" in roles.stdout
+
+
+def test_migrate_says_what_it_did_in_one_line_without_aiogram(tmp_path: Path) -> None:
+    first = run_cli(tmp_path, "migrate")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines() == [
+        f"Database migrated to {HEAD} (it was empty).",
+        "imported: -",
+    ]
+    assert log_lines(first.stderr) == []
+
+    again = run_cli(tmp_path, "migrate")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines()[0] == f"Database is up to date (revision {HEAD})."
+    assert log_lines(again.stderr) == []
+
+
+def test_import_roster_logs_one_migration_line_and_never_imports_aiogram(
+    tmp_path: Path,
+) -> None:
+    files = [
+        *("--users", str(EXAMPLES / "users.csv")),
+        *("--enrollments", str(EXAMPLES / "enrollments.csv")),
+        *("--tutoring", str(EXAMPLES / "tutoring.csv")),
+    ]
+    result = run_cli(tmp_path, "import-roster", *files)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "users: 40 created, 0 updated, 0 unchanged"
+    assert result.stdout.splitlines()[-1] == "imported: -"
+    [logged] = log_lines(result.stderr)
+    assert logged.endswith(f"INFO db.migrate: Database migrated to {HEAD} (it was empty)")
+
+    again = run_cli(tmp_path, "import-roster", *files, LOG_LEVEL="DEBUG")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines()[0] == "users: 0 created, 0 updated, 40 unchanged"
+    assert again.stdout.splitlines()[-1] == "imported: -"
+    # At DEBUG, Alembic's own lines come back.
+    assert "INFO alembic.runtime.migration: Context impl SQLiteImpl." in again.stderr
+    assert f"db.migrate: Database is up to date (revision {HEAD})" in again.stderr
