@@ -45,15 +45,19 @@ async def running_engines(
     first_chat_id: int,
     redis_url: str | None = None,
     namespace: str | None = None,
+    jitter_margin: float | None = None,
 ) -> AsyncIterator[list[Process]]:
     """`count` engine processes, sharing their budget through `redis_url` if given (else
-    each with its own); any still running on the way out is killed."""
+    each with its own), with the limiter's default margin unless `jitter_margin` is given;
+    any still running on the way out is killed."""
     databases = [f"sqlite+aiosqlite:///{folder / f'engine-{i}.sqlite3'}" for i in range(count)]
     for i, database_url in enumerate(databases):
         await seed_database(database_url, recipients, first_chat_id + i * recipients)
-    shared = [] if redis_url is None else ["--redis", redis_url]
-    if redis_url is not None and namespace is not None:
-        shared += ["--redis-namespace", namespace]
+    options = [] if jitter_margin is None else ["--jitter-margin", str(jitter_margin)]
+    if redis_url is not None:
+        options += ["--redis", redis_url]
+        if namespace is not None:
+            options += ["--redis-namespace", namespace]
     processes: list[Process] = []
     try:
         for database_url in databases:
@@ -68,7 +72,7 @@ async def running_engines(
                     api_url,
                     "--rate",
                     str(rate),
-                    *shared,
+                    *options,
                     stdout=asyncio.subprocess.PIPE,
                 )
             )

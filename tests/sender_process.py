@@ -5,7 +5,7 @@ benchmark and the engine tests use `seed_broadcast` to build large audiences wit
 set-based SQL and `make_bot` to reach a fake Bot API server.
 
     python -m tests.sender_process --database URL --api URL [--rate 200] [--workers N]
-                                   [--redis URL [--redis-namespace NS]]
+                                   [--jitter-margin S] [--redis URL [--redis-namespace NS]]
 
 It resumes every broadcast in `sending`, prints `RUNNING <ids>` once started and `DONE`
 when they have all finished. With `--redis` its rate budget is shared with every other
@@ -136,8 +136,10 @@ async def _run(args: argparse.Namespace) -> None:
     shared = None
     if args.redis:
         namespace = args.redis_namespace or bot_namespace(extract_bot_id(TOKEN))
-        shared = SharedRateLimiter.from_url(args.redis, settings.send_rate, namespace=namespace)
-    limiter = shared or RateLimiter(settings.send_rate)
+        shared = SharedRateLimiter.from_url(
+            args.redis, settings.send_rate, namespace=namespace, jitter_margin=args.jitter_margin
+        )
+    limiter = shared or RateLimiter(settings.send_rate, jitter_margin=args.jitter_margin)
     bot = make_bot(settings.bot_api_url, limiter)
     sender = BroadcastSender(
         bot, create_session_factory(engine), send_policy(settings), limiter, workers=args.workers
@@ -163,6 +165,7 @@ def main() -> None:
     parser.add_argument("--api", required=True)
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--jitter-margin", type=float, default=None, help="default: the rate's")
     parser.add_argument("--redis", default=None, help="share the rate budget through this Redis")
     parser.add_argument("--redis-namespace", default=None, help="default: the bot's")
     asyncio.run(_run(parser.parse_args()))
