@@ -20,12 +20,13 @@ at their next grant; each new flood wait widens the shared margin a step and a c
 minute narrows it, as in the local limiter. Every instance asks with its own `SEND_RATE`,
 so they should all run with the same one.
 
-Every key expires: a chat's once its interval has passed, the rest a minute after the
-last grant or flood wait. If Redis fails (refused, timed out) the instance paces itself
-with its own `RateLimiter` at a safe rate (half of `SEND_RATE` by default, since other
-instances may still be sending), says so once in the log, tries Redis again every
-`PROBE_INTERVAL` and says so once more when it is back. Nothing of it raises into the
-engine.
+Every key expires: a chat's once its interval has passed, the list of latest grants a
+window after the last one, the state a minute after the last grant or flood wait.
+
+If Redis fails (refused, timed out) the instance paces itself with its own `RateLimiter`
+at a safe rate (half of `SEND_RATE` by default, since other instances may still be
+sending), says so once in the log, tries Redis again every `PROBE_INTERVAL` and says so
+once more when it is back. Nothing of it raises into the engine.
 """
 
 from __future__ import annotations
