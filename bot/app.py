@@ -31,6 +31,7 @@ from services.progress import ProgressHub, ProgressReporter
 from services.scheduler import BroadcastScheduler
 from services.send_policy import SendPolicy
 from services.sender import BroadcastSender
+from services.shared_limiter import SharedRateLimiter, bot_namespace
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class Application:
     progress: ProgressReporter
     launcher: BroadcastLauncher
     scheduler: BroadcastScheduler
+    shared_limiter: SharedRateLimiter | None = None
 
     async def run_polling(self, *, handle_signals: bool = True) -> None:
         """Long polling until SIGINT/SIGTERM (aiogram handles the signals) or stop_polling().
@@ -75,6 +77,8 @@ class Application:
         await self.scheduler.shutdown()
         await self.sender.shutdown()
         await self.progress.shutdown()
+        if self.shared_limiter is not None:
+            await self.shared_limiter.close()
         await self.bot.session.close()
         await self.engine.dispose()
 
@@ -95,7 +99,16 @@ async def build_application(
         session_factory, BroadcastRules(settings.message_max_length, settings.tz)
     )
     audience = AudienceService(session_factory)
-    limiter = RateLimiter(settings.send_rate, chat_interval=chat_interval)
+    # With Redis every instance of the bot draws from one budget, else this process alone.
+    shared_limiter = None
+    if settings.redis_url:
+        shared_limiter = SharedRateLimiter.from_url(
+            settings.redis_url,
+            settings.send_rate,
+            namespace=bot_namespace(bot.id),
+            chat_interval=chat_interval,
+        )
+    limiter = shared_limiter or RateLimiter(settings.send_rate, chat_interval=chat_interval)
     bot.session.middleware(RateLimitMiddleware(limiter))
     hub = ProgressHub()
     sender = BroadcastSender(bot, session_factory, send_policy(settings), limiter, hub)
@@ -122,7 +135,16 @@ async def build_application(
         scheduler=scheduler,
     )
     return Application(
-        settings, engine, session_factory, bot, dispatcher, sender, progress, launcher, scheduler
+        settings,
+        engine,
+        session_factory,
+        bot,
+        dispatcher,
+        sender,
+        progress,
+        launcher,
+        scheduler,
+        shared_limiter,
     )
 
 

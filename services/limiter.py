@@ -25,6 +25,9 @@ lengthens Telegram's wait). Each flood wait (`pause`) widens the margin by its s
 value, up to 100 ms; every minute without one narrows it again. Long garbage-collector
 pauses between a grant and its request were the main source of that jitter here: a
 long-running process should call `gc.freeze()` once its imports are done.
+
+Several instances of the bot (a rolling deploy, a load balancer) share one budget through
+Redis instead: `services.shared_limiter.SharedRateLimiter`, the other `Limiter`.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Hashable, Iterator
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
@@ -54,9 +57,25 @@ CALM_PERIOD = 60.0  # seconds without a flood wait before the margin narrows a s
 CHAT_INTERVAL = 1.0
 # How far the even schedule may lag behind real time before it is reset: a late wake-up
 # may be made up for, a long idle period may not turn into a burst.
-_MAX_LAG = 0.02
+MAX_LAG = 0.02
 
 _granted: ContextVar[bool] = ContextVar("rate_limit_granted", default=False)
+
+
+class Limiter(Protocol):
+    """What the engine and the middleware draw on: this process's `RateLimiter`, or the
+    budget shared by every instance of the bot (`SharedRateLimiter`)."""
+
+    rate: float
+
+    async def acquire(self, chat_id: Hashable | None = None) -> None: ...
+
+    def pause(self, seconds: float) -> None: ...
+
+
+def default_margin(rate: float) -> float:
+    """The jitter margin a rate starts with (see the module docstring)."""
+    return 0.01 if rate <= FREE_RATE else 0.04
 
 
 class RateLimiter:
@@ -76,7 +95,7 @@ class RateLimiter:
         self._clock = clock
         self._per_window = max(1, math.floor(rate))
         if jitter_margin is None:
-            jitter_margin = 0.01 if rate <= FREE_RATE else 0.04
+            jitter_margin = default_margin(rate)
         self._base_margin = jitter_margin
         self._set_margin(jitter_margin)
         self._calm_since = clock()
@@ -146,7 +165,7 @@ class RateLimiter:
             self._set_margin(max(self._base_margin, self._margin - self._base_margin / 2))
             self._calm_since = now
         self._recent.append(now)
-        self._next_slot = max(self._next_slot, now - _MAX_LAG) + self._spacing
+        self._next_slot = max(self._next_slot, now - MAX_LAG) + self._spacing
         if chat_id is None:
             return
         chats = self._chat_last
@@ -179,7 +198,7 @@ def is_paced(method: TelegramMethod[Any]) -> bool:
 class RateLimitMiddleware(BaseRequestMiddleware):
     """Makes the bot's own messages and edits wait for the shared limiter."""
 
-    def __init__(self, limiter: RateLimiter) -> None:
+    def __init__(self, limiter: Limiter) -> None:
         self._limiter = limiter
 
     async def __call__(

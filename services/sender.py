@@ -29,7 +29,7 @@ from services.broadcast_run import RELEASE_TIMEOUT, BroadcastRun, SenderStats
 from services.content import BroadcastContent
 from services.errors import Action, BroadcastNotFound, DomainError, InvalidStatus
 from services.lease import Leases, LeaseTerms, new_instance_id
-from services.limiter import RateLimiter
+from services.limiter import Limiter
 from services.outgoing import OutgoingContent
 from services.progress import ProgressHub
 from services.send_policy import SendPolicy
@@ -57,7 +57,7 @@ class BroadcastSender:
         bot: Bot,
         session_factory: SessionFactory,
         policy: SendPolicy,
-        limiter: RateLimiter,
+        limiter: Limiter,
         hub: ProgressHub | None = None,
         *,
         workers: int | None = None,

@@ -6,13 +6,16 @@ use `seed_broadcast` to build large audiences with set-based SQL and `make_bot` 
 a fake Bot API server.
 
     python -m tests.sender_process --database URL --api URL [--rate 200] [--workers N]
-                                   [--lease SECONDS]
+                                   [--lease SECONDS] [--jitter-margin S]
+                                   [--redis URL [--redis-namespace NS]]
 
 Like the bot, it resumes every broadcast in `sending` whose lease is free and supervises
 from then on (taking over what another instance leaves). It prints `RUNNING <ids>` once
 started, `TAKEN <id>` for each broadcast the supervisor starts later, and `DONE` when no
 broadcast is `sending` any more; SIGTERM stops it gracefully (`STOPPED`). `--lease`
-shortens the lease (heartbeat and sweep in proportion) so takeovers take seconds.
+shortens the lease (heartbeat and sweep in proportion) so takeovers take seconds. With
+`--redis` its rate budget is shared with every other process using the same Redis
+namespace (by default the bot's, as the bot does).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.utils.token import extract_bot_id
 from sqlalchemy import String, cast, func, insert, literal, select
 
 from bot.app import send_policy
@@ -46,14 +50,15 @@ from db.models import (
 from db.session import SessionFactory, create_engine, create_session_factory
 from db.types import utcnow
 from services.lease import LeaseTerms
-from services.limiter import RateLimiter, RateLimitMiddleware
+from services.limiter import Limiter, RateLimiter, RateLimitMiddleware
 from services.sender import BroadcastSender
+from services.shared_limiter import SharedRateLimiter, bot_namespace
 
 TOKEN = "123456:TEST-TOKEN"
 
 
 def make_bot(
-    api_url: str, limiter: RateLimiter | None = None, *, connections: int = 1000, **session: Any
+    api_url: str, limiter: Limiter | None = None, *, connections: int = 1000, **session: Any
 ) -> Bot:
     """A real aiogram Bot talking HTTP to `api_url`, with HTML as default parse mode like
     production (so tests show the engine overrides it); `limiter` paces its own replies."""
@@ -176,7 +181,13 @@ async def _run(args: argparse.Namespace) -> None:
     settings = process_settings(args.database, args.api, args.rate)
     engine = create_engine(settings.database_url)
     session_factory = create_session_factory(engine)
-    limiter = RateLimiter(settings.send_rate)
+    shared = None
+    if args.redis:
+        namespace = args.redis_namespace or bot_namespace(extract_bot_id(TOKEN))
+        shared = SharedRateLimiter.from_url(
+            args.redis, settings.send_rate, namespace=namespace, jitter_margin=args.jitter_margin
+        )
+    limiter = shared or RateLimiter(settings.send_rate, jitter_margin=args.jitter_margin)
     bot = make_bot(settings.bot_api_url, limiter)
     lease = short_lease(args.lease) if args.lease else None
     sender = BroadcastSender(
@@ -197,6 +208,8 @@ async def _run(args: argparse.Namespace) -> None:
             print("DONE", flush=True)
     finally:
         await sender.shutdown()
+        if shared is not None:
+            await shared.close()
         await bot.session.close()
         await engine.dispose()
     if terminated.is_set():
@@ -211,6 +224,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--lease", type=float, default=None, help="lease length in seconds")
+    parser.add_argument("--jitter-margin", type=float, default=None, help="default: the rate's")
+    parser.add_argument("--redis", default=None, help="share the rate budget through this Redis")
+    parser.add_argument("--redis-namespace", default=None, help="default: the bot's")
     asyncio.run(_run(parser.parse_args()))
 
 
