@@ -6,8 +6,9 @@ One run per broadcast in status `sending` (services/sender.py starts and stops t
 * a feeder reads due pending recipients page by page (keyset on the row id, joined to
   users for the chat id) into a small bounded queue, so memory does not grow with the
   audience;
-* `workers` concurrent senders take a grant from the process-wide `RateLimiter`, send,
-  and hand the result to a buffer that writes results in small batches, one transaction
+* `workers` concurrent senders take a grant from the bot's one `Limiter` (this process's
+  `RateLimiter`, or the budget shared through Redis by every instance), send, and hand
+  the result to a buffer that writes results in small batches, one transaction
   each (recipient rows, the broadcast's counters and error log, users who blocked the
   bot). A worker takes its next recipient only after its result is durable, so at any
   moment at most `workers` messages are sent but not recorded: that is the bound on
