@@ -55,7 +55,7 @@ from services.lease import LeaseLost
 from services.limiter import already_granted
 from services.outage import OutageGuard
 from services.outgoing import OutgoingContent, send_content
-from services.progress import RunProgress, failed_by_code
+from services.progress import RunProgress, failed_by_code, format_duration
 from services.result_buffer import NotRecorded, ResultBuffer
 
 if TYPE_CHECKING:
@@ -139,8 +139,32 @@ class BroadcastRun:
                 await self._guard.call(partial(self._record.fail, fatal), self._what("failing"))
             if self._progress.watched:
                 await self._guard.call(self._refresh_progress, self._what("final progress"))
+            await self._log_outcome()
         with contextlib.suppress(Exception):  # else the lease expires by itself
             await asyncio.wait_for(self._leases.release(self.broadcast_id), RELEASE_TIMEOUT)
+
+    async def _log_outcome(self) -> None:
+        """One line when the broadcast is over: its outcome, counts and how long it took."""
+        try:
+            outcome = await self._record.outcome()
+        except Exception:  # a log line is not worth failing the run's end over
+            logger.warning("Broadcast %s: could not read its outcome", self.broadcast_id)
+            return
+        if outcome is None or not outcome.status.is_finished:
+            return
+        took = "—"
+        if outcome.started_at is not None and outcome.finished_at is not None:
+            took = format_duration((outcome.finished_at - outcome.started_at).total_seconds())
+        logger.info(
+            "Broadcast %s %s: %s sent, %s failed, %s pending of %s in %s",
+            self.broadcast_id,
+            outcome.status.value,
+            outcome.sent,
+            outcome.failed,
+            outcome.pending,
+            outcome.total,
+            took,
+        )
 
     def stop(self) -> None:
         """Start nothing new; requests already sent finish and are recorded."""

@@ -67,6 +67,22 @@ def counts_query(broadcast_id: int) -> Select[BroadcastStatus, int, int, int]:
     ).where(Broadcast.id == broadcast_id)
 
 
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """Where a broadcast stands, for the log: its status, counters and times."""
+
+    status: BroadcastStatus
+    total: int
+    sent: int
+    failed: int
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @property
+    def pending(self) -> int:
+        return max(self.total - self.sent - self.failed, 0)
+
+
 class DeliveryRecord:
     """One broadcast's deliveries in the database: who is due, what each send did, and
     the broadcast's final status, written under this instance's lease."""
@@ -75,6 +91,22 @@ class DeliveryRecord:
         self._session_factory = session_factory
         self._broadcast_id = broadcast_id
         self._leases = leases
+
+    async def outcome(self) -> Outcome | None:
+        async with self._session_factory() as session:
+            row = (
+                await session.execute(
+                    select(
+                        Broadcast.status,
+                        Broadcast.recipient_count,
+                        Broadcast.sent_count,
+                        Broadcast.failed_count,
+                        Broadcast.sent_at,
+                        Broadcast.completed_at,
+                    ).where(Broadcast.id == self._broadcast_id)
+                )
+            ).one_or_none()
+        return None if row is None else Outcome(*row)
 
     async def due(self, now: datetime, *, after_id: int, limit: int) -> list[Recipient]:
         """Up to `limit` pending recipients due by `now` with a row id above `after_id`,

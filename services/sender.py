@@ -27,6 +27,7 @@ from db.models import Broadcast, BroadcastStatus
 from db.session import SessionFactory
 from services.broadcast_run import RELEASE_TIMEOUT, BroadcastRun, SenderStats
 from services.content import BroadcastContent
+from services.delivery_record import DeliveryRecord
 from services.errors import Action, BroadcastNotFound, DomainError, InvalidStatus
 from services.lease import Leases, LeaseTerms, new_instance_id
 from services.limiter import Limiter
@@ -148,7 +149,20 @@ class BroadcastSender:
                     continue
                 self._launch(broadcast_id, content)
                 started.append(broadcast_id)
+                await self._log_resumed(broadcast_id)
         return started
+
+    async def _log_resumed(self, broadcast_id: int) -> None:
+        """One line per broadcast taken up again: how many it still has to reach."""
+        try:
+            outcome = await DeliveryRecord(
+                self.session_factory, broadcast_id, self.leases
+            ).outcome()
+        except Exception:  # a log line is not worth stopping a resume over
+            logger.info("Resumed broadcast %s", broadcast_id)
+            return
+        if outcome is not None:
+            logger.info("Resumed broadcast %s: %s pending", broadcast_id, outcome.pending)
 
     def supervise(self, on_started: Callable[[int], Awaitable[object]] | None = None) -> None:
         """Resume what needs it every `LeaseTerms.sweep` seconds until `shutdown`;

@@ -7,6 +7,7 @@ both sides: what the fake server received and what the database recorded.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -573,3 +574,24 @@ async def test_shutdown_records_what_was_sent_and_resume_finishes_the_rest(
     assert deliveries_per_chat(api) == Counter({17_000 + i: 1 for i in range(120)})
     broadcast = await load_broadcast(session_factory, broadcast_id)
     assert (broadcast.status, broadcast.sent_count) == (BroadcastStatus.SENT, 120)
+
+
+async def test_the_log_says_what_was_resumed_and_how_each_broadcast_ended(
+    api: FakeBotAPI,
+    session_factory: SessionFactory,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    broadcast_id = await seed_broadcast(session_factory, 3, first_chat_id=17_000)
+    api.set_blocked(17_001)
+    caplog.set_level(logging.INFO, logger="services")
+    async with running_engine(api, session_factory, settings) as engine:
+        assert await engine.sender.resume_all() == [broadcast_id]
+        await engine.sender.wait(broadcast_id)
+
+    lines = [record.getMessage() for record in caplog.records]
+    assert f"Resumed broadcast {broadcast_id}: 3 pending" in lines
+    [ended] = [line for line in lines if line.startswith(f"Broadcast {broadcast_id} completed:")]
+    assert ended.startswith(
+        f"Broadcast {broadcast_id} completed: 2 sent, 1 failed, 0 pending of 3 in "
+    )
