@@ -82,8 +82,11 @@ def progress_keyboard(
     return InlineKeyboardMarkup(inline_keyboard=[row]) if row else None
 
 
-def details_keyboard(t: Translator, summary: BroadcastSummary) -> InlineKeyboardMarkup:
-    """The buttons that make sense for the broadcast's status."""
+def details_keyboard(
+    t: Translator, summary: BroadcastSummary, retryable: int = 0
+) -> InlineKeyboardMarkup:
+    """The buttons that make sense for the broadcast's status; Retry only with something
+    to retry, and how many."""
     broadcast_id, status = summary.id, summary.status
     builder = InlineKeyboardBuilder()
     if status not in (BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED):
@@ -104,8 +107,9 @@ def details_keyboard(t: Translator, summary: BroadcastSummary) -> InlineKeyboard
             action_button(t, f"details-btn-{timing}", timing, broadcast_id),
         )
     actions = []
-    if status in RETRYABLE_STATUSES and summary.failed_count > 0:
-        actions.append(action_button(t, "details-btn-retry", BroadcastButton.RETRY, broadcast_id))
+    if status in RETRYABLE_STATUSES and retryable > 0:
+        retry = BroadcastAction(action=BroadcastButton.RETRY, broadcast_id=broadcast_id)
+        actions.append(button(t("details-btn-retry", count=retryable), retry))
     if status in CANCELLABLE_STATUSES:
         actions.append(action_button(t, "details-btn-cancel", BroadcastButton.CANCEL, broadcast_id))
     if actions:

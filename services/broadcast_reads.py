@@ -26,7 +26,11 @@ from services.results import (
     RecipientRow,
     Stats,
 )
-from services.statuses import FINISHED_WITH_TIMES_STATUSES, STARTABLE_STATUSES
+from services.statuses import (
+    FINISHED_WITH_TIMES_STATUSES,
+    RETRYABLE_ERROR_CODES,
+    STARTABLE_STATUSES,
+)
 from services.targets import parse_target
 
 MAX_PAGE_SIZE = 100
@@ -197,11 +201,20 @@ class BroadcastReads:
                 session, broadcast_id, None, recipients_page, recipients_page_size
             )
             [summary] = await _summaries(session, [(broadcast, row[1])])
+            retryable = await session.scalar(
+                select(func.count(BroadcastRecipient.id)).where(
+                    BroadcastRecipient.broadcast_id == broadcast_id,
+                    BroadcastRecipient.status == RecipientStatus.FAILED,
+                    BroadcastRecipient.error_code.is_(None)
+                    | BroadcastRecipient.error_code.in_(RETRYABLE_ERROR_CODES),
+                )
+            )
         return BroadcastDetails(
             summary=summary,
             entities=broadcast.entities,
             file_id=broadcast.file_id,
             recipients=recipients,
+            retryable=retryable or 0,
         )
 
     async def list_broadcasts(

@@ -94,6 +94,8 @@ class BroadcastDetails:
     entities: list[dict[str, Any]] | None
     file_id: str | None
     recipients: Page[RecipientRow]
+    retryable: int = 0
+    """Failed recipients a retry would send to again (not those who blocked the bot)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -172,3 +172,29 @@ async def test_a_media_broadcasts_details_name_its_kind_in_words(
         )
     [details] = await bot_harness.send(ADMIN_ID, f"/broadcast {photo.id}", language_code=language)
     assert media in (details.text or "").split("\n")
+
+
+async def test_details_offer_retry_only_with_something_to_retry_and_say_how_many(
+    bot_harness: BotHarness,
+) -> None:
+    async with bot_harness.app.session_factory() as session, session.begin():
+        students = [await add_user(session, role=Role.STUDENT) for _ in range(3)]
+        only_blocked = await make_broadcast(
+            session, status=BroadcastStatus.COMPLETED, recipient_count=1, failed_count=1
+        )
+        await add_recipient(
+            session, only_blocked, students[0], status=RecipientStatus.FAILED, error_code="blocked"
+        )
+        mixed = await make_broadcast(
+            session, status=BroadcastStatus.COMPLETED, recipient_count=2, failed_count=2
+        )
+        for student, code in zip(students[1:], ("timeout", "deactivated"), strict=True):
+            await add_recipient(
+                session, mixed, student, status=RecipientStatus.FAILED, error_code=code
+            )
+    [blocked] = await bot_harness.send(ADMIN_ID, f"/broadcast {only_blocked.id}")
+    assert not any("🔁" in label for row in keyboard_rows(blocked) for label in row)
+    [details] = await bot_harness.send(ADMIN_ID, f"/broadcast {mixed.id}", language_code="ru")
+    assert "🔁 Повторить неудачные (1)" in [
+        label for row in keyboard_rows(details) for label in row
+    ]

@@ -496,7 +496,7 @@ async def test_broadcast_details_show_the_documented_fields_and_the_fitting_butt
     assert "Created by Anna &lt;Admin&gt; on " in body
     assert "Recipients: 2 · sent 1 · failed 1 · pending 0" in body
     assert body.endswith("Message:\nTests &amp; exams")
-    assert list(buttons(details)) == ["📊 Progress", "👥 Recipients", "🔁 Retry failed"]
+    assert list(buttons(details)) == ["📊 Progress", "👥 Recipients", "🔁 Retry failed (1)"]
 
     sent, _, _ = await bot_harness.click(
         ADMIN_ID, buttons(details)["📊 Progress"], details.message_id

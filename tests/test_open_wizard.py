@@ -110,7 +110,7 @@ async def test_details_lists_and_recipient_pages_act_while_a_wizard_is_open(
     assert no_alerts(answers)
     assert "· Failed · 1 found" in current_text(bot_harness, recipients)
     sent, _, answers = await bot_harness.click(
-        ADMIN_ID, buttons(details)["🔁 Retry failed"], details.message_id
+        ADMIN_ID, buttons(details)["🔁 Retry failed (1)"], details.message_id
     )
     assert no_alerts(answers)
     assert sent[0].text == text("retry-started", count=1, id=str(completed))

@@ -164,7 +164,7 @@ def details_view(t: Translator, details: BroadcastDetails, tz: ZoneInfo) -> View
         else t("details-content-media", kind=t(f"content-kind-{kind.value}"))
     )
     lines.append(html.quote(summary.message))
-    return "\n".join(lines), details_keyboard(t, summary)
+    return "\n".join(lines), details_keyboard(t, summary, details.retryable)
 
 
 def cancel_question(t: Translator, broadcast_id: int, status: BroadcastStatus) -> View:
