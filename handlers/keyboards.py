@@ -83,7 +83,7 @@ def progress_keyboard(
 
 
 def details_keyboard(
-    t: Translator, summary: BroadcastSummary, retryable: int = 0
+    t: Translator, summary: BroadcastSummary, retryable: int
 ) -> InlineKeyboardMarkup:
     """The buttons that make sense for the broadcast's status; Retry only with something
     to retry, and how many."""

@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, case, extract, func, select
+from sqlalchemy import ColumnElement, Select, and_, case, extract, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Broadcast, BroadcastRecipient, BroadcastStatus, RecipientStatus, Subject, User
@@ -72,6 +72,17 @@ def describe_errors(counts: Mapping[str | None, int]) -> str | None:
         return f"{total} failed: {next(iter(by_label))}"
     ranked = sorted(by_label.items(), key=lambda item: (-item[1], item[0]))
     return f"{total} failed: " + ", ".join(f"{label} ({count})" for label, count in ranked)
+
+
+def retryable_failures(broadcast_id: int) -> ColumnElement[bool]:
+    """The broadcast's failed recipients a retry sends to again (a failure without a code
+    counts as `other`, which is retried)."""
+    return and_(
+        BroadcastRecipient.broadcast_id == broadcast_id,
+        BroadcastRecipient.status == RecipientStatus.FAILED,
+        BroadcastRecipient.error_code.is_(None)
+        | BroadcastRecipient.error_code.in_(RETRYABLE_ERROR_CODES),
+    )
 
 
 def check_page(page: int, page_size: int) -> None:
@@ -202,12 +213,7 @@ class BroadcastReads:
             )
             [summary] = await _summaries(session, [(broadcast, row[1])])
             retryable = await session.scalar(
-                select(func.count(BroadcastRecipient.id)).where(
-                    BroadcastRecipient.broadcast_id == broadcast_id,
-                    BroadcastRecipient.status == RecipientStatus.FAILED,
-                    BroadcastRecipient.error_code.is_(None)
-                    | BroadcastRecipient.error_code.in_(RETRYABLE_ERROR_CODES),
-                )
+                select(func.count(BroadcastRecipient.id)).where(retryable_failures(broadcast_id))
             )
         return BroadcastDetails(
             summary=summary,

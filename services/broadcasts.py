@@ -32,7 +32,7 @@ from db.models import (
 from db.session import SessionFactory
 from db.types import utcnow
 from services.audience import affected_rows, materialise_recipients, validate_target
-from services.broadcast_reads import BroadcastReads
+from services.broadcast_reads import BroadcastReads, retryable_failures
 from services.content import BroadcastContent
 from services.error_log import ErrorEvent, merge_error_log
 from services.errors import (
@@ -49,7 +49,6 @@ from services.results import Cancelled, Retried
 from services.statuses import (
     ALLOWED_STATUSES,
     CANCELLABLE_STATUSES,
-    RETRYABLE_ERROR_CODES,
     RETRYABLE_STATUSES,
     STARTABLE_STATUSES,
 )
@@ -275,12 +274,7 @@ class BroadcastService(BroadcastReads):
                 raise RetryLimitReached(broadcast_id, rounds, max_retries)
             reset = await session.execute(
                 update(BroadcastRecipient)
-                .where(
-                    BroadcastRecipient.broadcast_id == broadcast_id,
-                    BroadcastRecipient.status == RecipientStatus.FAILED,
-                    BroadcastRecipient.error_code.is_(None)
-                    | BroadcastRecipient.error_code.in_(RETRYABLE_ERROR_CODES),
-                )
+                .where(retryable_failures(broadcast_id))
                 .values(
                     status=RecipientStatus.PENDING,
                     attempts=0,
