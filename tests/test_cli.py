@@ -84,6 +84,7 @@ def test_help_lists_every_command_without_settings(tmp_path: Path) -> None:
         timeout=60,
     )
     assert "{" + ",".join(role.value for role in Role) + "}" in roles.stdout
+    assert "--all " in roles.stdout
 
 
 def test_migrate_says_what_it_did_in_one_line_without_aiogram(tmp_path: Path) -> None:
