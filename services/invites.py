@@ -4,7 +4,9 @@ The school hands each person a personal deep link, `https://t.me/<bot>?start=<to
 Opening it sends `/start <token>`, which links the sender's Telegram account to that
 person. Tokens are random, single-use and stored only as their SHA-256, so the table
 reveals no working links. A user has at most one unused token: issuing links again
-replaces it.
+replaces it. Links go to the active people with no Telegram linked unless all are asked
+for (a linked person needs none: a school reruns the command for newcomers and those who
+have not joined yet), and only the unused links of the people issued to are voided.
 
 Linking rules: one Telegram account per user, and one user per Telegram account. A
 user who links again gets the new account (the old one is dropped). A Telegram account
@@ -23,7 +25,7 @@ import enum
 import hashlib
 import re
 import secrets
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -32,6 +34,7 @@ from sqlalchemy import delete, insert, select, update
 from db.models import InviteToken, Role, User
 from db.session import SessionFactory
 from db.types import utcnow
+from services.results import InvitesIssued
 
 TOKEN_BYTES = 24
 """192 random bits: 32 URL-safe characters, well under Telegram's 64 for a /start payload."""
@@ -95,24 +98,24 @@ INVALID = Redemption(RedeemStatus.INVALID)
 USED = Redemption(RedeemStatus.USED)
 
 
-async def write_invites_csv(
-    pages: AsyncIterable[list[Invite]], bot_username: str, out: TextIO
-) -> int:
-    """Write a header and one row per invite to `out` as pages arrive; returns the row count."""
-    writer = csv.writer(out)
-    writer.writerow(CSV_HEADER)
-    written = 0
-    async for page in pages:
-        writer.writerows(
+class InviteCsv:
+    """The invite CSV, written to `out` page by page: the header at once, then a row per
+    invite with its link."""
+
+    def __init__(self, out: TextIO, bot_username: str) -> None:
+        self._writer = csv.writer(out)
+        self._bot_username = bot_username
+        self._writer.writerow(CSV_HEADER)
+
+    def write(self, page: list[Invite]) -> None:
+        self._writer.writerows(
             [
                 *(spreadsheet_safe(cell) for cell in (invite.external_id, invite.full_name)),
                 invite.role.value,
-                deep_link(bot_username, invite.token),
+                deep_link(self._bot_username, invite.token),
             ]
             for invite in page
         )
-        written += len(page)
-    return written
 
 
 class LinkService:
@@ -120,45 +123,72 @@ class LinkService:
         self._session_factory = session_factory
         self._page_size = page_size
 
-    async def issue_invites(self, role: Role | None = None) -> AsyncIterator[list[Invite]]:
-        """Fresh invites for every active user (of `role`), one page at a time by user id.
+    async def issue_invites(
+        self,
+        deliver: Callable[[list[Invite]], None],
+        *,
+        role: Role | None = None,
+        include_linked: bool = False,
+    ) -> InvitesIssued:
+        """Fresh invites for the active users (of `role`) who have no Telegram linked, or
+        for all active ones with `include_linked`, handed to `deliver` a page at a time.
 
-        Each page is its own transaction: the page's unused tokens are deleted and new
-        ones stored, so every invite handed out is valid once it is yielded.
+        Users are read by id, a page at a time, each page in its own transaction: the
+        unused tokens of the page's invitees are deleted and new ones stored, so every
+        invite is valid once delivered. Everyone else keeps their unused link.
         """
         of_role = [] if role is None else [User.role == role]
+        issued = skipped_linked = skipped_inactive = 0
         after = 0
         while True:
             async with self._session_factory() as session, session.begin():
                 users = (
                     await session.execute(
-                        select(User.id, User.external_id, User.full_name, User.role)
-                        .where(User.is_active, *of_role, User.id > after)
+                        select(
+                            User.id,
+                            User.external_id,
+                            User.full_name,
+                            User.role,
+                            User.is_active,
+                            User.telegram_id.is_not(None).label("linked"),
+                        )
+                        .where(*of_role, User.id > after)
                         .order_by(User.id)
                         .limit(self._page_size)
                     )
                 ).all()
                 if not users:
-                    return
-                user_ids = [user.id for user in users]
+                    return InvitesIssued(issued, skipped_linked, skipped_inactive)
+                after = users[-1].id
+                inactive = sum(not user.is_active for user in users)
+                invitees = [
+                    user for user in users if user.is_active and (include_linked or not user.linked)
+                ]
+                skipped_inactive += inactive
+                skipped_linked += len(users) - inactive - len(invitees)
+                if not invitees:
+                    continue
                 await session.execute(
                     delete(InviteToken).where(
-                        InviteToken.user_id.in_(user_ids), InviteToken.used_at.is_(None)
+                        InviteToken.user_id.in_([user.id for user in invitees]),
+                        InviteToken.used_at.is_(None),
                     )
                 )
-                tokens = [new_token() for _ in users]
+                tokens = [new_token() for _ in invitees]
                 await session.execute(
                     insert(InviteToken),
                     [
-                        {"user_id": user_id, "token_hash": hash_token(token)}
-                        for user_id, token in zip(user_ids, tokens, strict=True)
+                        {"user_id": user.id, "token_hash": hash_token(token)}
+                        for user, token in zip(invitees, tokens, strict=True)
                     ],
                 )
-            yield [
-                Invite(user.external_id, user.full_name, user.role, token)
-                for user, token in zip(users, tokens, strict=True)
-            ]
-            after = user_ids[-1]
+            deliver(
+                [
+                    Invite(user.external_id, user.full_name, user.role, token)
+                    for user, token in zip(invitees, tokens, strict=True)
+                ]
+            )
+            issued += len(invitees)
 
     async def redeem(self, token: str, account: TelegramAccount) -> Redemption:
         """Link `account` to the user the token was issued to, using the token up."""

@@ -12,7 +12,7 @@ from db.session import SessionFactory
 from fake_bot_api import Delivered
 from handlers.callbacks import BroadcastAction, BroadcastButton, Confirm, ConfirmedAction
 from handlers.compose import NewBroadcast
-from services.invites import LinkService
+from services.invites import Invite, LinkService
 from tests.bot_harness import ADMIN_ID, BotHarness
 from tests.factories import add_user, make_broadcast
 
@@ -37,13 +37,11 @@ async def load_user(session_factory: SessionFactory, user_id: int) -> User:
 
 
 async def invite_token(session_factory: SessionFactory, external_id: str) -> str:
-    """A fresh invite token for one user (issuing replaces everyone's unused tokens)."""
-    tokens = {
-        invite.external_id: invite.token
-        async for page in LinkService(session_factory).issue_invites()
-        for invite in page
-    }
-    return tokens[external_id]
+    """A fresh invite token for one user, linked or not (issuing to everyone replaces
+    everyone's unused tokens)."""
+    invites: list[Invite] = []
+    await LinkService(session_factory).issue_invites(invites.extend, include_linked=True)
+    return {invite.external_id: invite.token for invite in invites}[external_id]
 
 
 @pytest.mark.parametrize("language", ["en", "ru"])
