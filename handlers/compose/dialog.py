@@ -180,13 +180,15 @@ def audience_window() -> Window:
 def pick_window() -> Window:
     return Window(
         paragraphs(
-            Tr("compose-step-pick-{narrowing}", "step", "steps"),
+            Multi(
+                Tr("compose-step-pick-{narrowing}", "step", "steps"),
+                Tr("compose-pick-search-hint", "narrowing"),
+            ),
             Multi(
                 Tr("compose-pick-query", "query", when="query"),
                 Tr("compose-pick-found", "total", "page", "pages", when="total"),
                 Tr("compose-pick-nothing", when=~F["total"]),
             ),
-            Tr("compose-pick-search-hint"),
         ),
         Group(
             Select(
@@ -215,6 +217,7 @@ def pick_window() -> Window:
             cancel_button(),
         ),
         MessageInput(steps.on_search, content_types=ContentType.TEXT),
+        MessageInput(steps.on_not_a_search),
         state=ComposeStates.pick,
         getter=pick_getter,
     )
