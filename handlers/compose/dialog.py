@@ -139,6 +139,7 @@ async def preview_getter(
         "reachable": counts.reachable,
         "no_telegram": counts.no_telegram,
         "blocked": counts.blocked,
+        "deactivated": counts.deactivated,
         "sendable": counts.reachable > 0,
     }
 
@@ -274,7 +275,7 @@ def preview_window() -> Window:
             Tr("compose-step-preview", "step", "steps"),
             Multi(
                 Tr("compose-preview-audience", "audience"),
-                Tr("compose-preview-counts", "reachable", "no_telegram", "blocked"),
+                Tr("compose-preview-counts", "reachable", "no_telegram", "blocked", "deactivated"),
             ),
             Tr("compose-no-recipients", "audience", when=~F["sendable"]),
         ),

@@ -80,9 +80,15 @@ compose-step-preview =
     <b>New broadcast</b> · { compose-step-number }
     Above is the message as recipients will see it.
 compose-preview-audience = Audience: { $audience }
+# A deleted ("deactivated") Telegram account is counted apart from blocking the bot, and
+# only named when there is one.
 compose-preview-counts =
     Will receive it: { $reachable }
-    Not reachable: { $no_telegram } without Telegram linked, { $blocked } blocked the bot
+    Not reachable: { $no_telegram } without Telegram linked, { $blocked } blocked the bot{ $deactivated ->
+        [0] {""}
+        [one] , { $deactivated } deactivated account
+       *[other] , { $deactivated } deactivated accounts
+    }
 compose-no-recipients = No recipients found for group { $audience }
 
 compose-step-schedule =

@@ -77,9 +77,19 @@ compose-step-preview =
     <b>Новая рассылка</b> · { compose-step-number }
     Выше — сообщение в том виде, в каком его получат.
 compose-preview-audience = Получатели: { $audience }
+# Удалённый («deactivated») аккаунт Telegram считаем отдельно от блокировки бота и
+# называем, только когда такие есть.
 compose-preview-counts =
     Получат: { $reachable }
-    Недоступны: { $no_telegram } без привязанного Telegram, { $blocked } заблокировали бота
+    Недоступны: { $no_telegram } без привязанного Telegram, { $blocked } { $blocked ->
+        [one] заблокировал
+       *[other] заблокировали
+    } бота{ $deactivated ->
+        [0] {""}
+        [one] , { $deactivated } удалённый аккаунт
+        [few] , { $deactivated } удалённых аккаунта
+       *[other] , { $deactivated } удалённых аккаунтов
+    }
 compose-no-recipients = Не найдено получателей для группы { $audience }
 
 compose-step-schedule =
