@@ -14,8 +14,9 @@ that was linked to somebody else moves to the user of the token: the token is th
 school's proof that the holder is that person, and refusing would strand them until an
 admin edits the database. The previous user is unlinked and the reply says so.
 
-The same service clears or sets `bot_blocked_at` when a linked person starts, blocks or
-unblocks the bot, and writes the invite CSV with formula-looking cells neutralised.
+The same service sets `bot_blocked_at` when a linked person blocks the bot, clears it and
+`telegram_deactivated_at` when they link, start or unblock it (the account evidently
+works), and writes the invite CSV with formula-looking cells neutralised.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make Excel, LibreOffice or Google Sheets run a cell as a formula."""
 CSV_HEADER = ("external_id", "full_name", "role", "link")
+REACHABLE_AGAIN = {"bot_blocked_at": None, "telegram_deactivated_at": None}
+"""The marks of an unreachable person, cleared when their account shows it works."""
 
 
 def new_token() -> str:
@@ -221,7 +224,7 @@ class LinkService:
             moved_from = await session.scalar(
                 update(User)
                 .where(User.telegram_id == account.telegram_id, User.id != invite.user_id)
-                .values(telegram_id=None, telegram_username=None, bot_blocked_at=None)
+                .values(telegram_id=None, telegram_username=None, **REACHABLE_AGAIN)
                 .returning(User.full_name)
             )
             await session.execute(
@@ -231,14 +234,15 @@ class LinkService:
                     telegram_id=account.telegram_id,
                     telegram_username=account.username,
                     language_code=account.language_code,
-                    bot_blocked_at=None,
+                    **REACHABLE_AGAIN,
                 )
             )
         return Redemption(RedeemStatus.LINKED, invite.user_id, invite.full_name, moved_from)
 
     async def refresh(self, account: TelegramAccount) -> str | None:
         """A plain /start: update the linked user's Telegram details and clear the blocked
-        mark. Returns the user's name, or None when the account is linked to nobody."""
+        and deactivated marks. Returns the user's name, or None when the account is linked
+        to nobody."""
         async with self._session_factory() as session, session.begin():
             return await session.scalar(
                 update(User)
@@ -246,7 +250,7 @@ class LinkService:
                 .values(
                     telegram_username=account.username,
                     language_code=account.language_code,
-                    bot_blocked_at=None,
+                    **REACHABLE_AGAIN,
                 )
                 .returning(User.full_name)
             )
@@ -259,7 +263,8 @@ class LinkService:
             )
 
     async def set_bot_blocked(self, telegram_id: int, blocked: bool) -> None:
-        """Record that the person behind `telegram_id` blocked (or unblocked) the bot.
+        """Record that the person behind `telegram_id` blocked (or unblocked) the bot; an
+        unblock clears the deactivated mark too.
 
         A repeated block keeps the time of the first one.
         """
@@ -269,6 +274,6 @@ class LinkService:
                 bot_blocked_at=utcnow()
             )
         else:
-            statement = statement.values(bot_blocked_at=None)
+            statement = statement.values(**REACHABLE_AGAIN)
         async with self._session_factory() as session, session.begin():
             await session.execute(statement)

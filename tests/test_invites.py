@@ -165,7 +165,12 @@ async def test_redeem_links_the_account_and_uses_the_token_up(
 ) -> None:
     async with session_factory() as session, session.begin():
         user = await add_user(
-            session, role=Role.PARENT, external_id="p", telegram_id=None, blocked=True
+            session,
+            role=Role.PARENT,
+            external_id="p",
+            telegram_id=None,
+            blocked=True,
+            deactivated=True,  # an account deleted since: the new one is reachable
         )
     tokens = await issue(links)
     redemption = await links.redeem(tokens["p"], account(777, "mum", "en"))
@@ -181,7 +186,7 @@ async def test_redeem_links_the_account_and_uses_the_token_up(
         "mum",
         "en",
     )
-    assert linked.bot_blocked_at is None
+    assert (linked.bot_blocked_at, linked.telegram_deactivated_at) == (None, None)
     async with session_factory() as session:
         used_at = await session.scalar(select(InviteToken.used_at))
     assert used_at is not None
@@ -242,29 +247,35 @@ async def test_an_account_linked_to_someone_else_moves_to_the_tokens_user(
     assert (await load_user(session_factory, sibling.id)).telegram_id is None
 
 
-async def test_refresh_updates_details_and_clears_the_block_mark(
+async def test_refresh_updates_details_and_clears_the_unreachable_marks(
     session_factory: SessionFactory, links: LinkService
 ) -> None:
     async with session_factory() as session, session.begin():
-        user = await add_user(session, role=Role.STUDENT, telegram_id=444, blocked=True)
+        user = await add_user(
+            session, role=Role.STUDENT, telegram_id=444, blocked=True, deactivated=True
+        )
     assert await links.refresh(account(444, "renamed", "en")) == user.full_name
     refreshed = await load_user(session_factory, user.id)
     assert (refreshed.bot_blocked_at, refreshed.telegram_username) == (None, "renamed")
+    assert refreshed.telegram_deactivated_at is None
     assert await links.refresh(account(445)) is None
 
 
 async def test_blocking_twice_keeps_the_first_time_and_unblocking_clears_it(
     session_factory: SessionFactory, links: LinkService
 ) -> None:
+    """Unblocking also clears a deactivated mark: the account evidently works."""
     async with session_factory() as session, session.begin():
-        user = await add_user(session, role=Role.STUDENT, telegram_id=555)
+        user = await add_user(session, role=Role.STUDENT, telegram_id=555, deactivated=True)
     await links.set_bot_blocked(555, blocked=True)
     first = (await load_user(session_factory, user.id)).bot_blocked_at
     assert first is not None and first <= utcnow()
     await links.set_bot_blocked(555, blocked=True)
     assert (await load_user(session_factory, user.id)).bot_blocked_at == first
+    assert (await load_user(session_factory, user.id)).telegram_deactivated_at is not None
     await links.set_bot_blocked(555, blocked=False)
-    assert (await load_user(session_factory, user.id)).bot_blocked_at is None
+    unblocked = await load_user(session_factory, user.id)
+    assert (unblocked.bot_blocked_at, unblocked.telegram_deactivated_at) == (None, None)
 
 
 @pytest.mark.parametrize(

@@ -53,20 +53,25 @@ async def test_a_strangers_plain_start_explains_how_to_join(
 
 
 @pytest.mark.parametrize("language", ["en", "ru"])
-async def test_a_linked_users_start_clears_the_block_mark_and_refreshes_details(
+async def test_a_linked_users_start_clears_the_unreachable_marks_and_refreshes_details(
     bot_harness: BotHarness, language: str
 ) -> None:
     factory = bot_harness.app.session_factory
     async with factory() as session, session.begin():
         user = await add_user(
-            session, role=Role.STUDENT, telegram_id=4242, full_name="Ivan <Petrov>", blocked=True
+            session,
+            role=Role.STUDENT,
+            telegram_id=4242,
+            full_name="Ivan <Petrov>",
+            blocked=True,
+            deactivated=True,
         )
     replies = await bot_harness.send(4242, "/start", language_code=language, username="ivan")
     assert [reply.text for reply in replies] == [
         text(language, "start-linked", name="Ivan &lt;Petrov&gt;")
     ]
     refreshed = await load_user(factory, user.id)
-    assert refreshed.bot_blocked_at is None
+    assert (refreshed.bot_blocked_at, refreshed.telegram_deactivated_at) == (None, None)
     assert (refreshed.telegram_username, refreshed.language_code) == ("ivan", language)
 
 
