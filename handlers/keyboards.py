@@ -67,14 +67,18 @@ def retryable_count(snapshot: ProgressSnapshot) -> int:
 def progress_keyboard(
     t: Translator, snapshot: ProgressSnapshot, *, full: bool = False
 ) -> InlineKeyboardMarkup | None:
-    """Refresh and Cancel while it can still change; Retry failed (N) once it is over."""
+    """Refresh while it can still change (a cancelled one too, until the messages in
+    flight are recorded) and Cancel while it can be cancelled; once it is over, Retry
+    failed (N), or Details for a cancelled one (who got it, who did not)."""
     broadcast_id = snapshot.broadcast_id
     row: list[InlineKeyboardButton] = []
-    if not snapshot.finished:
+    if not snapshot.final:
         refresh = ProgressRefresh(broadcast_id=broadcast_id, lang=t.language, full=full)
         row.append(button(t("progress-btn-refresh"), refresh))
     if snapshot.status in CANCELLABLE_STATUSES:
         row.append(action_button(t, "progress-btn-cancel", BroadcastButton.CANCEL, broadcast_id))
+    if snapshot.status is BroadcastStatus.CANCELLED:
+        row.append(action_button(t, "progress-btn-details", BroadcastButton.OPEN, broadcast_id))
     retryable = retryable_count(snapshot)
     if snapshot.finished and snapshot.status is not BroadcastStatus.CANCELLED and retryable:
         retry = BroadcastAction(action=BroadcastButton.RETRY, broadcast_id=broadcast_id)

@@ -9,6 +9,12 @@ ids are stored on the broadcast, so after a restart the resumed broadcast edits 
 same message. The reporter never answers a failed edit by sending a new message:
 "message is not modified" is ignored, a 429 only delays the next edit.
 
+A cancelled broadcast is not over when its status changes: the messages in flight then
+are still delivered and recorded. So each run publishes one last snapshot when it ends
+and, until then, a cancelled broadcast's snapshots are `settling`: the reporter keeps
+following it until one is not (when no run of it publishes here, until its stored lease
+is given up), so the message ends on the real counts.
+
 Rendering is pluggable (`Render`): the admin interface passes a translated renderer
 with buttons; `render_plain` is the default. The text goes out with the bot's default
 parse mode, so a renderer escapes whatever it shows from user input.
@@ -32,12 +38,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Broadcast, BroadcastRecipient, BroadcastStatus, RecipientStatus
 from db.session import SessionFactory
+from db.types import utcnow
 from services.errors import BroadcastNotFound
+from services.lease import live_lease
 
 logger = logging.getLogger(__name__)
 
 RATE_WINDOW = 5.0
 """Seconds over which a run's sending rate is measured."""
+SETTLE_POLL = 1.0
+"""Seconds between two reads of a cancelled broadcast's stored progress while its
+messages in flight are being recorded by a run that publishes nothing here."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +62,9 @@ class ProgressSnapshot:
     eta_seconds: float | None = None
     errors: tuple[tuple[str, int], ...] = ()  # failed recipients per error code, most first
     paused: bool = False  # sending waits for the database to come back
+    settling: bool = False
+    """Finished (cancelled), but the run that was sending it has not ended yet: the
+    messages it had in flight may still be delivered and recorded."""
 
     @property
     def pending(self) -> int:
@@ -65,6 +79,11 @@ class ProgressSnapshot:
     @property
     def finished(self) -> bool:
         return self.status.is_finished
+
+    @property
+    def final(self) -> bool:
+        """Finished, with every result recorded: the message will not change again."""
+        return self.finished and not self.settling
 
 
 Render = Callable[[ProgressSnapshot], tuple[str, InlineKeyboardMarkup | None]]
@@ -163,7 +182,10 @@ class RunProgress:
         sent: int,
         failed: int,
         failed_by_code: dict[str, int],
+        *,
+        running: bool = True,
     ) -> None:
+        """The counters as stored; `running=False` the last time, once the run is over."""
         rate = 0.0 if self._paused else self.rate()
         pending = max(total - sent - failed, 0)
         self._publish(
@@ -177,6 +199,7 @@ class RunProgress:
                 eta_seconds=pending / rate if rate > 0 else None,
                 errors=error_breakdown(failed_by_code),
                 paused=self._paused,
+                settling=running and status.is_finished,
             )
         )
 
@@ -213,7 +236,8 @@ def error_breakdown(counts: dict[str, int]) -> tuple[tuple[str, int], ...]:
 
 
 async def read_snapshot(session_factory: SessionFactory, broadcast_id: int) -> ProgressSnapshot:
-    """The broadcast's progress as stored (no rate or ETA: those need a running engine)."""
+    """The broadcast's progress as stored (no rate or ETA: those need a running engine);
+    settling while it is finished but an instance still holds its lease."""
     async with session_factory() as session:
         row = (
             await session.execute(
@@ -222,15 +246,23 @@ async def read_snapshot(session_factory: SessionFactory, broadcast_id: int) -> P
                     Broadcast.recipient_count,
                     Broadcast.sent_count,
                     Broadcast.failed_count,
+                    live_lease(utcnow()),
                 ).where(Broadcast.id == broadcast_id)
             )
         ).one_or_none()
         if row is None:
             raise BroadcastNotFound(broadcast_id)
         errors = await failed_by_code(session, broadcast_id)
-    status, total, sent, failed = row
+    status, total, sent, failed, leased = row
+    status = BroadcastStatus(status)
     return ProgressSnapshot(
-        broadcast_id, BroadcastStatus(status), total, sent, failed, errors=error_breakdown(errors)
+        broadcast_id,
+        status,
+        total,
+        sent,
+        failed,
+        errors=error_breakdown(errors),
+        settling=status.is_finished and bool(leased),
     )
 
 
@@ -370,9 +402,10 @@ class ProgressReporter:
                 self._session_factory, broadcast_id
             )
             next_edit_at = time.monotonic() + (self._edit_interval if shown else 0.0)
+            settling = False  # once a finished snapshot was shown that is not final yet
             while True:
                 if snapshot is None:
-                    snapshot = await subscription.next()
+                    snapshot = await self._next(subscription, settling=settling)
                 delay = next_edit_at - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
@@ -395,9 +428,23 @@ class ProgressReporter:
                         continue
                     shown = rendered
                     next_edit_at = time.monotonic() + self._edit_interval
-                if snapshot.finished:
+                if snapshot.final:
                     return
+                settling = snapshot.finished
                 snapshot = None
+
+    async def _next(
+        self, subscription: ProgressSubscription, *, settling: bool
+    ) -> ProgressSnapshot:
+        """The next snapshot the run publishes. While a cancelled broadcast's messages in
+        flight are being recorded (`settling`), the stored one if none comes within
+        SETTLE_POLL seconds: the run may be another instance's, or have ended unheard."""
+        if not settling:
+            return await subscription.next()
+        try:
+            return await asyncio.wait_for(subscription.next(), SETTLE_POLL)
+        except TimeoutError:
+            return await read_snapshot(self._session_factory, subscription.broadcast_id)
 
     async def _edit(
         self, chat_id: int, message_id: int, rendered: tuple[str, InlineKeyboardMarkup | None]

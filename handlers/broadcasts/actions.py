@@ -17,7 +17,13 @@ from core.i18n import Translator
 from core.settings import Settings
 from handlers.broadcasts.browse import ON_MESSAGE
 from handlers.broadcasts.parsing import target_broadcast
-from handlers.broadcasts.views import View, cancel_question, send_question, status_name
+from handlers.broadcasts.views import (
+    View,
+    cancel_question,
+    cancel_report,
+    send_question,
+    status_name,
+)
 from handlers.callbacks import BroadcastAction, BroadcastButton, Confirm, ConfirmedAction
 from handlers.errors import describe
 from handlers.split import show
@@ -119,21 +125,23 @@ async def cancel_confirmed(
     callback_data: Confirm,
     on: MaybeInaccessibleMessageUnion,
     t: Translator,
-    broadcasts: BroadcastService,
+    launcher: BroadcastLauncher,
 ) -> None:
+    """Yes: cancel, and say what it did once the messages in flight are recorded (the
+    launcher waits a few seconds at most)."""
     broadcast_id = callback_data.broadcast_id
     if not callback_data.yes:
         await show(on, t("cancel-kept", id=str(broadcast_id)), edit=True)
         await callback.answer()
         return
     try:
-        await broadcasts.cancel_broadcast(broadcast_id, expected=callback_data.status)
+        outcome = await launcher.cancel(broadcast_id, expected=callback_data.status)
     except StatusChanged as changed:
         question = cancel_question(t, broadcast_id, changed.status)
         await show(on, *changed_question(t, changed, question), edit=True)
         await callback.answer()
         return
-    await show(on, t("cancel-done", id=str(broadcast_id)), edit=True)
+    await show(on, cancel_report(t, outcome), edit=True)
     await callback.answer()
 
 
