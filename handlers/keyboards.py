@@ -19,6 +19,7 @@ from handlers.callbacks import (
     ListPage,
     ProgressRefresh,
     RecipientPage,
+    RetryConfirm,
     TimeAbort,
     TimeAction,
 )
@@ -41,15 +42,34 @@ def action_button(
     return button(t(label), BroadcastAction(action=action, broadcast_id=broadcast_id))
 
 
-def confirm_keyboard(
-    t: Translator, question: ConfirmedAction, broadcast_id: int, status: BroadcastStatus
+def yes_no_keyboard(
+    t: Translator, question: str, answer: Callable[[bool], CallbackData]
 ) -> InlineKeyboardMarkup:
     """The Yes / No row of a question; labels are `<question>-btn-yes` / `-btn-no`."""
     builder = InlineKeyboardBuilder()
     for label, yes in (("yes", True), ("no", False)):
-        data = Confirm(action=question, broadcast_id=broadcast_id, status=status, yes=yes)
-        builder.add(button(t(f"{question}-btn-{label}"), data))
+        builder.add(button(t(f"{question}-btn-{label}"), answer(yes)))
     return builder.as_markup()
+
+
+def confirm_keyboard(
+    t: Translator, question: ConfirmedAction, broadcast_id: int, status: BroadcastStatus
+) -> InlineKeyboardMarkup:
+    return yes_no_keyboard(
+        t,
+        question,
+        lambda yes: Confirm(action=question, broadcast_id=broadcast_id, status=status, yes=yes),
+    )
+
+
+def retry_keyboard(
+    t: Translator, broadcast_id: int, status: BroadcastStatus, rounds: int
+) -> InlineKeyboardMarkup:
+    return yes_no_keyboard(
+        t,
+        "retry",
+        lambda yes: RetryConfirm(broadcast_id=broadcast_id, status=status, rounds=rounds, yes=yes),
+    )
 
 
 def time_abort_keyboard(

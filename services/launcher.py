@@ -96,11 +96,17 @@ class BroadcastLauncher:
         progress_chat_id: int | None,
         max_retries: int = DEFAULT_RETRY_ROUNDS,
         *,
+        expected: BroadcastStatus | None = None,
+        expected_rounds: int | None = None,
         announce: Announce | None = None,
     ) -> Started:
         """The retryable failures go back to pending and are sent again, with a new
-        progress message."""
-        retried = await self._broadcasts.retry_failed(broadcast_id, max_retries)
+        progress message (the earlier one loses its buttons). `expected` and
+        `expected_rounds` are what the admin confirmed: a broadcast changed or retried
+        since is refused (StatusChanged, RetriedMeanwhile)."""
+        retried = await self._broadcasts.retry_failed(
+            broadcast_id, max_retries, expected=expected, expected_rounds=expected_rounds
+        )
         return await self._hand_over(
             broadcast_id, retried.retried_count, progress_chat_id, announce
         )

@@ -317,7 +317,9 @@ class ProgressReporter:
 
     async def attach(self, broadcast_id: int, chat_id: int) -> int:
         """Post the progress message in `chat_id`, remember it on the broadcast and keep it
-        updated; returns its message id."""
+        updated; returns its message id. An earlier progress message of the broadcast (a
+        retry posts a new one) loses its buttons: they act on a state that is gone."""
+        earlier = await self._stored_message(broadcast_id)
         snapshot = await read_snapshot(self._session_factory, broadcast_id)
         text, markup = self._render(snapshot)
         message = await self._bot.send_message(chat_id, text, reply_markup=markup)
@@ -327,13 +329,26 @@ class ProgressReporter:
                 .where(Broadcast.id == broadcast_id)
                 .values(progress_chat_id=chat_id, progress_message_id=message.message_id)
             )
+        following = self._followers.get(broadcast_id)
         self._start(broadcast_id, chat_id, message.message_id, (text, markup))
+        if earlier is not None and earlier != (chat_id, message.message_id):
+            if following is not None:  # stopped by _start: let it end before editing
+                await asyncio.wait({following})
+            await self._take_buttons_off(broadcast_id, *earlier)
         return message.message_id
 
     async def follow(self, broadcast_id: int) -> bool:
-        """Keep the broadcast's stored progress message updated (after a restart or a retry).
+        """Keep the broadcast's stored progress message updated (after a restart).
 
         Returns False when the broadcast has no progress message."""
+        stored = await self._stored_message(broadcast_id)
+        if stored is None:
+            return False
+        self._start(broadcast_id, *stored, None)
+        return True
+
+    async def _stored_message(self, broadcast_id: int) -> tuple[int, int] | None:
+        """The chat and message id of the broadcast's progress message, if it has one."""
         async with self._session_factory() as session:
             row = (
                 await session.execute(
@@ -345,10 +360,17 @@ class ProgressReporter:
         if row is None:
             raise BroadcastNotFound(broadcast_id)
         chat_id, message_id = row
-        if chat_id is None or message_id is None:
-            return False
-        self._start(broadcast_id, chat_id, message_id, None)
-        return True
+        return None if chat_id is None or message_id is None else (chat_id, message_id)
+
+    async def _take_buttons_off(self, broadcast_id: int, chat_id: int, message_id: int) -> None:
+        """Remove a superseded progress message's buttons; one that cannot be edited any
+        more (deleted, too old, had none) is left as it is."""
+        try:
+            await self._bot.edit_message_reply_markup(
+                chat_id=chat_id, message_id=message_id, reply_markup=None
+            )
+        except TelegramAPIError as error:
+            logger.info("Earlier progress message of broadcast %s kept: %s", broadcast_id, error)
 
     async def snapshot(self, broadcast_id: int) -> ProgressSnapshot:
         """The broadcast's progress as stored, for a Refresh button or a command."""

@@ -161,6 +161,17 @@ class CancelOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class RetryPreview:
+    """What retrying a broadcast now would do: for the question asked first. `rounds` is
+    how many times it was retried before, so a Yes given after another retry is refused."""
+
+    broadcast_id: int
+    status: BroadcastStatus
+    rounds: int
+    retryable: int
+
+
+@dataclass(frozen=True, slots=True)
 class Retried:
     """Failed recipients put back to pending; the broadcast is `sending` again."""
 

@@ -375,11 +375,17 @@ async def test_retry_failed_button_starts_a_retry_with_its_own_progress_message(
     final = bot_harness.api.messages_to(ADMIN_ID)[-1]
     assert list(buttons(final)) == ["🔁 Retry failed (2)"]
 
-    sent, _, _ = await bot_harness.click(
+    [question], _, _ = await bot_harness.click(
         ADMIN_ID, buttons(final)["🔁 Retry failed (2)"], message_id
     )
-    started, new_progress = sent
-    assert started.text == text("retry-started", count=2, id=str(broadcast_id))
+    assert question.text == text("retry-confirm", count=2, id=str(broadcast_id))
+    assert list(buttons(final)) == ["🔁 Retry failed (2)"]  # nothing happened yet
+    [new_progress], _, _ = await bot_harness.click(
+        ADMIN_ID, buttons(question)["Yes, send again"], question.message_id
+    )
+    assert current_text(bot_harness, question) == text(
+        "retry-started", count=2, id=str(broadcast_id)
+    )
     assert f"Broadcast #{broadcast_id}</b>" in (new_progress.text or "")
     assert current_buttons(bot_harness, final) == {}  # the old button is gone
 
@@ -407,9 +413,18 @@ async def test_retry_command_answers_with_the_count_and_a_progress_message(
     ]
     assert [m.text for m in await bot_harness.send(ADMIN_ID, "/retry x")] == [text("usage-retry")]
 
-    replies = await bot_harness.send(ADMIN_ID, "/retry", language_code="ru")  # the latest
-    assert replies[0].text == f"Повторная отправка запущена для 1 получателя (рассылка #{retried})."
-    assert f"#{retried}</b>" in (replies[1].text or "")
+    [question] = await bot_harness.send(ADMIN_ID, "/retry", language_code="ru")  # the latest
+    assert question.text == f"Рассылка #{retried}: отправить ещё раз 1 получателю?"
+    [progress], _, _ = await bot_harness.click(
+        ADMIN_ID,
+        buttons(question)["Да, отправить ещё раз"],
+        question.message_id,
+        language_code="ru",
+    )
+    assert current_text(bot_harness, question) == (
+        f"Повторная отправка запущена для 1 получателя (рассылка #{retried})."
+    )
+    assert f"#{retried}</b>" in (progress.text or "")
     await app.sender.wait(retried)
     assert await status_of(factory, retried) is BroadcastStatus.SENT
 

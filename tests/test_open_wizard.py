@@ -114,11 +114,16 @@ async def test_details_lists_and_recipient_pages_act_while_a_wizard_is_open(
     )
     assert no_alerts(answers)
     assert "· Failed · 1 found" in current_text(bot_harness, recipients)
-    sent, _, answers = await bot_harness.click(
+    [question], _, answers = await bot_harness.click(
         ADMIN_ID, buttons(details)["🔁 Retry failed (1)"], details.message_id
     )
     assert no_alerts(answers)
-    assert sent[0].text == text("retry-started", count=1, id=str(completed))
+    assert question.text == text("retry-confirm", count=1, id=str(completed))
+    _, _, answers = await bot_harness.click(
+        ADMIN_ID, buttons(question)["Yes, send again"], question.message_id
+    )
+    assert no_alerts(answers)
+    assert current_text(bot_harness, question) == text("retry-started", count=1, id=str(completed))
     await bot_harness.app.sender.wait(completed)
 
     [listing] = await bot_harness.send(ADMIN_ID, "/broadcasts")

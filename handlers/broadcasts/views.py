@@ -18,6 +18,7 @@ from handlers.keyboards import (
     details_keyboard,
     list_keyboard,
     recipients_keyboard,
+    retry_keyboard,
 )
 from handlers.progress_view import STATUS_ICONS
 from services.progress import format_duration
@@ -27,6 +28,7 @@ from services.results import (
     CancelOutcome,
     Page,
     RecipientRow,
+    RetryPreview,
     Stats,
 )
 from services.schedule_time import format_schedule_time
@@ -199,6 +201,12 @@ def cancel_report(t: Translator, outcome: CancelOutcome) -> str:
     if outcome.failed:
         lines.append(t("cancel-failed", count=outcome.failed))
     return " ".join(lines)
+
+
+def retry_question(t: Translator, preview: RetryPreview) -> View:
+    """Asked before sending again to the failures worth another try: how many."""
+    text = t("retry-confirm", id=str(preview.broadcast_id), count=preview.retryable)
+    return text, retry_keyboard(t, preview.broadcast_id, preview.status, preview.rounds)
 
 
 def send_question(t: Translator, details: BroadcastDetails, reachable: int) -> View:

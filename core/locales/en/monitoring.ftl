@@ -90,6 +90,13 @@ retry-started = Retry started for { $count ->
        *[other] { $count } recipients
     } (broadcast #{ $id }).
 retry-nothing = Broadcast #{ $id } has no failed recipients worth another try (blocked and deactivated users are not retried).
+retry-confirm = Broadcast #{ $id }: send again to { $count ->
+        [one] { $count } recipient
+       *[other] { $count } recipients
+    }?
+retry-btn-yes = Yes, send again
+retry-btn-no = No, not now
+retry-kept = Broadcast #{ $id } was not retried; nothing changed.
 
 list-title = <b>Broadcasts</b> · { $filter } · { $count } found · page { $page } of { $pages }
 list-search = Search: «{ $query }»
