@@ -85,6 +85,14 @@ def retryable_failures(broadcast_id: int) -> ColumnElement[bool]:
     )
 
 
+async def count_retryable(session: AsyncSession, broadcast_id: int) -> int:
+    """How many failed recipients a retry would send to again."""
+    count = await session.scalar(
+        select(func.count(BroadcastRecipient.id)).where(retryable_failures(broadcast_id))
+    )
+    return count or 0
+
+
 def check_page(page: int, page_size: int) -> None:
     if page < 1:
         raise ValidationFailed(f"page must be 1 or more, got {page}")
@@ -212,15 +220,13 @@ class BroadcastReads:
                 session, broadcast_id, None, recipients_page, recipients_page_size
             )
             [summary] = await _summaries(session, [(broadcast, row[1])])
-            retryable = await session.scalar(
-                select(func.count(BroadcastRecipient.id)).where(retryable_failures(broadcast_id))
-            )
+            retryable = await count_retryable(session, broadcast_id)
         return BroadcastDetails(
             summary=summary,
             entities=broadcast.entities,
             file_id=broadcast.file_id,
             recipients=recipients,
-            retryable=retryable or 0,
+            retryable=retryable,
         )
 
     async def list_broadcasts(

@@ -138,7 +138,9 @@ class BroadcastRun:
             if (fatal := self._fatal) is not None:
                 await self._guard.call(partial(self._record.fail, fatal), self._what("failing"))
             if self._progress.watched:
-                await self._guard.call(self._refresh_progress, self._what("final progress"))
+                await self._guard.call(
+                    partial(self._refresh_progress, running=False), self._what("final progress")
+                )
             await self._log_outcome()
         with contextlib.suppress(Exception):  # else the lease expires by itself
             await asyncio.wait_for(self._leases.release(self.broadcast_id), RELEASE_TIMEOUT)
@@ -370,13 +372,14 @@ class BroadcastRun:
                 BroadcastStatus(status), total, sent_count, failed_count, self._failed_by_code
             )
 
-    async def _refresh_progress(self) -> None:
-        """Read the stored counters and failures, and publish them."""
+    async def _refresh_progress(self, *, running: bool = True) -> None:
+        """Read the stored counters and failures, and publish them (`running=False`: the
+        last time, once every result of this run is recorded)."""
         async with self.sender.session_factory() as session:
             row = (await session.execute(counts_query(self.broadcast_id))).one_or_none()
             self._failed_by_code = await failed_by_code(session, self.broadcast_id)
         if row is not None:
             status, total, sent, failed = row
             self._progress.publish(
-                BroadcastStatus(status), total, sent, failed, self._failed_by_code
+                BroadcastStatus(status), total, sent, failed, self._failed_by_code, running=running
             )

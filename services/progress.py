@@ -9,6 +9,12 @@ ids are stored on the broadcast, so after a restart the resumed broadcast edits 
 same message. The reporter never answers a failed edit by sending a new message:
 "message is not modified" is ignored, a 429 only delays the next edit.
 
+A cancelled broadcast is not over when its status changes: the messages in flight then
+are still delivered and recorded. So each run publishes one last snapshot when it ends
+and, until then, a cancelled broadcast's snapshots are `settling`: the reporter keeps
+following it until one is not (when no run of it publishes here, until its stored lease
+is given up), so the message ends on the real counts.
+
 Rendering is pluggable (`Render`): the admin interface passes a translated renderer
 with buttons; `render_plain` is the default. The text goes out with the bot's default
 parse mode, so a renderer escapes whatever it shows from user input.
@@ -32,12 +38,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Broadcast, BroadcastRecipient, BroadcastStatus, RecipientStatus
 from db.session import SessionFactory
+from db.types import utcnow
 from services.errors import BroadcastNotFound
+from services.lease import live_lease
 
 logger = logging.getLogger(__name__)
 
 RATE_WINDOW = 5.0
 """Seconds over which a run's sending rate is measured."""
+SETTLE_POLL = 1.0
+"""Seconds between two reads of a cancelled broadcast's stored progress while its
+messages in flight are being recorded by a run that publishes nothing here."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +62,9 @@ class ProgressSnapshot:
     eta_seconds: float | None = None
     errors: tuple[tuple[str, int], ...] = ()  # failed recipients per error code, most first
     paused: bool = False  # sending waits for the database to come back
+    settling: bool = False
+    """Finished (cancelled), but the run that was sending it has not ended yet: the
+    messages it had in flight may still be delivered and recorded."""
 
     @property
     def pending(self) -> int:
@@ -65,6 +79,11 @@ class ProgressSnapshot:
     @property
     def finished(self) -> bool:
         return self.status.is_finished
+
+    @property
+    def final(self) -> bool:
+        """Finished, with every result recorded: the message will not change again."""
+        return self.finished and not self.settling
 
 
 Render = Callable[[ProgressSnapshot], tuple[str, InlineKeyboardMarkup | None]]
@@ -163,7 +182,10 @@ class RunProgress:
         sent: int,
         failed: int,
         failed_by_code: dict[str, int],
+        *,
+        running: bool = True,
     ) -> None:
+        """The counters as stored; `running=False` the last time, once the run is over."""
         rate = 0.0 if self._paused else self.rate()
         pending = max(total - sent - failed, 0)
         self._publish(
@@ -177,6 +199,7 @@ class RunProgress:
                 eta_seconds=pending / rate if rate > 0 else None,
                 errors=error_breakdown(failed_by_code),
                 paused=self._paused,
+                settling=running and status.is_finished,
             )
         )
 
@@ -213,7 +236,8 @@ def error_breakdown(counts: dict[str, int]) -> tuple[tuple[str, int], ...]:
 
 
 async def read_snapshot(session_factory: SessionFactory, broadcast_id: int) -> ProgressSnapshot:
-    """The broadcast's progress as stored (no rate or ETA: those need a running engine)."""
+    """The broadcast's progress as stored (no rate or ETA: those need a running engine);
+    settling while it is finished but an instance still holds its lease."""
     async with session_factory() as session:
         row = (
             await session.execute(
@@ -222,15 +246,23 @@ async def read_snapshot(session_factory: SessionFactory, broadcast_id: int) -> P
                     Broadcast.recipient_count,
                     Broadcast.sent_count,
                     Broadcast.failed_count,
+                    live_lease(utcnow()),
                 ).where(Broadcast.id == broadcast_id)
             )
         ).one_or_none()
         if row is None:
             raise BroadcastNotFound(broadcast_id)
         errors = await failed_by_code(session, broadcast_id)
-    status, total, sent, failed = row
+    status, total, sent, failed, leased = row
+    status = BroadcastStatus(status)
     return ProgressSnapshot(
-        broadcast_id, BroadcastStatus(status), total, sent, failed, errors=error_breakdown(errors)
+        broadcast_id,
+        status,
+        total,
+        sent,
+        failed,
+        errors=error_breakdown(errors),
+        settling=status.is_finished and bool(leased),
     )
 
 
@@ -285,7 +317,9 @@ class ProgressReporter:
 
     async def attach(self, broadcast_id: int, chat_id: int) -> int:
         """Post the progress message in `chat_id`, remember it on the broadcast and keep it
-        updated; returns its message id."""
+        updated; returns its message id. An earlier progress message of the broadcast (a
+        retry posts a new one) loses its buttons: they act on a state that is gone."""
+        earlier = await self._stored_message(broadcast_id)
         snapshot = await read_snapshot(self._session_factory, broadcast_id)
         text, markup = self._render(snapshot)
         message = await self._bot.send_message(chat_id, text, reply_markup=markup)
@@ -295,13 +329,26 @@ class ProgressReporter:
                 .where(Broadcast.id == broadcast_id)
                 .values(progress_chat_id=chat_id, progress_message_id=message.message_id)
             )
+        following = self._followers.get(broadcast_id)
         self._start(broadcast_id, chat_id, message.message_id, (text, markup))
+        if earlier is not None and earlier != (chat_id, message.message_id):
+            if following is not None:  # stopped by _start: let it end before editing
+                await asyncio.wait({following})
+            await self._take_buttons_off(broadcast_id, *earlier)
         return message.message_id
 
     async def follow(self, broadcast_id: int) -> bool:
-        """Keep the broadcast's stored progress message updated (after a restart or a retry).
+        """Keep the broadcast's stored progress message updated (after a restart).
 
         Returns False when the broadcast has no progress message."""
+        stored = await self._stored_message(broadcast_id)
+        if stored is None:
+            return False
+        self._start(broadcast_id, *stored, None)
+        return True
+
+    async def _stored_message(self, broadcast_id: int) -> tuple[int, int] | None:
+        """The chat and message id of the broadcast's progress message, if it has one."""
         async with self._session_factory() as session:
             row = (
                 await session.execute(
@@ -313,10 +360,17 @@ class ProgressReporter:
         if row is None:
             raise BroadcastNotFound(broadcast_id)
         chat_id, message_id = row
-        if chat_id is None or message_id is None:
-            return False
-        self._start(broadcast_id, chat_id, message_id, None)
-        return True
+        return None if chat_id is None or message_id is None else (chat_id, message_id)
+
+    async def _take_buttons_off(self, broadcast_id: int, chat_id: int, message_id: int) -> None:
+        """Remove a superseded progress message's buttons; one that cannot be edited any
+        more (deleted, too old, had none) is left as it is."""
+        try:
+            await self._bot.edit_message_reply_markup(
+                chat_id=chat_id, message_id=message_id, reply_markup=None
+            )
+        except TelegramAPIError as error:
+            logger.info("Earlier progress message of broadcast %s kept: %s", broadcast_id, error)
 
     async def snapshot(self, broadcast_id: int) -> ProgressSnapshot:
         """The broadcast's progress as stored, for a Refresh button or a command."""
@@ -370,9 +424,10 @@ class ProgressReporter:
                 self._session_factory, broadcast_id
             )
             next_edit_at = time.monotonic() + (self._edit_interval if shown else 0.0)
+            settling = False  # once a finished snapshot was shown that is not final yet
             while True:
                 if snapshot is None:
-                    snapshot = await subscription.next()
+                    snapshot = await self._next(subscription, settling=settling)
                 delay = next_edit_at - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
@@ -395,9 +450,23 @@ class ProgressReporter:
                         continue
                     shown = rendered
                     next_edit_at = time.monotonic() + self._edit_interval
-                if snapshot.finished:
+                if snapshot.final:
                     return
+                settling = snapshot.finished
                 snapshot = None
+
+    async def _next(
+        self, subscription: ProgressSubscription, *, settling: bool
+    ) -> ProgressSnapshot:
+        """The next snapshot the run publishes. While a cancelled broadcast's messages in
+        flight are being recorded (`settling`), the stored one if none comes within
+        SETTLE_POLL seconds: the run may be another instance's, or have ended unheard."""
+        if not settling:
+            return await subscription.next()
+        try:
+            return await asyncio.wait_for(subscription.next(), SETTLE_POLL)
+        except TimeoutError:
+            return await read_snapshot(self._session_factory, subscription.broadcast_id)
 
     async def _edit(
         self, chat_id: int, message_id: int, rendered: tuple[str, InlineKeyboardMarkup | None]

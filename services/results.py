@@ -145,6 +145,33 @@ class Cancelled:
 
 
 @dataclass(frozen=True, slots=True)
+class CancelOutcome:
+    """What cancelling did. For a broadcast that was sending: the counts once the messages
+    in flight at the cancel are recorded (`settled`), or as far as they were when the
+    wait for them ran out; a draft or a scheduled one had no recipients yet."""
+
+    broadcast_id: int
+    previous_status: BroadcastStatus
+    sent: int = 0
+    """Delivered: before the cancel, or in flight at the cancel and delivered since."""
+    failed: int = 0
+    stopped: int = 0
+    """Still pending: they will not get it."""
+    settled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPreview:
+    """What retrying a broadcast now would do: for the question asked first. `rounds` is
+    how many times it was retried before, so a Yes given after another retry is refused."""
+
+    broadcast_id: int
+    status: BroadcastStatus
+    rounds: int
+    retryable: int
+
+
+@dataclass(frozen=True, slots=True)
 class Retried:
     """Failed recipients put back to pending; the broadcast is `sending` again."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -111,7 +112,6 @@ def test_the_final_summary_offers_retry_only_for_retryable_failures() -> None:
     [
         (BroadcastStatus.SENT, ()),
         (BroadcastStatus.COMPLETED, (("blocked", 10),)),
-        (BroadcastStatus.CANCELLED, (("network", 10),)),
     ],
 )
 def test_a_finished_broadcast_without_anything_to_retry_has_no_buttons(
@@ -119,6 +119,23 @@ def test_a_finished_broadcast_without_anything_to_retry_has_no_buttons(
 ) -> None:
     _, markup = render_progress(EN, sending(status=status, errors=errors))
     assert markup is None
+
+
+@pytest.mark.parametrize(("t", "details"), [(EN, "📋 Details"), (RU, "📋 Подробнее")])
+def test_a_cancelled_broadcast_offers_refresh_until_its_messages_in_flight_are_recorded(
+    t: Translator, details: str
+) -> None:
+    """No Cancel any more and no Retry (its failures stay as they are); Details to see
+    who got it. Refresh only while the run may still record what it had in flight."""
+    cancelled = sending(status=BroadcastStatus.CANCELLED, errors=(("network", 10),))
+    settling = actions(render_progress(t, replace(cancelled, settling=True))[1])
+    assert [(kind, data.broadcast_id) for _, kind, data in settling] == [
+        (REFRESH, 12),
+        (BroadcastButton.OPEN, 12),
+    ]
+    assert settling[1][0] == details
+    final = actions(render_progress(t, cancelled)[1])
+    assert [(label, kind) for label, kind, _ in final] == [(details, BroadcastButton.OPEN)]
 
 
 def test_it_speaks_russian_with_the_documents_wording() -> None:
