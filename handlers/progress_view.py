@@ -1,29 +1,35 @@
 """The live progress message as admins see it: translated text and its buttons.
 
 `render_progress` is the renderer `services.progress.ProgressReporter` calls with each
-snapshot (bind a translator with `progress_renderer`), and the one the Refresh button and
-/progress use, so every progress message looks the same. It needs nothing but the
-snapshot: after a restart the resumed broadcast's message keeps updating the same way.
+snapshot and the message's language (`progress_renderer` gives it the catalog), and the
+one the Refresh button and /progress use, so every progress message looks the same. It
+needs nothing but the snapshot and the language, which is stored with the live message:
+after a restart the resumed broadcast's message keeps updating the same way.
 
 Its Refresh button carries the language and the view it was rendered in, so Refresh
 redraws a message exactly as it was drawn (no state kept anywhere): the live message in
-the bot's default language, a /progress answer in the asking admin's language with its
-timestamps. The keyboard itself is `handlers.keyboards.progress_keyboard`.
+the language of the admin whose chat it is in, a /progress answer in the asking admin's
+language with its timestamps. The keyboard itself is `handlers.keyboards.progress_keyboard`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from functools import partial
 from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardMarkup
 from fluent.runtime.types import fluent_number
 
-from core.i18n import Translator
+from core.i18n import Catalog, Translator
 from db.models import BroadcastStatus
 from handlers.keyboards import progress_keyboard
-from services.progress import ProgressSnapshot, Render, format_duration, progress_bar
+from services.progress import (
+    ProgressSnapshot,
+    Render,
+    Rendered,
+    format_duration,
+    progress_bar,
+)
 from services.results import Progress
 from services.schedule_time import format_schedule_time
 
@@ -104,6 +110,12 @@ def render_progress(
     return "\n".join(lines), progress_keyboard(t, snapshot, full=footer is not None)
 
 
-def progress_renderer(t: Translator) -> Render:
-    """The renderer to give `ProgressReporter(render=...)`: the live message in `t`'s language."""
-    return partial(render_progress, t)
+def progress_renderer(catalog: Catalog) -> Render:
+    """The renderer to give `ProgressReporter(render=...)`: each live message in its own
+    language (the catalog's default for None, as for messages posted before languages were
+    stored)."""
+
+    def render(snapshot: ProgressSnapshot, language: str | None) -> Rendered:
+        return render_progress(catalog.translator(language), snapshot)
+
+    return render

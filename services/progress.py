@@ -5,12 +5,14 @@ results it writes (only when somebody listens), and a `paused` one while the dat
 cannot be written (services/outage.py). A `ProgressReporter` listens for one
 broadcast and keeps one message in the admin's chat up to date: at most one edit every
 `PROGRESS_EDIT_INTERVAL` seconds, always one with the final state. The chat and message
-ids are stored on the broadcast, so after a restart the resumed broadcast edits the
-same message. The reporter never answers a failed edit by sending a new message:
+ids are stored on the broadcast, and so is the language of the admin whose chat it is
+in, so after a restart the resumed broadcast edits the same message in the same
+language. The reporter never answers a failed edit by sending a new message:
 "message is not modified" is ignored, a 429 only delays the next edit.
 
-Rendering is pluggable (`Render`): the admin interface passes a translated renderer
-with buttons; `render_plain` is the default. The text goes out with the bot's default
+Rendering is pluggable (`Render`, called with each snapshot and the message's language):
+the admin interface passes a translated renderer with buttons; `render_plain` (English
+only) is the default. The text goes out with the bot's default
 parse mode, so a renderer escapes whatever it shows from user input.
 """
 
@@ -67,7 +69,20 @@ class ProgressSnapshot:
         return self.status.is_finished
 
 
-Render = Callable[[ProgressSnapshot], tuple[str, InlineKeyboardMarkup | None]]
+Rendered = tuple[str, InlineKeyboardMarkup | None]
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressMessage:
+    """Where a broadcast's progress is shown, and in which language (None: the default)."""
+
+    chat_id: int
+    message_id: int
+    language: str | None
+
+
+Render = Callable[[ProgressSnapshot, str | None], Rendered]
+"""Draws a snapshot in a language (a language code; None: the renderer's default)."""
 
 
 class ProgressSubscription:
@@ -246,8 +261,11 @@ def format_duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
 
 
-def render_plain(snapshot: ProgressSnapshot) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The default progress text: bar, percent, counters, rate and ETA, status, errors."""
+def render_plain(
+    snapshot: ProgressSnapshot, language: str | None = None
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The default progress text, in English whatever the language: bar, percent,
+    counters, rate and ETA, status, errors."""
     lines = [
         f"Broadcast #{snapshot.broadcast_id}: {snapshot.status.value}",
         f"{progress_bar(snapshot.percent / 100)} {snapshot.percent}%",
@@ -283,39 +301,48 @@ class ProgressReporter:
         self._render = render
         self._followers: dict[int, asyncio.Task[None]] = {}
 
-    async def attach(self, broadcast_id: int, chat_id: int) -> int:
-        """Post the progress message in `chat_id`, remember it on the broadcast and keep it
-        updated; returns its message id."""
+    async def attach(self, broadcast_id: int, chat_id: int, language: str | None = None) -> int:
+        """Post the progress message in `chat_id`, drawn in `language` (that chat's admin's;
+        None: the default language), remember both on the broadcast and keep it updated;
+        returns its message id."""
         snapshot = await read_snapshot(self._session_factory, broadcast_id)
-        text, markup = self._render(snapshot)
+        text, markup = self._render(snapshot, language)
         message = await self._bot.send_message(chat_id, text, reply_markup=markup)
         async with self._session_factory() as session, session.begin():
             await session.execute(
                 update(Broadcast)
                 .where(Broadcast.id == broadcast_id)
-                .values(progress_chat_id=chat_id, progress_message_id=message.message_id)
+                .values(
+                    progress_chat_id=chat_id,
+                    progress_message_id=message.message_id,
+                    progress_language=language,
+                )
             )
-        self._start(broadcast_id, chat_id, message.message_id, (text, markup))
+        posted = ProgressMessage(chat_id, message.message_id, language)
+        self._start(broadcast_id, posted, (text, markup))
         return message.message_id
 
     async def follow(self, broadcast_id: int) -> bool:
-        """Keep the broadcast's stored progress message updated (after a restart or a retry).
+        """Keep the broadcast's stored progress message updated (after a restart or a retry),
+        in the language it was posted in.
 
         Returns False when the broadcast has no progress message."""
         async with self._session_factory() as session:
             row = (
                 await session.execute(
-                    select(Broadcast.progress_chat_id, Broadcast.progress_message_id).where(
-                        Broadcast.id == broadcast_id
-                    )
+                    select(
+                        Broadcast.progress_chat_id,
+                        Broadcast.progress_message_id,
+                        Broadcast.progress_language,
+                    ).where(Broadcast.id == broadcast_id)
                 )
             ).one_or_none()
         if row is None:
             raise BroadcastNotFound(broadcast_id)
-        chat_id, message_id = row
+        chat_id, message_id, language = row
         if chat_id is None or message_id is None:
             return False
-        self._start(broadcast_id, chat_id, message_id, None)
+        self._start(broadcast_id, ProgressMessage(chat_id, message_id, language), None)
         return True
 
     async def snapshot(self, broadcast_id: int) -> ProgressSnapshot:
@@ -334,18 +361,12 @@ class ProgressReporter:
             follower.cancel()
         await asyncio.gather(*followers, return_exceptions=True)
 
-    def _start(
-        self,
-        broadcast_id: int,
-        chat_id: int,
-        message_id: int,
-        shown: tuple[str, InlineKeyboardMarkup | None] | None,
-    ) -> None:
+    def _start(self, broadcast_id: int, message: ProgressMessage, shown: Rendered | None) -> None:
         current = self._followers.get(broadcast_id)
         if current is not None and not current.done():
             current.cancel()
         follower = asyncio.create_task(
-            self._follow(broadcast_id, chat_id, message_id, shown),
+            self._follow(broadcast_id, message, shown),
             name=f"progress-{broadcast_id}",
         )
         self._followers[broadcast_id] = follower
@@ -358,11 +379,7 @@ class ProgressReporter:
         )
 
     async def _follow(
-        self,
-        broadcast_id: int,
-        chat_id: int,
-        message_id: int,
-        shown: tuple[str, InlineKeyboardMarkup | None] | None,
+        self, broadcast_id: int, message: ProgressMessage, shown: Rendered | None
     ) -> None:
         with self._hub.subscribe(broadcast_id) as subscription:
             # Read after subscribing, so no snapshot published in between is missed.
@@ -377,10 +394,10 @@ class ProgressReporter:
                 if delay > 0:
                     await asyncio.sleep(delay)
                 snapshot = subscription.newest() or snapshot
-                rendered = self._render(snapshot)
+                rendered = self._render(snapshot, message.language)
                 if rendered != shown:
                     try:
-                        await self._edit(chat_id, message_id, rendered)
+                        await self._edit(message, rendered)
                     except TelegramRetryAfter as error:
                         next_edit_at = time.monotonic() + error.retry_after
                         continue
@@ -399,13 +416,14 @@ class ProgressReporter:
                     return
                 snapshot = None
 
-    async def _edit(
-        self, chat_id: int, message_id: int, rendered: tuple[str, InlineKeyboardMarkup | None]
-    ) -> None:
+    async def _edit(self, message: ProgressMessage, rendered: Rendered) -> None:
         text, markup = rendered
         try:
             await self._bot.edit_message_text(
-                text=text, chat_id=chat_id, message_id=message_id, reply_markup=markup
+                text=text,
+                chat_id=message.chat_id,
+                message_id=message.message_id,
+                reply_markup=markup,
             )
         except TelegramBadRequest as error:
             if "message is not modified" not in error.message:

@@ -163,9 +163,13 @@ def test_the_full_view_adds_the_documents_timestamps_in_the_school_time_zone() -
     assert text.endswith(footer)
 
 
-def test_the_reporters_renderer_is_the_same_drawing_in_a_fixed_language() -> None:
-    render = progress_renderer(RU)
-    assert render(sending()) == render_progress(RU, sending())
+def test_the_reporters_renderer_draws_each_message_in_its_own_language() -> None:
+    render = progress_renderer(Catalog("ru"))
+    assert render(sending(), "en") == render_progress(EN, sending())
+    assert render(sending(), "en-GB") == render_progress(EN, sending())
+    assert render(sending(), "ru") == render_progress(RU, sending())
+    # A message posted before languages were stored: the bot's default language.
+    assert render(sending(), None) == render_progress(RU, sending())
 
 
 def test_an_empty_finished_broadcast_is_drawn_complete() -> None:

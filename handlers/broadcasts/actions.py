@@ -39,12 +39,13 @@ async def ask_cancel(
 async def retry(
     bot: Bot, chat_id: int, broadcast_id: int, t: Translator, launcher: BroadcastLauncher
 ) -> None:
-    """Send again to the retryable failures, with a new progress message in `chat_id`."""
+    """Send again to the retryable failures, with a new progress message in `chat_id`,
+    in the admin's language."""
 
     async def announce(count: int) -> None:
         await bot.send_message(chat_id, t("retry-started", count=count, id=str(broadcast_id)))
 
-    await launcher.retry(broadcast_id, chat_id, announce=announce)
+    await launcher.retry(broadcast_id, chat_id, language=t.language, announce=announce)
 
 
 def changed_question(t: Translator, changed: StatusChanged, question: View) -> View:
@@ -173,7 +174,11 @@ async def send_confirmed(
 
     try:
         await launcher.send_now(
-            broadcast_id, on.chat.id, expected=callback_data.status, announce=announce
+            broadcast_id,
+            on.chat.id,
+            language=t.language,
+            expected=callback_data.status,
+            announce=announce,
         )
     except NoRecipients as error:
         await show(on, html.quote(describe(error, t, settings.tz)), edit=True)
