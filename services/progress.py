@@ -1,19 +1,21 @@
 """Live progress of a broadcast: snapshots from the engine, one edited message for the admin.
 
 The engine publishes a `ProgressSnapshot` to the `ProgressHub` after every batch of
-results it writes (only when somebody listens), and a `paused` one while the database
-cannot be written (services/outage.py). A `ProgressReporter` listens for one
-broadcast and keeps one message in the admin's chat up to date: at most one edit every
-`PROGRESS_EDIT_INTERVAL` seconds, always one with the final state. The chat and message
-ids are stored on the broadcast, and so is the language of the admin whose chat it is
-in, so after a restart the resumed broadcast edits the same message in the same
-language. The reporter never answers a failed edit by sending a new message:
-"message is not modified" is ignored, a 429 only delays the next edit.
+results it writes (only when somebody listens), a `paused` one while the database
+cannot be written (services/outage.py), and, before it waits for retries, one saying
+that everyone still pending waits for one and when the next is due. A
+`ProgressReporter` listens for one broadcast and keeps one message in the admin's chat
+up to date: at most one edit every `PROGRESS_EDIT_INTERVAL` seconds, always one with the
+final state. The chat and message ids are stored on the broadcast, and so is the
+language of the admin whose chat it is in, so after a restart the resumed broadcast
+edits the same message in the same language. The reporter never answers a failed edit
+by sending a new message: "message is not modified" is ignored, a 429 only delays the
+next edit.
 
 Rendering is pluggable (`Render`, called with each snapshot and the message's language):
 the admin interface passes a translated renderer with buttons; `render_plain` (English
-only) is the default. The text goes out with the bot's default
-parse mode, so a renderer escapes whatever it shows from user input.
+only) is the default. The text goes out with the bot's default parse mode, so a renderer
+escapes whatever it shows from user input.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRetryAfter
@@ -34,6 +37,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Broadcast, BroadcastRecipient, BroadcastStatus, RecipientStatus
 from db.session import SessionFactory
+from db.types import utcnow
+from services.delivery_record import counts_query
 from services.errors import BroadcastNotFound
 
 logger = logging.getLogger(__name__)
@@ -53,10 +58,22 @@ class ProgressSnapshot:
     eta_seconds: float | None = None
     errors: tuple[tuple[str, int], ...] = ()  # failed recipients per error code, most first
     paused: bool = False  # sending waits for the database to come back
+    retry_waiting: int = 0  # pending recipients whose next attempt is not due yet
+    next_retry_at: datetime | None = None  # when the first of them is due
+    took_seconds: float | None = None  # from the start of sending to the end, once finished
 
     @property
     def pending(self) -> int:
         return max(self.total - self.sent - self.failed, 0)
+
+    @property
+    def waiting_for_retries(self) -> bool:
+        """Nothing can be sent before `next_retry_at`: everyone pending waits for a retry."""
+        return (
+            not self.finished
+            and 0 < self.pending <= self.retry_waiting
+            and self.next_retry_at is not None
+        )
 
     @property
     def percent(self) -> int:
@@ -140,8 +157,8 @@ class ProgressHub:
 
 class RunProgress:
     """What one sending run tells the hub: the stored counters, the rate over the last
-    RATE_WINDOW seconds and the time left at that rate, and whether sending is paused.
-    Counting is free when nobody watches the broadcast."""
+    RATE_WINDOW seconds and the time left at that rate, whether sending is paused, and
+    when it waits for retries. Counting is free when nobody watches the broadcast."""
 
     def __init__(self, hub: ProgressHub | None, broadcast_id: int) -> None:
         self._hub = hub
@@ -178,6 +195,8 @@ class RunProgress:
         sent: int,
         failed: int,
         failed_by_code: dict[str, int],
+        *,
+        took_seconds: float | None = None,
     ) -> None:
         rate = 0.0 if self._paused else self.rate()
         pending = max(total - sent - failed, 0)
@@ -192,8 +211,18 @@ class RunProgress:
                 eta_seconds=pending / rate if rate > 0 else None,
                 errors=error_breakdown(failed_by_code),
                 paused=self._paused,
+                took_seconds=took_seconds,
             )
         )
+
+    def wait_for_retries(self, next_at: datetime) -> None:
+        """Everyone still pending waits for a retry, the first due at `next_at`: the last
+        counters, so marked until the next publish. The rate after the wait starts afresh."""
+        self._samples.clear()
+        if self._last is not None:
+            last = self._last
+            waiting = replace(last, retry_waiting=last.pending, next_retry_at=next_at)
+            self._publish(replace(waiting, rate=0.0, eta_seconds=None))
 
     def pause(self, paused: bool) -> None:
         """Sending waits for the database (or goes on): the last counters, so marked."""
@@ -227,26 +256,45 @@ def error_breakdown(counts: dict[str, int]) -> tuple[tuple[str, int], ...]:
     return tuple(sorted(((c, n) for c, n in counts.items() if n > 0), key=lambda i: (-i[1], i[0])))
 
 
-async def read_snapshot(session_factory: SessionFactory, broadcast_id: int) -> ProgressSnapshot:
-    """The broadcast's progress as stored (no rate or ETA: those need a running engine)."""
+async def read_snapshot(
+    session_factory: SessionFactory, broadcast_id: int, now: datetime | None = None
+) -> ProgressSnapshot:
+    """The broadcast's progress as stored (no rate or ETA: those need a running engine),
+    with the recipients whose retry is not due by `now` (default: the current time)."""
+    recipient = BroadcastRecipient
     async with session_factory() as session:
-        row = (
-            await session.execute(
-                select(
-                    Broadcast.status,
-                    Broadcast.recipient_count,
-                    Broadcast.sent_count,
-                    Broadcast.failed_count,
-                ).where(Broadcast.id == broadcast_id)
-            )
-        ).one_or_none()
+        row = (await session.execute(counts_query(broadcast_id))).one_or_none()
         if row is None:
             raise BroadcastNotFound(broadcast_id)
         errors = await failed_by_code(session, broadcast_id)
-    status, total, sent, failed = row
+        waiting, next_retry_at = (
+            await session.execute(
+                select(func.count(), func.min(recipient.next_attempt_at)).where(
+                    recipient.broadcast_id == broadcast_id,
+                    recipient.status == RecipientStatus.PENDING,
+                    recipient.next_attempt_at > (now or utcnow()),
+                )
+            )
+        ).one()
+    status, total, sent, failed, started_at, finished_at = row
     return ProgressSnapshot(
-        broadcast_id, BroadcastStatus(status), total, sent, failed, errors=error_breakdown(errors)
+        broadcast_id,
+        BroadcastStatus(status),
+        total,
+        sent,
+        failed,
+        errors=error_breakdown(errors),
+        retry_waiting=waiting,
+        next_retry_at=next_retry_at,
+        took_seconds=elapsed_seconds(started_at, finished_at),
     )
+
+
+def elapsed_seconds(started_at: datetime | None, finished_at: datetime | None) -> float | None:
+    """How long from one stored time to another, when both are known."""
+    if started_at is None or finished_at is None:
+        return None
+    return (finished_at - started_at).total_seconds()
 
 
 def progress_bar(fraction: float, width: int = 20) -> str:
@@ -265,7 +313,7 @@ def render_plain(
     snapshot: ProgressSnapshot, language: str | None = None
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """The default progress text, in English whatever the language: bar, percent,
-    counters, rate and ETA, status, errors."""
+    counters, rate and ETA (or what sending waits for), status, how long it took, errors."""
     lines = [
         f"Broadcast #{snapshot.broadcast_id}: {snapshot.status.value}",
         f"{progress_bar(snapshot.percent / 100)} {snapshot.percent}%",
@@ -274,9 +322,16 @@ def render_plain(
     ]
     if snapshot.paused and not snapshot.finished:
         lines.append("Paused: database unavailable, retrying")
+    elif snapshot.waiting_for_retries and snapshot.next_retry_at is not None:
+        lines.append(
+            f"Waiting for retries: {snapshot.retry_waiting} pending, "
+            f"next at {snapshot.next_retry_at:%H:%M:%S} UTC"
+        )
     elif not snapshot.finished:
         eta = "—" if snapshot.eta_seconds is None else format_duration(snapshot.eta_seconds)
         lines.append(f"Rate: {snapshot.rate:.1f} msg/s · ETA: {eta}")
+    if snapshot.finished and snapshot.took_seconds is not None:
+        lines.append(f"Took {format_duration(snapshot.took_seconds)}")
     if snapshot.errors:
         lines.append("Errors: " + ", ".join(f"{code} ({n})" for code, n in snapshot.errors))
     return "\n".join(lines), None

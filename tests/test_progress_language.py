@@ -99,6 +99,7 @@ async def test_an_english_admin_of_a_russian_bot_watches_the_live_message_in_eng
     assert final.startswith(f"⚠️ <b>Broadcast #{broadcast_id}</b> · Completed with failures")
     assert "Sent: 2 · Failed: 1 · Pending: 0 (of 3)" in final
     assert "Errors: 1 failed: Telegram server error (1)" in final
+    assert re.search(r"^Took \d+:\d\d$", final, re.MULTILINE)
     assert not CYRILLIC.search(final)
     assert labels(harness, live) == ["🔁 Retry failed (1)"]
 
@@ -135,6 +136,7 @@ async def test_a_russian_admin_of_an_english_bot_watches_it_in_russian(
     final = current_text(harness, live)
     assert final.startswith(f"✅ <b>Рассылка #{broadcast_id}</b> · Отправлена")
     assert "Доставлено: 3 · Ошибок: 0 · Ожидают: 0 (из 3)" in final
+    assert re.search(r"^Заняла \d+:\d\d$", final, re.MULTILINE)
     assert await stored_language(factory, broadcast_id) == "ru"
 
 
@@ -203,9 +205,10 @@ async def test_a_broadcast_scheduled_by_an_english_admin_fires_with_an_english_m
 
     before = len(harness.api.messages_to(ADMIN_ID))
     await app.scheduler.reschedule(broadcast_id, utcnow() + SOON)  # due in a moment
-    await harness.api.wait_for(lambda: len(harness.api.messages_to(ADMIN_ID)) > before)
+    api = harness.api
+    await api.wait_for(lambda: all(api.messages_to(chat) for chat in STUDENT_CHATS), timeout=10)
     await finished(harness, broadcast_id)
-    [live] = harness.api.messages_to(ADMIN_ID)[before:]
+    [live] = api.messages_to(ADMIN_ID)[before:]
     assert (live.text or "").startswith(f"📤 <b>Broadcast #{broadcast_id}</b> · Sending")
     final = current_text(harness, live)
     assert final.startswith(f"✅ <b>Broadcast #{broadcast_id}</b> · Sent")

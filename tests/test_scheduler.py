@@ -364,7 +364,7 @@ async def test_a_fired_broadcast_speaks_the_language_of_the_admin_who_scheduled_
 ) -> None:
     async with session_factory() as session, session.begin():
         await session.execute(update(User).where(User.id == admin_id).values(language_code=roster))
-    russian = progress_renderer(Catalog("ru"))
+    russian = progress_renderer(Catalog("ru"), settings.tz)
     async with scheduling(fake_api, session_factory, settings, render=russian) as machinery:
         broadcast_id = await scheduled(session_factory, utcnow() + SOON, admin_id)
         await machinery.scheduler.arm(
