@@ -293,11 +293,16 @@ async def test_a_broadcast_fires_once_however_often_it_is_triggered(
     assert len(fake_api.messages_to(ADMIN_CHAT)) == 1
 
 
+EN_NOTICE = "Scheduled broadcast #{id} was not sent: nobody in “All parents”"
+RU_NOTICE = "Запланированная рассылка #{id} не отправлена: в группе «Все родители»"
+
+
 @pytest.mark.parametrize(
-    ("language", "expected"),
+    ("language", "stored", "expected"),
     [
-        ("en", "Scheduled broadcast #{id} was not sent: nobody in “All parents”"),
-        ("ru", "Запланированная рассылка #{id} не отправлена: в группе «Все родители»"),
+        ("en", None, EN_NOTICE),
+        ("ru", None, RU_NOTICE),
+        ("en", "ru", RU_NOTICE),  # the language it was scheduled in comes first
     ],
 )
 async def test_a_scheduled_broadcast_nobody_can_receive_fails_and_the_admin_is_told(
@@ -306,6 +311,7 @@ async def test_a_scheduled_broadcast_nobody_can_receive_fails_and_the_admin_is_t
     settings: Settings,
     admin_id: int,
     language: str,
+    stored: str | None,
     expected: str,
 ) -> None:
     async with session_factory() as session, session.begin():
@@ -315,6 +321,10 @@ async def test_a_scheduled_broadcast_nobody_can_receive_fails_and_the_admin_is_t
     broadcast_id = await scheduled(
         session_factory, utcnow() - timedelta(seconds=1), admin_id, TargetGroup.ALL_PARENTS
     )
+    async with session_factory() as session, session.begin():
+        await session.execute(
+            update(Broadcast).where(Broadcast.id == broadcast_id).values(progress_language=stored)
+        )
     async with scheduling(fake_api, session_factory, settings, start=False) as machinery:
         assert await machinery.scheduler.fire(broadcast_id) is False
     broadcast = await load(session_factory, broadcast_id)
