@@ -130,6 +130,9 @@ class User(Base):
     telegram_username: Mapped[str | None] = mapped_column(String(64))
     language_code: Mapped[str | None] = mapped_column(String(16))
     bot_blocked_at: Mapped[datetime | None]
+    # Telegram answered "user is deactivated": the account was deleted. Kept apart from
+    # bot_blocked_at (the person's choice) so previews can say which is which.
+    telegram_deactivated_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

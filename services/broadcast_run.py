@@ -10,10 +10,10 @@ One run per broadcast in status `sending` (services/sender.py starts and stops t
   `RateLimiter`, or the budget shared through Redis by every instance), send, and hand
   the result to a buffer that writes results in small batches, one transaction
   each (recipient rows, the broadcast's counters and error log, users who blocked the
-  bot). A worker takes its next recipient only after its result is durable, so at any
-  moment at most `workers` messages are sent but not recorded: that is the bound on
-  duplicates after a crash (`kill -9`), since a restart re-sends exactly the recipients
-  without a recorded result;
+  bot or whose account is deleted). A worker takes its next recipient only after its
+  result is durable, so at any moment at most `workers` messages are sent but not
+  recorded: that is the bound on duplicates after a crash (`kill -9`), since a restart
+  re-sends exactly the recipients without a recorded result;
 * a watcher polls the broadcast's status; once it is no longer `sending` (cancelled)
   nothing new starts, in-flight requests finish and are recorded, the rest stay pending;
 * a heartbeat renews the broadcast's lease (services/lease.py); a run whose lease went to

@@ -171,3 +171,13 @@ class RecipientsAdded:
     total_count: int
     batches_processed: int
     errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class InvitesIssued:
+    """What one run of issuing invite links did, and whom it left out and why."""
+
+    issued: int
+    skipped_linked: int
+    """Active people whose Telegram is linked already (issued to only when asked for all)."""
+    skipped_inactive: int

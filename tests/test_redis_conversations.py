@@ -71,7 +71,7 @@ async def test_the_wizard_keeps_its_stack_in_redis_and_sends_now(
     assert any(":aiogd:context:" in key for key in keys), keys
 
     await wizard.press("By subject")
-    await wizard.say("math")
+    await wizard.type("math")
     assert wizard.labels()[:2] == ["Mathematics", "Show all"]
     await wizard.press("Mathematics")
     replies = await wizard.say("Hello, school", entities=BOLD_HELLO)
