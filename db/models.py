@@ -196,9 +196,11 @@ class Broadcast(Base):
     sent_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
-    # The admin's live progress message, kept so a resumed broadcast edits the same one.
+    # The admin's live progress message, kept so a resumed broadcast edits the same one,
+    # and the language it is drawn in (that admin's; NULL: the bot's default language).
     progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_language: Mapped[str | None] = mapped_column(String(16))
     # Which bot instance sends it, until when (services/lease.py): one sender per broadcast.
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_expires_at: Mapped[datetime | None]

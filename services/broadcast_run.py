@@ -29,9 +29,9 @@ says `paused`.
 A 429 pauses the whole limiter and the recipient is sent again (no failure, no retry
 used). Transient errors (5xx, network, timeouts) are retried as the `SendPolicy` says
 (after `retry_delays`, at most `max_retries` times): the run first goes through everyone
-else, then waits for the earliest retry that is due. When nothing is pending the broadcast
-becomes `sent`, `completed` (some failed) or `failed` (none delivered), unless it was
-cancelled meanwhile.
+else, then waits for the earliest retry that is due (the progress says so, and when).
+When nothing is pending the broadcast becomes `sent`, `completed` (some failed) or
+`failed` (none delivered), unless it was cancelled meanwhile.
 """
 
 from __future__ import annotations
@@ -50,12 +50,18 @@ from sqlalchemy import select
 from db.models import Broadcast, BroadcastStatus, RecipientStatus
 from db.types import utcnow
 from services.delivery_errors import DeliveryError, Disposition, ErrorCode, classify
-from services.delivery_record import DeliveryRecord, DeliveryResult, Recipient, counts_query
+from services.delivery_record import (
+    Counts,
+    DeliveryRecord,
+    DeliveryResult,
+    Recipient,
+    counts_query,
+)
 from services.lease import LeaseLost
 from services.limiter import already_granted
 from services.outage import OutageGuard
 from services.outgoing import OutgoingContent, send_content
-from services.progress import RunProgress, failed_by_code, format_duration
+from services.progress import RunProgress, elapsed_seconds, failed_by_code, format_duration
 from services.result_buffer import NotRecorded, ResultBuffer
 
 if TYPE_CHECKING:
@@ -154,9 +160,8 @@ class BroadcastRun:
             return
         if outcome is None or not outcome.status.is_finished:
             return
-        took = "—"
-        if outcome.started_at is not None and outcome.finished_at is not None:
-            took = format_duration((outcome.finished_at - outcome.started_at).total_seconds())
+        seconds = elapsed_seconds(outcome.started_at, outcome.finished_at)
+        took = "—" if seconds is None else format_duration(seconds)
         logger.info(
             "Broadcast %s %s: %s sent, %s failed, %s pending of %s in %s",
             self.broadcast_id,
@@ -227,7 +232,9 @@ class BroadcastRun:
                 await self._guard.call(self._record.finish, self._what("finishing"))
                 return
             delay = (next_due - utcnow()).total_seconds()
-            if delay <= 0 and not fed:
+            if delay > 0:  # everyone still pending waits for a retry
+                self._progress.wait_for_retries(next_due)
+            elif not fed:
                 delay = FLUSH_INTERVAL  # due by the database's clock only: don't spin
             if delay > 0:
                 with contextlib.suppress(TimeoutError):
@@ -367,10 +374,7 @@ class BroadcastRun:
                 self._failed_by_code[code] = self._failed_by_code.get(code, 0) + 1
         self._progress.count(sum(1 for r in results if r.status is not RecipientStatus.PENDING))
         if counts is not None:
-            status, total, sent_count, failed_count = counts
-            self._progress.publish(
-                BroadcastStatus(status), total, sent_count, failed_count, self._failed_by_code
-            )
+            self._publish(counts)
 
     async def _refresh_progress(self, *, running: bool = True) -> None:
         """Read the stored counters and failures, and publish them (`running=False`: the
@@ -379,7 +383,16 @@ class BroadcastRun:
             row = (await session.execute(counts_query(self.broadcast_id))).one_or_none()
             self._failed_by_code = await failed_by_code(session, self.broadcast_id)
         if row is not None:
-            status, total, sent, failed = row
-            self._progress.publish(
-                BroadcastStatus(status), total, sent, failed, self._failed_by_code, running=running
-            )
+            self._publish(row, running=running)
+
+    def _publish(self, counts: Counts, *, running: bool = True) -> None:
+        status, total, sent, failed, started_at, finished_at = counts
+        self._progress.publish(
+            BroadcastStatus(status),
+            total,
+            sent,
+            failed,
+            self._failed_by_code,
+            running=running,
+            took_seconds=elapsed_seconds(started_at, finished_at),
+        )

@@ -64,13 +64,22 @@ class DeliveryResult:
     new_chat_id: int | None = None
 
 
-def counts_query(broadcast_id: int) -> Select[BroadcastStatus, int, int, int]:
-    """What a progress snapshot needs from the broadcast row."""
+Counts = Row[BroadcastStatus, int, int, int, datetime | None, datetime | None]
+"""What a progress snapshot needs from the broadcast row (see `counts_query`)."""
+
+
+def counts_query(
+    broadcast_id: int,
+) -> Select[BroadcastStatus, int, int, int, datetime | None, datetime | None]:
+    """What a progress snapshot needs from the broadcast row: status, counters, and when
+    sending started and finished."""
     return select(
         Broadcast.status,
         Broadcast.recipient_count,
         Broadcast.sent_count,
         Broadcast.failed_count,
+        Broadcast.sent_at,
+        Broadcast.completed_at,
     ).where(Broadcast.id == broadcast_id)
 
 
@@ -169,9 +178,7 @@ class DeliveryRecord:
             return utcnow()
         return earliest
 
-    async def write(
-        self, results: list[DeliveryResult], *, read_counts: bool
-    ) -> Row[BroadcastStatus, int, int, int] | None:
+    async def write(self, results: list[DeliveryResult], *, read_counts: bool) -> Counts | None:
         """Record a batch of results in one transaction, renewing the lease; with
         `read_counts`, return the broadcast's status and counters as this transaction
         leaves them. LeaseLost (and nothing written) when the lease is another's.

@@ -4,7 +4,8 @@ a restart all take; and stop one that is sending, with the counts it ended on.
 
 Starting is: the guarded status change with the recipients written
 (`BroadcastService.start_sending` / `retry_failed`), then the live progress message
-posted in the admin's chat, then the engine. The failure cases are settled here:
+posted in the admin's chat, in that admin's language (stored with the message, so a
+restart keeps it), then the engine. The failure cases are settled here:
 * nobody reachable: NoRecipients, and nothing changed;
 * the status changed meanwhile: InvalidStatus (StatusChanged when a confirmation named
   the status it asked about), and nothing changed;
@@ -82,13 +83,15 @@ class BroadcastLauncher:
         broadcast_id: int,
         progress_chat_id: int | None,
         *,
+        language: str | None,
         expected: BroadcastStatus | None = None,
         announce: Announce | None = None,
     ) -> Started:
-        """A draft or scheduled broadcast starts sending now. `expected` is the status the
-        admin confirmed (StatusChanged if it is another one now)."""
+        """A draft or scheduled broadcast starts sending now; its progress message goes to
+        `progress_chat_id`, in `language` (that admin's; None: the default language).
+        `expected` is the status the admin confirmed (StatusChanged if it is another one now)."""
         count = await self._broadcasts.start_sending(broadcast_id, expected)
-        return await self._hand_over(broadcast_id, count, progress_chat_id, announce)
+        return await self._hand_over(broadcast_id, count, progress_chat_id, language, announce)
 
     async def retry(
         self,
@@ -96,19 +99,20 @@ class BroadcastLauncher:
         progress_chat_id: int | None,
         max_retries: int = DEFAULT_RETRY_ROUNDS,
         *,
+        language: str | None,
         expected: BroadcastStatus | None = None,
         expected_rounds: int | None = None,
         announce: Announce | None = None,
     ) -> Started:
         """The retryable failures go back to pending and are sent again, with a new
-        progress message (the earlier one loses its buttons). `expected` and
-        `expected_rounds` are what the admin confirmed: a broadcast changed or retried
-        since is refused (StatusChanged, RetriedMeanwhile)."""
+        progress message in `progress_chat_id`, in `language` (the earlier one loses its
+        buttons). `expected` and `expected_rounds` are what the admin confirmed: a
+        broadcast changed or retried since is refused (StatusChanged, RetriedMeanwhile)."""
         retried = await self._broadcasts.retry_failed(
             broadcast_id, max_retries, expected=expected, expected_rounds=expected_rounds
         )
         return await self._hand_over(
-            broadcast_id, retried.retried_count, progress_chat_id, announce
+            broadcast_id, retried.retried_count, progress_chat_id, language, announce
         )
 
     async def cancel(
@@ -147,7 +151,12 @@ class BroadcastLauncher:
         self._sender.supervise(on_started=self._progress.follow)
 
     async def _hand_over(
-        self, broadcast_id: int, count: int, chat_id: int | None, announce: Announce | None
+        self,
+        broadcast_id: int,
+        count: int,
+        chat_id: int | None,
+        language: str | None,
+        announce: Announce | None,
     ) -> Started:
         if announce is not None:
             try:
@@ -157,7 +166,7 @@ class BroadcastLauncher:
         message_id = None
         if chat_id is not None:
             try:
-                message_id = await self._progress.attach(broadcast_id, chat_id)
+                message_id = await self._progress.attach(broadcast_id, chat_id, language)
             except TelegramAPIError as error:  # the admin's chat is gone: send anyway
                 logger.warning("Broadcast %s: no progress message: %s", broadcast_id, error)
         task_id = await self._sender.start(broadcast_id)

@@ -44,7 +44,7 @@ WORKERS = 14
 """What `SEND_RATE=25` gives: 14 messages in flight at most."""
 SETTLE_FOR_TESTS = 30.0
 """Long enough never to run out on a busy machine: the tests release the held requests."""
-EN = Catalog("en").translator("en")
+CATALOG = Catalog("en")
 STUDENT_CHATS = range(40_001, 40_001 + WORKERS)
 
 
@@ -74,7 +74,11 @@ async def machinery(
         bot, session_factory, send_policy(settings), limiter, hub, workers=WORKERS
     )
     reporter = ProgressReporter(
-        bot, session_factory, hub, edit_interval=0.05, render=progress_renderer(EN)
+        bot,
+        session_factory,
+        hub,
+        edit_interval=0.05,
+        render=progress_renderer(CATALOG, settings.tz),
     )
     broadcasts = BroadcastService(session_factory, broadcast_rules(settings))
     launcher = BroadcastLauncher(

@@ -171,6 +171,7 @@ async def retry_confirmed(
         await launcher.retry(
             broadcast_id,
             on.chat.id,
+            language=t.language,
             expected=callback_data.status,
             expected_rounds=callback_data.rounds,
             announce=announce,
@@ -217,7 +218,11 @@ async def send_confirmed(
 
     try:
         await launcher.send_now(
-            broadcast_id, on.chat.id, expected=callback_data.status, announce=announce
+            broadcast_id,
+            on.chat.id,
+            language=t.language,
+            expected=callback_data.status,
+            announce=announce,
         )
     except NoRecipients as error:
         await show(on, html.quote(describe(error, t, settings.tz)), edit=True)

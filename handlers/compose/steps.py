@@ -320,7 +320,9 @@ async def on_send_now(callback: CallbackQuery, button: Button, manager: DialogMa
         await finish(manager, deps.t("compose-created-sending", id=str(broadcast_id), count=count))
 
     try:
-        await launcher.send_now(broadcast_id, deps.chat.id, announce=announce)
+        await launcher.send_now(
+            broadcast_id, deps.chat.id, language=deps.t.language, announce=announce
+        )
     except NoRecipients as error:  # everyone became unreachable since the preview
         reason = describe(error, deps.t, deps.settings.tz)
         await finish(manager, deps.t("compose-created-unsent", id=str(broadcast_id), reason=reason))
@@ -346,7 +348,9 @@ async def _schedule(manager: DialogManager, when: datetime) -> None:
     deps = Deps.of(manager)
     scheduler: BroadcastScheduler = manager.middleware_data["scheduler"]
     broadcast_id = await _create(manager, scheduled_at=when)
-    await scheduler.arm(broadcast_id, when, admin_chat_id=deps.chat.id)
+    await scheduler.arm(
+        broadcast_id, when, admin_chat_id=deps.chat.id, admin_language=deps.t.language
+    )
     tz = deps.settings.tz
     text = deps.t(
         "compose-created-scheduled",

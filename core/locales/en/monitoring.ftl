@@ -46,6 +46,11 @@ progress-title = { $icon } <b>Broadcast #{ $id }</b> · { $status }
 progress-counts = Sent: { $sent } · Failed: { $failed } · Pending: { $pending } (of { $total })
 progress-rate = Rate: { $rate } msg/s · ETA: { $eta }
 progress-paused = ⏸ Paused: database unavailable, retrying
+progress-retry-wait = ⏳ Waiting for retries: { $count ->
+        [one] { $count } recipient
+       *[other] { $count } recipients
+    }, next at { $time }
+progress-took = Took { $duration }
 progress-errors = Errors: { $failed } failed: { $details }
 progress-times = Created: { $created } · Started: { $started } · Finished: { $finished }
 progress-btn-refresh = 🔄 Refresh

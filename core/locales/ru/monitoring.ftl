@@ -46,6 +46,12 @@ progress-title = { $icon } <b>Рассылка #{ $id }</b> · { $status }
 progress-counts = Доставлено: { $sent } · Ошибок: { $failed } · Ожидают: { $pending } (из { $total })
 progress-rate = Скорость: { $rate } сообщ./с · Осталось: { $eta }
 progress-paused = ⏸ Пауза: база данных недоступна, повторяем попытки
+progress-retry-wait = ⏳ Ждут повторной попытки: { $count } { $count ->
+        [one] получатель
+        [few] получателя
+       *[other] получателей
+    }, следующая в { $time }
+progress-took = Заняла { $duration }
 progress-errors = Ошибки: { $failed } не доставлено: { $details }
 progress-times = Создана: { $created } · Начата: { $started } · Завершена: { $finished }
 progress-btn-refresh = 🔄 Обновить

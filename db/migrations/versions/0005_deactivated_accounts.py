@@ -2,7 +2,7 @@
 blocked the bot
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-02 09:00:00.000000
 
 Until now "user is deactivated" set bot_blocked_at. Users so marked whose failures say
@@ -17,7 +17,7 @@ from alembic import op
 import db.types
 
 revision: str = "0005"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
