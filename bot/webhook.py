@@ -73,7 +73,6 @@ class WebhookServer:
         web_app.router.add_post(webhook_path(self._url), handler.handle)
         web_app.router.add_get(HEALTH_PATH, _healthz)
         setup_application(web_app, dispatcher, bot=bot)
-        dispatcher.startup.register(self._register_webhook)
         return web_app
 
     async def _register_webhook(self) -> None:
@@ -90,6 +89,8 @@ class WebhookServer:
         await self._runner.setup()
         await web.TCPSite(self._runner, self._host, self._port).start()
         self.port = self._runner.addresses[0][1]
+        # Only once it listens: Telegram may post the first update right after setWebhook.
+        await self._register_webhook()
 
     def stop(self) -> None:
         self._stopped.set()
