@@ -23,6 +23,7 @@ from fluent.runtime.types import fluent_number
 from core.i18n import Translator
 from db.models import BroadcastStatus
 from handlers.keyboards import progress_keyboard
+from handlers.options_view import confirmed_line
 from services.progress import ProgressSnapshot, Render, format_duration, progress_bar
 from services.results import Progress
 from services.schedule_time import format_schedule_time
@@ -60,9 +61,9 @@ def progress_times(t: Translator, progress: Progress, tz: ZoneInfo) -> str:
 def render_progress(
     t: Translator, snapshot: ProgressSnapshot, footer: str | None = None
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """Bar, percent, sent / failed / pending, rate and ETA while sending (or that it is
-    paused, waiting for the database), status in words; the final summary with the errors
-    once finished. `footer` marks the full view."""
+    """Bar, percent, sent / failed / pending, the read confirmations when it asks for them,
+    rate and ETA while sending (or that it is paused, waiting for the database), status in
+    words; the final summary with the errors once finished. `footer` marks the full view."""
     status = snapshot.status
     lines = [
         t(
@@ -80,6 +81,8 @@ def render_progress(
             total=snapshot.total,
         ),
     ]
+    if snapshot.confirmed is not None:
+        lines.append(confirmed_line(t, snapshot.confirmed, snapshot.sent))
     if status is BroadcastStatus.SENDING and snapshot.paused:
         lines.append(t("progress-paused"))
     elif status is BroadcastStatus.SENDING:

@@ -45,6 +45,7 @@ from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from aiogram.types import InlineKeyboardMarkup
 from sqlalchemy import select
 
 from db.models import Broadcast, BroadcastStatus, RecipientStatus
@@ -95,6 +96,7 @@ class BroadcastRun:
         self.stopping = False
         self.abandoned = False
         self._content = content
+        self._read_button = sender.read_button if content.options.ask_confirmation else None
         self._policy = sender.policy
         self._limiter = sender.limiter
         self._stats = sender.stats
@@ -292,7 +294,11 @@ class BroadcastRun:
             try:
                 with already_granted():
                     message = await send_content(
-                        self.sender.bot, chat_id, self._content, paid=self._policy.paid_broadcast
+                        self.sender.bot,
+                        chat_id,
+                        self._content,
+                        paid=self._policy.paid_broadcast,
+                        reply_markup=self._read_markup(recipient),
                     )
             except Exception as exc:  # every failure of a send is sorted out below
                 error = classify(exc)
@@ -326,6 +332,12 @@ class BroadcastRun:
                 return self._failure(recipient, error)
             self._sending.discard(worker)  # waiting for the next grant may be cancelled
         return None
+
+    def _read_markup(self, recipient: Recipient) -> InlineKeyboardMarkup | None:
+        """The recipient's "I have read it" button, when the broadcast asks for it."""
+        if self._read_button is None:
+            return None
+        return self._read_button.markup(recipient.language_code)
 
     def _failure(self, recipient: Recipient, error: DeliveryError) -> DeliveryResult:
         return DeliveryResult(
@@ -365,9 +377,14 @@ class BroadcastRun:
                 self._failed_by_code[code] = self._failed_by_code.get(code, 0) + 1
         self._progress.count(sum(1 for r in results if r.status is not RecipientStatus.PENDING))
         if counts is not None:
-            status, total, sent_count, failed_count = counts
+            status, total, sent_count, failed_count, confirmed = counts
             self._progress.publish(
-                BroadcastStatus(status), total, sent_count, failed_count, self._failed_by_code
+                BroadcastStatus(status),
+                total,
+                sent_count,
+                failed_count,
+                self._failed_by_code,
+                confirmed=confirmed,
             )
 
     async def _refresh_progress(self) -> None:
@@ -376,7 +393,12 @@ class BroadcastRun:
             row = (await session.execute(counts_query(self.broadcast_id))).one_or_none()
             self._failed_by_code = await failed_by_code(session, self.broadcast_id)
         if row is not None:
-            status, total, sent, failed = row
+            status, total, sent, failed, confirmed = row
             self._progress.publish(
-                BroadcastStatus(status), total, sent, failed, self._failed_by_code
+                BroadcastStatus(status),
+                total,
+                sent,
+                failed,
+                self._failed_by_code,
+                confirmed=confirmed,
             )

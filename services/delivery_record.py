@@ -28,6 +28,7 @@ from db.models import Base, Broadcast, BroadcastRecipient, BroadcastStatus, Reci
 from db.session import SessionFactory
 from db.types import utcnow
 from services.audience import affected_rows
+from services.confirmations import confirmed_column
 from services.delivery_errors import DeliveryError
 from services.error_log import ErrorEvent, merge_error_log
 from services.lease import NO_LEASE, LeaseLost, Leases
@@ -41,6 +42,7 @@ class Recipient:
     user_id: int
     chat_id: int | None
     attempts: int
+    language_code: str | None = None  # the user's, for the "I have read it" button
 
 
 @dataclass(slots=True)
@@ -57,13 +59,15 @@ class DeliveryResult:
     new_chat_id: int | None = None
 
 
-def counts_query(broadcast_id: int) -> Select[BroadcastStatus, int, int, int]:
-    """What a progress snapshot needs from the broadcast row."""
+def counts_query(broadcast_id: int) -> Select[BroadcastStatus, int, int, int, int | None]:
+    """What a progress snapshot needs from the broadcast row, with its confirmations when
+    it asks for them (else NULL)."""
     return select(
         Broadcast.status,
         Broadcast.recipient_count,
         Broadcast.sent_count,
         Broadcast.failed_count,
+        confirmed_column(broadcast_id),
     ).where(Broadcast.id == broadcast_id)
 
 
@@ -120,6 +124,7 @@ class DeliveryRecord:
                         recipient.recipient_id,
                         User.telegram_id,
                         recipient.attempts,
+                        User.language_code,
                     )
                     .join(User, User.id == recipient.recipient_id)
                     .where(
@@ -135,10 +140,7 @@ class DeliveryRecord:
                     .limit(limit)
                 )
             ).all()
-        return [
-            Recipient(row_id, user_id, chat_id, attempts)
-            for row_id, user_id, chat_id, attempts in rows
-        ]
+        return [Recipient(*row) for row in rows]
 
     async def next_due(self) -> datetime | None:
         """When the earliest pending recipient may be sent; None when nothing is pending."""
@@ -164,7 +166,7 @@ class DeliveryRecord:
 
     async def write(
         self, results: list[DeliveryResult], *, read_counts: bool
-    ) -> Row[BroadcastStatus, int, int, int] | None:
+    ) -> Row[BroadcastStatus, int, int, int, int | None] | None:
         """Record a batch of results in one transaction, renewing the lease; with
         `read_counts`, return the broadcast's status and counters as this transaction
         leaves them. LeaseLost (and nothing written) when the lease is another's.

@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Broadcast, BroadcastRecipient, BroadcastStatus, RecipientStatus
 from db.session import SessionFactory
+from services.confirmations import confirmed_column
 from services.errors import BroadcastNotFound
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class ProgressSnapshot:
     eta_seconds: float | None = None
     errors: tuple[tuple[str, int], ...] = ()  # failed recipients per error code, most first
     paused: bool = False  # sending waits for the database to come back
+    confirmed: int | None = None  # read confirmations, when the broadcast asks for them
 
     @property
     def pending(self) -> int:
@@ -163,6 +165,8 @@ class RunProgress:
         sent: int,
         failed: int,
         failed_by_code: dict[str, int],
+        *,
+        confirmed: int | None = None,
     ) -> None:
         rate = 0.0 if self._paused else self.rate()
         pending = max(total - sent - failed, 0)
@@ -177,6 +181,7 @@ class RunProgress:
                 eta_seconds=pending / rate if rate > 0 else None,
                 errors=error_breakdown(failed_by_code),
                 paused=self._paused,
+                confirmed=confirmed,
             )
         )
 
@@ -222,15 +227,22 @@ async def read_snapshot(session_factory: SessionFactory, broadcast_id: int) -> P
                     Broadcast.recipient_count,
                     Broadcast.sent_count,
                     Broadcast.failed_count,
+                    confirmed_column(broadcast_id),
                 ).where(Broadcast.id == broadcast_id)
             )
         ).one_or_none()
         if row is None:
             raise BroadcastNotFound(broadcast_id)
         errors = await failed_by_code(session, broadcast_id)
-    status, total, sent, failed = row
+    status, total, sent, failed, confirmed = row
     return ProgressSnapshot(
-        broadcast_id, BroadcastStatus(status), total, sent, failed, errors=error_breakdown(errors)
+        broadcast_id,
+        BroadcastStatus(status),
+        total,
+        sent,
+        failed,
+        errors=error_breakdown(errors),
+        confirmed=confirmed,
     )
 
 
@@ -247,13 +259,16 @@ def format_duration(seconds: float) -> str:
 
 
 def render_plain(snapshot: ProgressSnapshot) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The default progress text: bar, percent, counters, rate and ETA, status, errors."""
+    """The default progress text: bar, percent, counters, confirmations, rate and ETA,
+    status, errors."""
     lines = [
         f"Broadcast #{snapshot.broadcast_id}: {snapshot.status.value}",
         f"{progress_bar(snapshot.percent / 100)} {snapshot.percent}%",
         f"Sent: {snapshot.sent} · Failed: {snapshot.failed} · "
         f"Pending: {snapshot.pending} (of {snapshot.total})",
     ]
+    if snapshot.confirmed is not None:
+        lines.append(f"Confirmed: {snapshot.confirmed} of {snapshot.sent} delivered")
     if snapshot.paused and not snapshot.finished:
         lines.append("Paused: database unavailable, retrying")
     elif not snapshot.finished:
