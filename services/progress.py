@@ -259,16 +259,13 @@ def format_duration(seconds: float) -> str:
 
 
 def render_plain(snapshot: ProgressSnapshot) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The default progress text: bar, percent, counters, confirmations, rate and ETA,
-    status, errors."""
+    """The default progress text: bar, percent, counters, rate and ETA, status, errors."""
     lines = [
         f"Broadcast #{snapshot.broadcast_id}: {snapshot.status.value}",
         f"{progress_bar(snapshot.percent / 100)} {snapshot.percent}%",
         f"Sent: {snapshot.sent} · Failed: {snapshot.failed} · "
         f"Pending: {snapshot.pending} (of {snapshot.total})",
     ]
-    if snapshot.confirmed is not None:
-        lines.append(f"Confirmed: {snapshot.confirmed} of {snapshot.sent} delivered")
     if snapshot.paused and not snapshot.finished:
         lines.append("Paused: database unavailable, retrying")
     elif not snapshot.finished:
