@@ -121,7 +121,7 @@ async def build_application(
         session_factory,
         hub,
         edit_interval=settings.progress_edit_interval,
-        render=progress_renderer(catalog.translator(settings.default_language)),
+        render=progress_renderer(catalog, settings.tz),
     )
     launcher = BroadcastLauncher(broadcasts, audience, sender, progress)
     scheduler = BroadcastScheduler(

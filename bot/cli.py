@@ -14,6 +14,7 @@ from db.models import Role
 
 if TYPE_CHECKING:
     from core.settings import Settings
+    from services.results import InvitesIssued
 
 # Only `run` and `invite-links` talk to Telegram: aiogram (seconds to import) and the
 # application are imported inside them, so that `--help`, `migrate` and `import-roster`
@@ -31,9 +32,17 @@ def _parser() -> argparse.ArgumentParser:
     roster.add_argument("--tutoring", type=Path, help="tutoring.csv")
     invites = commands.add_parser(
         "invite-links",
-        help="write a CSV of personal Telegram invite links to stdout (replaces unused ones)",
+        help="write a CSV of personal Telegram invite links to stdout, for the active people"
+        " not linked yet (their unused links are replaced)",
     )
-    invites.add_argument("--role", choices=[role.value for role in Role], help="only this role")
+    invites.add_argument(
+        "--role",
+        choices=[role.value for role in Role],
+        help="only this role (other roles' unused links stay valid)",
+    )
+    invites.add_argument(
+        "--all", action="store_true", help="also the people whose Telegram is linked already"
+    )
     return parser
 
 
@@ -123,20 +132,36 @@ async def _run(settings: Settings) -> None:
     await run(settings)
 
 
-async def _invite_links(settings: Settings, role: Role | None) -> int:
+def _invites_summary(result: InvitesIssued) -> list[str]:
+    """What `invite-links` tells the operator on stderr: links written, and who was
+    skipped and why, e.g. `Skipped: 12 already linked (use --all to include them), 3 inactive.`"""
+    lines = [f"{result.issued} invite link{'' if result.issued == 1 else 's'} written."]
+    skipped = []
+    if result.skipped_linked:
+        skipped.append(f"{result.skipped_linked} already linked (use --all to include them)")
+    if result.skipped_inactive:
+        skipped.append(f"{result.skipped_inactive} inactive")
+    if skipped:
+        lines.append(f"Skipped: {', '.join(skipped)}.")
+    return lines
+
+
+async def _invite_links(settings: Settings, role: Role | None, include_linked: bool) -> int:
     from db import migrate
     from db.session import create_engine, create_session_factory
-    from services.invites import LinkService, write_invites_csv
+    from services.invites import InviteCsv, LinkService
 
     bot_username = await _bot_username(settings, "invite-links")
     engine = create_engine(settings.database_url)
     try:
         await migrate.upgrade(engine)
         links = LinkService(create_session_factory(engine), page_size=settings.batch_size)
-        written = await write_invites_csv(links.issue_invites(role), bot_username, sys.stdout)
+        result = await links.issue_invites(
+            InviteCsv(sys.stdout, bot_username).write, role=role, include_linked=include_linked
+        )
     finally:
         await engine.dispose()
-    print(f"{written} invite links written.", file=sys.stderr)
+    print("\n".join(_invites_summary(result)), file=sys.stderr)
     return 0
 
 
@@ -149,7 +174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "migrate":
         asyncio.run(_migrate(settings))
     elif args.command == "invite-links":
-        return asyncio.run(_invite_links(settings, Role(args.role) if args.role else None))
+        role = Role(args.role) if args.role else None
+        return asyncio.run(_invite_links(settings, role, include_linked=args.all))
     elif args.command == "import-roster":
         return asyncio.run(_import_roster(settings, args))
     else:

@@ -15,8 +15,9 @@ from typing import Any
 from fluent.runtime import FluentBundle, FluentResource
 from fluent.syntax import ast, parse
 
+from core.languages import SUPPORTED_LANGUAGES, supported_language
+
 LOCALES_DIR = Path(__file__).with_name("locales")
-SUPPORTED_LANGUAGES = ("ru", "en")
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +54,7 @@ class Catalog:
 
     def pick_language(self, language_code: str | None) -> str:
         """`ru-RU` → `ru`; anything unsupported → the default language."""
-        base = (language_code or "").split("-")[0].lower()
-        return base if base in self._bundles else self.default_language
+        return supported_language(language_code) or self.default_language
 
     def translator(self, language_code: str | None) -> Translator:
         language = self.pick_language(language_code)

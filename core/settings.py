@@ -22,6 +22,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from core.languages import SUPPORTED_LANGUAGES
+
 TELEGRAM_API_URL = "https://api.telegram.org"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/bot.sqlite3"
 FREE_RATE_LIMIT = 30
@@ -128,8 +130,8 @@ class Settings(BaseSettings):
     @field_validator("default_language")
     @classmethod
     def _supported_language(cls, value: str) -> str:
-        if value not in ("ru", "en"):
-            raise ValueError("must be ru or en")
+        if value not in SUPPORTED_LANGUAGES:
+            raise ValueError("must be " + " or ".join(SUPPORTED_LANGUAGES))
         return value
 
     @field_validator("log_level")

@@ -130,6 +130,9 @@ class User(Base):
     telegram_username: Mapped[str | None] = mapped_column(String(64))
     language_code: Mapped[str | None] = mapped_column(String(16))
     bot_blocked_at: Mapped[datetime | None]
+    # Telegram answered "user is deactivated": the account was deleted. Kept apart from
+    # bot_blocked_at (the person's choice) so previews can say which is which.
+    telegram_deactivated_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -198,9 +201,11 @@ class Broadcast(Base):
     sent_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
-    # The admin's live progress message, kept so a resumed broadcast edits the same one.
+    # The admin's live progress message, kept so a resumed broadcast edits the same one,
+    # and the language it is drawn in (that admin's; NULL: the bot's default language).
     progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_language: Mapped[str | None] = mapped_column(String(16))
     # Which bot instance sends it, until when (services/lease.py): one sender per broadcast.
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_expires_at: Mapped[datetime | None]

@@ -40,7 +40,8 @@ Conventions:
 * A message request is *accepted* once it passed the flood check; accepted requests fill
   the global 1 s window and restart the chat's ``per_chat_interval`` clock even if the
   chat's behaviour then answers 403/400.  Flaky failures (502 / dropped connection) and
-  ``set_slow`` delays happen *before* the flood check (they model the network path).
+  ``set_slow`` delays and ``hold`` (a request waits until ``release()``) happen *before*
+  the flood check (they model the network path).
 * Text is stored verbatim: ``parse_mode`` markup is not parsed.
 * ``copyMessage`` copies content from a message the fake knows (one it sent, or one
   pushed through :meth:`FakeBotAPI.push_update`); an unknown source is still copied,

@@ -1,12 +1,13 @@
 """What the fake records, and how chats behave.
 
 Why it exists: tests assert on these objects (what was delivered, edited, asked for) and
-set per-chat behaviours (blocked, flaky, slow, ...) that the server then plays.  They
+set per-chat behaviours (blocked, flaky, slow, held, ...) that the server then plays.  They
 hold data only; nothing here touches HTTP.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from dataclasses import dataclass
@@ -61,8 +62,9 @@ class ChatBehaviour:
     """Per-chat behaviour.  Components combine: e.g. slow + flaky + blocked.
 
     Evaluation order for a message request: ``failures`` (each consumes one: 502 "Bad
-    Gateway" when ``fail_mode == "5xx"``, closed socket when ``"drop"``), then ``delay``,
-    then the flood check, then ``kind``.
+    Gateway" when ``fail_mode == "5xx"``, closed socket when ``"drop"``), then ``held``
+    (the request waits until released), then ``delay``, then the flood check, then
+    ``kind``.
     """
 
     kind: BehaviourKind = BehaviourKind.OK
@@ -70,6 +72,7 @@ class ChatBehaviour:
     fail_mode: str = "5xx"
     delay: float = 0.0
     migrate_to_chat_id: int | None = None
+    held: bool = False
 
     @classmethod
     def flaky(cls, failures: int, mode: str = "5xx") -> ChatBehaviour:
@@ -78,7 +81,12 @@ class ChatBehaviour:
 
     @property
     def is_ok(self) -> bool:
-        return self.kind is BehaviourKind.OK and self.failures <= 0 and self.delay <= 0
+        return (
+            self.kind is BehaviourKind.OK
+            and self.failures <= 0
+            and self.delay <= 0
+            and not self.held
+        )
 
 
 class ChatBehaviours:
@@ -88,6 +96,8 @@ class ChatBehaviours:
     def __init__(self) -> None:
         self._behaviours: dict[int | str, ChatBehaviour] = {}
         self._unauthorized = False
+        self._released = asyncio.Event()
+        self._holding = 0
 
     def _behaviour(self, chat_id: int | str) -> ChatBehaviour:
         beh = self._behaviours.get(chat_id)
@@ -142,11 +152,37 @@ class ChatBehaviours:
         """Message requests to the chat take ``delay`` extra seconds."""
         self._behaviour(chat_id).delay = delay
 
+    def hold(self, chat_id: int | str) -> None:
+        """Message requests to the chat wait until :meth:`release`: requests in flight for
+        exactly as long as a test needs, whatever the machine's speed."""
+        self._behaviour(chat_id).held = True
+
+    def release(self) -> None:
+        """Let every held request go on, and hold no chat any more."""
+        for beh in self._behaviours.values():
+            beh.held = False
+        self._released.set()
+        self._released = asyncio.Event()
+
+    @property
+    def holding(self) -> int:
+        """How many message requests wait in a hold now."""
+        return self._holding
+
+    async def _wait_released(self) -> None:
+        released = self._released
+        self._holding += 1
+        try:
+            await released.wait()
+        finally:
+            self._holding -= 1
+
     def set_unauthorized(self, on: bool = True) -> None:
         """Every Bot API request answers 401 "Unauthorized" while on."""
         self._unauthorized = on
 
     def _clear_behaviours(self) -> None:
+        self.release()
         self._behaviours.clear()
         self._unauthorized = False
 

@@ -377,6 +377,8 @@ class FakeBotAPI(ChatBehaviours, Journal, UpdateBuilders):
                 if beh.fail_mode == "drop":
                     raise _Drop
                 return err(502, "Bad Gateway")
+            if beh.held:
+                await self._wait_released()
             if beh.delay > 0:
                 await asyncio.sleep(beh.delay)
         chat_id = coerce_chat(raw_chat_id)

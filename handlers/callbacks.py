@@ -2,8 +2,9 @@
 
 Ids only, range-checked, so a forged value never reaches the database; each kind of
 action has one factory, whichever message its button sits on (a progress message or a
-broadcast's details). A confirmation carries the status it asked about, so pressing it
-after the broadcast changed re-asks instead of acting.
+broadcast's details). A confirmation carries the status it asked about (and a retry's,
+how many retries came before), so pressing it after the broadcast changed re-asks or is
+refused instead of acting.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from services.targets import MAX_ROW_ID
 BroadcastId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
 """A broadcast id in callback data: forged out-of-range values never reach the database."""
 PageNumber = Annotated[int, Field(ge=1)]
+RetryRounds = Annotated[int, Field(ge=0, le=MAX_ROW_ID)]
+"""How many times a broadcast was retried; a forged value only makes a Yes refused."""
 
 
 class BroadcastButton(enum.StrEnum):
@@ -66,6 +69,16 @@ class Confirm(CallbackData, prefix="cf"):
     action: ConfirmedAction
     broadcast_id: BroadcastId
     status: BroadcastStatus
+    yes: bool
+
+
+class RetryConfirm(CallbackData, prefix="rc"):
+    """The answer to "send again?" about a broadcast in `status` that had been retried
+    `rounds` times: a Yes after another retry is refused, not a second retry."""
+
+    broadcast_id: BroadcastId
+    status: BroadcastStatus
+    rounds: RetryRounds
     yes: bool
 
 

@@ -26,6 +26,7 @@ from services.errors import (
     InvalidStatus,
     NoRecipients,
     NothingToRetry,
+    RetriedMeanwhile,
     RetryLimitReached,
     StatusChanged,
 )
@@ -63,6 +64,8 @@ def describe(error: DomainError, t: Translator, tz: ZoneInfo | None = None) -> s
         return t(
             "error-retry-limit", id=str(error.broadcast_id), rounds=error.rounds, limit=error.limit
         )
+    if isinstance(error, RetriedMeanwhile):
+        return t("error-retried-meanwhile", id=str(error.broadcast_id), rounds=error.rounds)
     if isinstance(error, NothingToRetry):
         return t("retry-nothing", id=str(error.broadcast_id))
     if isinstance(error, ContentTooLong):

@@ -20,6 +20,7 @@ from handlers.callbacks import (
     ProgressRefresh,
     ReadConfirmed,
     RecipientPage,
+    RetryConfirm,
     TimeAbort,
     TimeAction,
 )
@@ -42,15 +43,34 @@ def action_button(
     return button(t(label), BroadcastAction(action=action, broadcast_id=broadcast_id))
 
 
-def confirm_keyboard(
-    t: Translator, question: ConfirmedAction, broadcast_id: int, status: BroadcastStatus
+def yes_no_keyboard(
+    t: Translator, question: str, answer: Callable[[bool], CallbackData]
 ) -> InlineKeyboardMarkup:
     """The Yes / No row of a question; labels are `<question>-btn-yes` / `-btn-no`."""
     builder = InlineKeyboardBuilder()
     for label, yes in (("yes", True), ("no", False)):
-        data = Confirm(action=question, broadcast_id=broadcast_id, status=status, yes=yes)
-        builder.add(button(t(f"{question}-btn-{label}"), data))
+        builder.add(button(t(f"{question}-btn-{label}"), answer(yes)))
     return builder.as_markup()
+
+
+def confirm_keyboard(
+    t: Translator, question: ConfirmedAction, broadcast_id: int, status: BroadcastStatus
+) -> InlineKeyboardMarkup:
+    return yes_no_keyboard(
+        t,
+        question,
+        lambda yes: Confirm(action=question, broadcast_id=broadcast_id, status=status, yes=yes),
+    )
+
+
+def retry_keyboard(
+    t: Translator, broadcast_id: int, status: BroadcastStatus, rounds: int
+) -> InlineKeyboardMarkup:
+    return yes_no_keyboard(
+        t,
+        "retry",
+        lambda yes: RetryConfirm(broadcast_id=broadcast_id, status=status, rounds=rounds, yes=yes),
+    )
 
 
 def time_abort_keyboard(
@@ -75,14 +95,18 @@ def retryable_count(snapshot: ProgressSnapshot) -> int:
 def progress_keyboard(
     t: Translator, snapshot: ProgressSnapshot, *, full: bool = False
 ) -> InlineKeyboardMarkup | None:
-    """Refresh and Cancel while it can still change; Retry failed (N) once it is over."""
+    """Refresh while it can still change (a cancelled one too, until the messages in
+    flight are recorded) and Cancel while it can be cancelled; once it is over, Retry
+    failed (N), or Details for a cancelled one (who got it, who did not)."""
     broadcast_id = snapshot.broadcast_id
     row: list[InlineKeyboardButton] = []
-    if not snapshot.finished:
+    if not snapshot.final:
         refresh = ProgressRefresh(broadcast_id=broadcast_id, lang=t.language, full=full)
         row.append(button(t("progress-btn-refresh"), refresh))
     if snapshot.status in CANCELLABLE_STATUSES:
         row.append(action_button(t, "progress-btn-cancel", BroadcastButton.CANCEL, broadcast_id))
+    if snapshot.status is BroadcastStatus.CANCELLED:
+        row.append(action_button(t, "progress-btn-details", BroadcastButton.OPEN, broadcast_id))
     retryable = retryable_count(snapshot)
     if snapshot.finished and snapshot.status is not BroadcastStatus.CANCELLED and retryable:
         retry = BroadcastAction(action=BroadcastButton.RETRY, broadcast_id=broadcast_id)

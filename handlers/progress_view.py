@@ -1,30 +1,37 @@
 """The live progress message as admins see it: translated text and its buttons.
 
 `render_progress` is the renderer `services.progress.ProgressReporter` calls with each
-snapshot (bind a translator with `progress_renderer`), and the one the Refresh button and
-/progress use, so every progress message looks the same. It needs nothing but the
-snapshot: after a restart the resumed broadcast's message keeps updating the same way.
+snapshot and the message's language (`progress_renderer` gives it the catalog and the
+school's time zone), and the one the Refresh button and /progress use, so every progress
+message looks the same. It needs nothing but the snapshot and the language, which is
+stored with the live message: after a restart the resumed broadcast's message keeps
+updating the same way.
 
 Its Refresh button carries the language and the view it was rendered in, so Refresh
 redraws a message exactly as it was drawn (no state kept anywhere): the live message in
-the bot's default language, a /progress answer in the asking admin's language with its
-timestamps. The keyboard itself is `handlers.keyboards.progress_keyboard`.
+the language of the admin whose chat it is in, a /progress answer in the asking admin's
+language with its timestamps. The keyboard itself is `handlers.keyboards.progress_keyboard`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from functools import partial
 from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardMarkup
 from fluent.runtime.types import fluent_number
 
-from core.i18n import Translator
+from core.i18n import Catalog, Translator
 from db.models import BroadcastStatus
 from handlers.keyboards import progress_keyboard
 from handlers.options_view import confirmed_line
-from services.progress import ProgressSnapshot, Render, format_duration, progress_bar
+from services.progress import (
+    ProgressSnapshot,
+    Render,
+    Rendered,
+    format_duration,
+    progress_bar,
+)
 from services.results import Progress
 from services.schedule_time import format_schedule_time
 
@@ -59,11 +66,13 @@ def progress_times(t: Translator, progress: Progress, tz: ZoneInfo) -> str:
 
 
 def render_progress(
-    t: Translator, snapshot: ProgressSnapshot, footer: str | None = None
+    t: Translator, snapshot: ProgressSnapshot, tz: ZoneInfo, footer: str | None = None
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """Bar, percent, sent / failed / pending, the read confirmations when it asks for them,
-    rate and ETA while sending (or that it is paused, waiting for the database), status in
-    words; the final summary with the errors once finished. `footer` marks the full view."""
+    rate and ETA while sending (or that it is paused, waiting for the database, or waiting
+    for retries and when the next is due, in the school's time zone `tz`), status in words;
+    the final summary with how long it took and the errors once finished. `footer` marks
+    the full view."""
     status = snapshot.status
     lines = [
         t(
@@ -85,6 +94,9 @@ def render_progress(
         lines.append(confirmed_line(t, snapshot.confirmed, snapshot.sent))
     if status is BroadcastStatus.SENDING and snapshot.paused:
         lines.append(t("progress-paused"))
+    elif snapshot.waiting_for_retries and snapshot.next_retry_at is not None:
+        due = snapshot.next_retry_at.astimezone(tz)
+        lines.append(t("progress-retry-wait", count=snapshot.retry_waiting, time=f"{due:%H:%M:%S}"))
     elif status is BroadcastStatus.SENDING:
         live = snapshot.rate > 0
         lines.append(
@@ -98,6 +110,8 @@ def render_progress(
                 else format_duration(snapshot.eta_seconds),
             )
         )
+    if snapshot.finished and snapshot.took_seconds is not None:
+        lines.append(t("progress-took", duration=format_duration(snapshot.took_seconds)))
     if snapshot.errors:
         lines.append(
             t("progress-errors", failed=snapshot.failed, details=error_details(t, snapshot.errors))
@@ -107,6 +121,12 @@ def render_progress(
     return "\n".join(lines), progress_keyboard(t, snapshot, full=footer is not None)
 
 
-def progress_renderer(t: Translator) -> Render:
-    """The renderer to give `ProgressReporter(render=...)`: the live message in `t`'s language."""
-    return partial(render_progress, t)
+def progress_renderer(catalog: Catalog, tz: ZoneInfo) -> Render:
+    """The renderer to give `ProgressReporter(render=...)`: each live message in its own
+    language (the catalog's default for None, as for messages posted before languages were
+    stored), times in the school's time zone `tz`."""
+
+    def render(snapshot: ProgressSnapshot, language: str | None) -> Rendered:
+        return render_progress(catalog.translator(language), snapshot, tz)
+
+    return render

@@ -71,12 +71,14 @@ MAX_TELEGRAM_ID = 2**63 - 1
 
 @dataclass(frozen=True, slots=True)
 class AudiencePreview:
-    """Who a target reaches: total = reachable + no_telegram + blocked."""
+    """Who a target reaches: total = reachable + no_telegram + blocked + deactivated. A
+    deleted account counts as deactivated even if it had blocked the bot before."""
 
     total: int
     reachable: int
     no_telegram: int
     blocked: int
+    deactivated: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,8 +192,13 @@ def audience_select(
 
 
 def is_reachable() -> ColumnElement[bool]:
-    """The bot can write to the user: Telegram linked and the bot not blocked."""
-    return and_(User.telegram_id.is_not(None), User.bot_blocked_at.is_(None))
+    """The bot can write to the user: Telegram linked, the bot not blocked, the account
+    not deleted."""
+    return and_(
+        User.telegram_id.is_not(None),
+        User.bot_blocked_at.is_(None),
+        User.telegram_deactivated_at.is_(None),
+    )
 
 
 InsertIgnoringDuplicates = SqliteInsert | PostgresInsert
@@ -294,19 +301,23 @@ async def count_audience(
     session: AsyncSession, group: TargetGroup, target_filter: TargetFilter
 ) -> AudiencePreview:
     """Who a parsed target reaches now, in one statement."""
-    unlinked = User.telegram_id.is_(None)
-    blocked = and_(User.telegram_id.is_not(None), User.bot_blocked_at.is_not(None))
+    linked = User.telegram_id.is_not(None)
+    deactivated = and_(linked, User.telegram_deactivated_at.is_not(None))
+    blocked = and_(linked, User.telegram_deactivated_at.is_(None), User.bot_blocked_at.is_not(None))
+
+    def how_many(condition: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
     counts = audience_select(group, target_filter).with_only_columns(
-        func.count(),
-        func.coalesce(func.sum(case((unlinked, 1), else_=0)), 0),
-        func.coalesce(func.sum(case((blocked, 1), else_=0)), 0),
+        func.count(), how_many(~linked), how_many(blocked), how_many(deactivated)
     )
-    total, no_telegram, blocked_count = (await session.execute(counts)).one()
+    total, no_telegram, blocked_count, deactivated_count = (await session.execute(counts)).one()
     return AudiencePreview(
         total=total,
-        reachable=total - no_telegram - blocked_count,
+        reachable=total - no_telegram - blocked_count - deactivated_count,
         no_telegram=no_telegram,
         blocked=blocked_count,
+        deactivated=deactivated_count,
     )
 
 
@@ -319,7 +330,8 @@ class AudienceService:
     async def preview(
         self, target_group: TargetGroup | str, target_filter: Mapping[str, Any] | None
     ) -> AudiencePreview:
-        """Validate the target and count it: reachable, no Telegram linked, bot blocked."""
+        """Validate the target and count it: reachable, no Telegram linked, bot blocked,
+        account deleted."""
         async with self._session_factory() as session:
             group, parsed = await validate_target(session, target_group, target_filter)
             return await count_audience(session, group, parsed)

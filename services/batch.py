@@ -49,11 +49,13 @@ def _why_skipped(user_id: int, row: Any) -> str | None:
     """Why a user cannot be a recipient, or None when they can."""
     if row is None:
         return f"User {user_id} not found"
-    is_active, telegram_id, bot_blocked_at = row
+    is_active, telegram_id, bot_blocked_at, deactivated_at = row
     if not is_active:
         return f"User {user_id} is inactive"
     if telegram_id is None:
         return f"User {user_id} has no Telegram account linked"
+    if deactivated_at is not None:
+        return f"User {user_id}'s Telegram account is deactivated"
     if bot_blocked_at is not None:
         return f"User {user_id} has blocked the bot"
     return None
@@ -127,10 +129,14 @@ class BroadcastBatchProcessor:
                 seen.update(new_ids)
                 known = [user_id for user_id in new_ids if 0 < user_id <= MAX_ROW_ID]
                 found = {
-                    user_id: (is_active, telegram_id, blocked_at)
-                    for user_id, is_active, telegram_id, blocked_at in await session.execute(
+                    user_id: marks
+                    for user_id, *marks in await session.execute(
                         select(
-                            User.id, User.is_active, User.telegram_id, User.bot_blocked_at
+                            User.id,
+                            User.is_active,
+                            User.telegram_id,
+                            User.bot_blocked_at,
+                            User.telegram_deactivated_at,
                         ).where(User.id.in_(known))
                     )
                 }

@@ -87,6 +87,14 @@ def retryable_failures(broadcast_id: int) -> ColumnElement[bool]:
     )
 
 
+async def count_retryable(session: AsyncSession, broadcast_id: int) -> int:
+    """How many failed recipients a retry would send to again."""
+    count = await session.scalar(
+        select(func.count(BroadcastRecipient.id)).where(retryable_failures(broadcast_id))
+    )
+    return count or 0
+
+
 def check_page(page: int, page_size: int) -> None:
     if page < 1:
         raise ValidationFailed(f"page must be 1 or more, got {page}")
@@ -215,9 +223,7 @@ class BroadcastReads:
                 session, broadcast_id, None, recipients_page, recipients_page_size
             )
             [summary] = await _summaries(session, [(broadcast, row[1])])
-            retryable = await session.scalar(
-                select(func.count(BroadcastRecipient.id)).where(retryable_failures(broadcast_id))
-            )
+            retryable = await count_retryable(session, broadcast_id)
             confirmed = (
                 await session.scalar(select(confirmed_count(broadcast_id)))
                 if broadcast.ask_confirmation
@@ -228,7 +234,7 @@ class BroadcastReads:
             entities=broadcast.entities,
             file_id=broadcast.file_id,
             recipients=recipients,
-            retryable=retryable or 0,
+            retryable=retryable,
             confirmed=confirmed,
         )
 

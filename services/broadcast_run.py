@@ -10,10 +10,10 @@ One run per broadcast in status `sending` (services/sender.py starts and stops t
   `RateLimiter`, or the budget shared through Redis by every instance), send, and hand
   the result to a buffer that writes results in small batches, one transaction
   each (recipient rows, the broadcast's counters and error log, users who blocked the
-  bot). A worker takes its next recipient only after its result is durable, so at any
-  moment at most `workers` messages are sent but not recorded: that is the bound on
-  duplicates after a crash (`kill -9`), since a restart re-sends exactly the recipients
-  without a recorded result;
+  bot or whose account is deleted). A worker takes its next recipient only after its
+  result is durable, so at any moment at most `workers` messages are sent but not
+  recorded: that is the bound on duplicates after a crash (`kill -9`), since a restart
+  re-sends exactly the recipients without a recorded result;
 * a watcher polls the broadcast's status; once it is no longer `sending` (cancelled)
   nothing new starts, in-flight requests finish and are recorded, the rest stay pending;
 * a heartbeat renews the broadcast's lease (services/lease.py); a run whose lease went to
@@ -29,9 +29,9 @@ says `paused`.
 A 429 pauses the whole limiter and the recipient is sent again (no failure, no retry
 used). Transient errors (5xx, network, timeouts) are retried as the `SendPolicy` says
 (after `retry_delays`, at most `max_retries` times): the run first goes through everyone
-else, then waits for the earliest retry that is due. When nothing is pending the broadcast
-becomes `sent`, `completed` (some failed) or `failed` (none delivered), unless it was
-cancelled meanwhile.
+else, then waits for the earliest retry that is due (the progress says so, and when).
+When nothing is pending the broadcast becomes `sent`, `completed` (some failed) or
+`failed` (none delivered), unless it was cancelled meanwhile.
 """
 
 from __future__ import annotations
@@ -51,12 +51,18 @@ from sqlalchemy import select
 from db.models import Broadcast, BroadcastStatus, RecipientStatus
 from db.types import utcnow
 from services.delivery_errors import DeliveryError, Disposition, ErrorCode, classify
-from services.delivery_record import DeliveryRecord, DeliveryResult, Recipient, counts_query
+from services.delivery_record import (
+    Counts,
+    DeliveryRecord,
+    DeliveryResult,
+    Recipient,
+    counts_query,
+)
 from services.lease import LeaseLost
 from services.limiter import already_granted
 from services.outage import OutageGuard
 from services.outgoing import OutgoingContent, send_content
-from services.progress import RunProgress, failed_by_code, format_duration
+from services.progress import RunProgress, elapsed_seconds, failed_by_code, format_duration
 from services.result_buffer import NotRecorded, ResultBuffer
 
 if TYPE_CHECKING:
@@ -140,7 +146,9 @@ class BroadcastRun:
             if (fatal := self._fatal) is not None:
                 await self._guard.call(partial(self._record.fail, fatal), self._what("failing"))
             if self._progress.watched:
-                await self._guard.call(self._refresh_progress, self._what("final progress"))
+                await self._guard.call(
+                    partial(self._refresh_progress, running=False), self._what("final progress")
+                )
             await self._log_outcome()
         with contextlib.suppress(Exception):  # else the lease expires by itself
             await asyncio.wait_for(self._leases.release(self.broadcast_id), RELEASE_TIMEOUT)
@@ -154,9 +162,8 @@ class BroadcastRun:
             return
         if outcome is None or not outcome.status.is_finished:
             return
-        took = "—"
-        if outcome.started_at is not None and outcome.finished_at is not None:
-            took = format_duration((outcome.finished_at - outcome.started_at).total_seconds())
+        seconds = elapsed_seconds(outcome.started_at, outcome.finished_at)
+        took = "—" if seconds is None else format_duration(seconds)
         logger.info(
             "Broadcast %s %s: %s sent, %s failed, %s pending of %s in %s",
             self.broadcast_id,
@@ -227,7 +234,9 @@ class BroadcastRun:
                 await self._guard.call(self._record.finish, self._what("finishing"))
                 return
             delay = (next_due - utcnow()).total_seconds()
-            if delay <= 0 and not fed:
+            if delay > 0:  # everyone still pending waits for a retry
+                self._progress.wait_for_retries(next_due)
+            elif not fed:
                 delay = FLUSH_INTERVAL  # due by the database's clock only: don't spin
             if delay > 0:
                 with contextlib.suppress(TimeoutError):
@@ -377,28 +386,26 @@ class BroadcastRun:
                 self._failed_by_code[code] = self._failed_by_code.get(code, 0) + 1
         self._progress.count(sum(1 for r in results if r.status is not RecipientStatus.PENDING))
         if counts is not None:
-            status, total, sent_count, failed_count, confirmed = counts
-            self._progress.publish(
-                BroadcastStatus(status),
-                total,
-                sent_count,
-                failed_count,
-                self._failed_by_code,
-                confirmed=confirmed,
-            )
+            self._publish(counts)
 
-    async def _refresh_progress(self) -> None:
-        """Read the stored counters and failures, and publish them."""
+    async def _refresh_progress(self, *, running: bool = True) -> None:
+        """Read the stored counters and failures, and publish them (`running=False`: the
+        last time, once every result of this run is recorded)."""
         async with self.sender.session_factory() as session:
             row = (await session.execute(counts_query(self.broadcast_id))).one_or_none()
             self._failed_by_code = await failed_by_code(session, self.broadcast_id)
         if row is not None:
-            status, total, sent, failed, confirmed = row
-            self._progress.publish(
-                BroadcastStatus(status),
-                total,
-                sent,
-                failed,
-                self._failed_by_code,
-                confirmed=confirmed,
-            )
+            self._publish(row, running=running)
+
+    def _publish(self, counts: Counts, *, running: bool = True) -> None:
+        status, total, sent, failed, started_at, finished_at, confirmed = counts
+        self._progress.publish(
+            BroadcastStatus(status),
+            total,
+            sent,
+            failed,
+            self._failed_by_code,
+            running=running,
+            took_seconds=elapsed_seconds(started_at, finished_at),
+            confirmed=confirmed,
+        )

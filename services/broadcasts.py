@@ -32,7 +32,7 @@ from db.models import (
 from db.session import SessionFactory
 from db.types import utcnow
 from services.audience import affected_rows, materialise_recipients, validate_target
-from services.broadcast_reads import BroadcastReads, retryable_failures
+from services.broadcast_reads import BroadcastReads, count_retryable, retryable_failures
 from services.content import BroadcastContent
 from services.error_log import ErrorEvent, merge_error_log
 from services.errors import (
@@ -41,12 +41,13 @@ from services.errors import (
     InvalidStatus,
     NoRecipients,
     NothingToRetry,
+    RetriedMeanwhile,
     RetryLimitReached,
     StatusChanged,
     ValidationFailed,
 )
 from services.options import NO_OPTIONS, BroadcastOptions
-from services.results import Cancelled, Retried
+from services.results import Cancelled, Retried, RetryPreview
 from services.statuses import (
     ALLOWED_STATUSES,
     CANCELLABLE_STATUSES,
@@ -91,6 +92,29 @@ def check_scheduled_at(scheduled_at: datetime) -> None:
         raise ValidationFailed("scheduled_at must carry a time zone")
     if scheduled_at <= utcnow():
         raise ValidationFailed("scheduled_at must be in the future")
+
+
+def check_retry(
+    broadcast: Broadcast,
+    max_retries: int,
+    expected: BroadcastStatus | None = None,
+    expected_rounds: int | None = None,
+) -> int:
+    """How many times the broadcast was retried, if it may be retried once more now; else
+    the refusal with its facts. `expected` and `expected_rounds` are what a confirmation
+    was asked about: a broadcast retried or changed since is refused (RetriedMeanwhile,
+    StatusChanged)."""
+    broadcast_id, status = broadcast.id, broadcast.status
+    if status not in RETRYABLE_STATUSES:
+        raise InvalidStatus(broadcast_id, Action.RETRY, status)
+    rounds = retry_rounds(broadcast.error_log)
+    if expected_rounds is not None and rounds != expected_rounds:
+        raise RetriedMeanwhile(broadcast_id, expected_rounds, rounds)
+    if expected is not None and status is not expected:
+        raise StatusChanged(broadcast_id, Action.RETRY, expected, status)
+    if rounds >= max_retries:
+        raise RetryLimitReached(broadcast_id, rounds, max_retries)
+    return rounds
 
 
 async def refuse(
@@ -260,24 +284,42 @@ class BroadcastService(BroadcastReads):
         assert previous is not None
         return Cancelled(broadcast_id, cancelled_at, previous)
 
-    async def retry_failed(
+    async def retry_preview(
         self, broadcast_id: int, max_retries: int = DEFAULT_RETRY_ROUNDS
+    ) -> RetryPreview:
+        """What `retry_failed` would do now, for the question asked first; refused as it
+        would be (InvalidStatus, RetryLimitReached, NothingToRetry)."""
+        async with self._session_factory() as session:
+            broadcast = await session.get(Broadcast, broadcast_id)
+            if broadcast is None:
+                raise BroadcastNotFound(broadcast_id)
+            rounds = check_retry(broadcast, max_retries)
+            retryable = await count_retryable(session, broadcast_id)
+        if retryable == 0:
+            raise NothingToRetry(broadcast_id)
+        return RetryPreview(broadcast_id, broadcast.status, rounds, retryable)
+
+    async def retry_failed(
+        self,
+        broadcast_id: int,
+        max_retries: int = DEFAULT_RETRY_ROUNDS,
+        *,
+        expected: BroadcastStatus | None = None,
+        expected_rounds: int | None = None,
     ) -> Retried:
         """Put retryable failed recipients back to pending; a finished broadcast goes back
         to sending. `max_retries` caps how many times a broadcast may be retried this way
         (each retry is recorded in error_log): RetryLimitReached past it, NothingToRetry
-        when no failure is worth another try."""
+        when no failure is worth another try. `expected` and `expected_rounds` are the
+        status and the retries a confirmation showed (`retry_preview`): a broadcast that
+        changed or was retried since is refused (StatusChanged, RetriedMeanwhile)."""
         if max_retries < 0:
             raise ValidationFailed(f"max_retries must be 0 or more, got {max_retries}")
         async with self._session_factory() as session, session.begin():
             broadcast = await session.get(Broadcast, broadcast_id)
             if broadcast is None:
                 raise BroadcastNotFound(broadcast_id)
-            if broadcast.status not in RETRYABLE_STATUSES:
-                raise InvalidStatus(broadcast_id, Action.RETRY, broadcast.status)
-            rounds = retry_rounds(broadcast.error_log)
-            if rounds >= max_retries:
-                raise RetryLimitReached(broadcast_id, rounds, max_retries)
+            check_retry(broadcast, max_retries, expected, expected_rounds)
             reset = await session.execute(
                 update(BroadcastRecipient)
                 .where(retryable_failures(broadcast_id))

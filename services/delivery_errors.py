@@ -47,21 +47,29 @@ class Disposition(enum.Enum):
     FATAL = "fatal"  # the bot itself is rejected: stop the broadcast
 
 
+class Unreachable(enum.Enum):
+    """Why the person cannot receive anything from the bot until they come back; kept on
+    their users row (services/delivery_record.py) and counted apart in previews."""
+
+    BLOCKED = "blocked"  # their choice: blocked or never started the bot
+    DEACTIVATED = "deactivated"  # their Telegram account is deleted
+
+
 @dataclass(frozen=True, slots=True)
 class DeliveryError:
     disposition: Disposition
     code: ErrorCode | None
     description: str
-    blocks_user: bool = False  # the user blocked/left the bot: set users.bot_blocked_at
+    unreachable: Unreachable | None = None  # a mark to set on the user
     retry_after: float = 0.0
     migrate_to_chat_id: int | None = None
 
 
 # Forbidden descriptions that mean "this person cannot receive messages from the bot".
 _FORBIDDEN_CODES = (
-    ("blocked by the user", ErrorCode.BLOCKED),
-    ("user is deactivated", ErrorCode.DEACTIVATED),
-    ("can't initiate conversation", ErrorCode.CANT_INITIATE),
+    ("blocked by the user", ErrorCode.BLOCKED, Unreachable.BLOCKED),
+    ("user is deactivated", ErrorCode.DEACTIVATED, Unreachable.DEACTIVATED),
+    ("can't initiate conversation", ErrorCode.CANT_INITIATE, Unreachable.BLOCKED),
 )
 
 
@@ -89,9 +97,9 @@ def classify(error: BaseException) -> DeliveryError:
     if isinstance(error, TelegramUnauthorizedError):
         return DeliveryError(Disposition.FATAL, ErrorCode.UNAUTHORIZED, text)
     if isinstance(error, TelegramForbiddenError):
-        for fragment, code in _FORBIDDEN_CODES:
+        for fragment, code, unreachable in _FORBIDDEN_CODES:
             if fragment in lowered:
-                return DeliveryError(Disposition.PERMANENT, code, text, blocks_user=True)
+                return DeliveryError(Disposition.PERMANENT, code, text, unreachable=unreachable)
         return DeliveryError(Disposition.PERMANENT, ErrorCode.OTHER, text)
     if isinstance(error, TelegramBadRequest | TelegramNotFound) and "chat not found" in lowered:
         return DeliveryError(Disposition.PERMANENT, ErrorCode.CHAT_NOT_FOUND, text)

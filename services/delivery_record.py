@@ -2,10 +2,11 @@
 
 The run loop in services/sender.py decides what to send and when; here it finds the
 recipients that are due and records results. A batch of them is written in one transaction:
-the recipient rows, the broadcast's counters and error log, users who blocked the bot and
-group chats that moved to a new id. When nothing is pending the broadcast gets its final
-status, or it fails when Telegram rejected the bot itself. Keeping the SQL apart lets the
-loop read as sending, and keeps every change a send makes to the database in one place.
+the recipient rows, the broadcast's counters and error log, users who blocked the bot or
+whose account is deleted, and group chats that moved to a new id. When nothing is pending
+the broadcast gets its final status, or it fails when Telegram rejected the bot itself.
+Keeping the SQL apart lets the loop read as sending, and keeps every change a send makes to
+the database in one place.
 
 Every write is made only while this instance holds the broadcast's lease
 (services/lease.py), checked and renewed in the same transaction: an instance that lost
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, case, exists, func, or_, select, update
+from sqlalchemy import Row, Select, Update, bindparam, case, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -29,9 +30,15 @@ from db.session import SessionFactory
 from db.types import utcnow
 from services.audience import affected_rows
 from services.confirmations import confirmed_column
-from services.delivery_errors import DeliveryError
+from services.delivery_errors import DeliveryError, Unreachable
 from services.error_log import ErrorEvent, merge_error_log
 from services.lease import NO_LEASE, LeaseLost, Leases
+
+UNREACHABLE_MARKS = {
+    Unreachable.BLOCKED: User.bot_blocked_at,
+    Unreachable.DEACTIVATED: User.telegram_deactivated_at,
+}
+"""The users column each kind of unreachable person is marked in, with the time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,14 +66,23 @@ class DeliveryResult:
     new_chat_id: int | None = None
 
 
-def counts_query(broadcast_id: int) -> Select[BroadcastStatus, int, int, int, int | None]:
-    """What a progress snapshot needs from the broadcast row, with its confirmations when
-    it asks for them (else NULL)."""
+Counts = Row[BroadcastStatus, int, int, int, datetime | None, datetime | None, int | None]
+"""What a progress snapshot needs from the broadcast row (see `counts_query`)."""
+
+
+def counts_query(
+    broadcast_id: int,
+) -> Select[BroadcastStatus, int, int, int, datetime | None, datetime | None, int | None]:
+    """What a progress snapshot needs from the broadcast row: status, counters, when
+    sending started and finished, and its confirmations when it asks for them (else
+    NULL)."""
     return select(
         Broadcast.status,
         Broadcast.recipient_count,
         Broadcast.sent_count,
         Broadcast.failed_count,
+        Broadcast.sent_at,
+        Broadcast.completed_at,
         confirmed_column(broadcast_id),
     ).where(Broadcast.id == broadcast_id)
 
@@ -164,9 +180,7 @@ class DeliveryRecord:
             return utcnow()
         return earliest
 
-    async def write(
-        self, results: list[DeliveryResult], *, read_counts: bool
-    ) -> Row[BroadcastStatus, int, int, int, int | None] | None:
+    async def write(self, results: list[DeliveryResult], *, read_counts: bool) -> Counts | None:
         """Record a batch of results in one transaction, renewing the lease; with
         `read_counts`, return the broadcast's status and counters as this transaction
         leaves them. LeaseLost (and nothing written) when the lease is another's.
@@ -180,7 +194,10 @@ class DeliveryRecord:
             for r in results
             if r.error is not None and r.error.code is not None
         ]
-        blocked = sorted(r.recipient.user_id for r in results if r.error and r.error.blocks_user)
+        marked: dict[Unreachable, list[int]] = {}
+        for r in results:
+            if r.error is not None and r.error.unreachable is not None:
+                marked.setdefault(r.error.unreachable, []).append(r.recipient.user_id)
         table = Base.metadata.tables[BroadcastRecipient.__tablename__]
         async with self._session_factory() as session, session.begin():
             changes: dict[str, Any] = self._leases.renewal()
@@ -190,10 +207,8 @@ class DeliveryRecord:
                     update(table).where(table.c.id == bindparam("row_id")),
                     [_row_values(r) for r in results],
                 )
-                if blocked:
-                    await session.execute(
-                        update(User).where(User.id.in_(blocked)).values(bot_blocked_at=utcnow())
-                    )
+                if marked:
+                    await session.execute(_marking(marked, utcnow()))
                 for result in results:
                     if result.new_chat_id is not None:
                         await _move_chat(session, result.recipient.user_id, result.new_chat_id)
@@ -294,6 +309,18 @@ def _row_values(result: DeliveryResult) -> dict[str, Any]:
         "next_attempt_at": result.next_attempt_at,
         "sent_at": result.at if sent else None,
     }
+
+
+def _marking(marked: dict[Unreachable, list[int]], now: datetime) -> Update:
+    """One UPDATE that marks every user of the batch Telegram said cannot be reached, each
+    in the column of their reason (one statement, so concurrent batches lock in one go)."""
+    everyone = sorted({user_id for user_ids in marked.values() for user_id in user_ids})
+    values = {
+        column: case((User.id.in_(marked[unreachable]), now), else_=column)
+        for unreachable, column in UNREACHABLE_MARKS.items()
+        if unreachable in marked
+    }
+    return update(User).where(User.id.in_(everyone)).values(values)
 
 
 async def _move_chat(session: AsyncSession, user_id: int, new_chat_id: int) -> None:

@@ -93,6 +93,22 @@ class RetryLimitReached(DomainError):
         self.limit = limit
 
 
+class RetriedMeanwhile(DomainError):
+    """A retry was confirmed after `expected` retries, but the broadcast was retried again
+    since (it has had `rounds`): the admin agreed to a retry that already happened."""
+
+    code = "RETRIED_MEANWHILE"
+
+    def __init__(self, broadcast_id: int, expected: int, rounds: int) -> None:
+        super().__init__(
+            f"Broadcast {broadcast_id} was retried since the question was asked "
+            f"({rounds} retries now, {expected} then)"
+        )
+        self.broadcast_id = broadcast_id
+        self.expected = expected
+        self.rounds = rounds
+
+
 class NothingToRetry(DomainError):
     """No failed recipient of the broadcast is worth another try."""
 

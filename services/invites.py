@@ -4,7 +4,9 @@ The school hands each person a personal deep link, `https://t.me/<bot>?start=<to
 Opening it sends `/start <token>`, which links the sender's Telegram account to that
 person. Tokens are random, single-use and stored only as their SHA-256, so the table
 reveals no working links. A user has at most one unused token: issuing links again
-replaces it.
+replaces it. Links go to the active people with no Telegram linked unless all are asked
+for (a linked person needs none: a school reruns the command for newcomers and those who
+have not joined yet), and only the unused links of the people issued to are voided.
 
 Linking rules: one Telegram account per user, and one user per Telegram account. A
 user who links again gets the new account (the old one is dropped). A Telegram account
@@ -12,8 +14,9 @@ that was linked to somebody else moves to the user of the token: the token is th
 school's proof that the holder is that person, and refusing would strand them until an
 admin edits the database. The previous user is unlinked and the reply says so.
 
-The same service clears or sets `bot_blocked_at` when a linked person starts, blocks or
-unblocks the bot, and writes the invite CSV with formula-looking cells neutralised.
+The same service sets `bot_blocked_at` when a linked person blocks the bot, clears it and
+`telegram_deactivated_at` when they link, start or unblock it (the account evidently
+works), and writes the invite CSV with formula-looking cells neutralised.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import enum
 import hashlib
 import re
 import secrets
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -32,6 +35,7 @@ from sqlalchemy import delete, insert, select, update
 from db.models import InviteToken, Role, User
 from db.session import SessionFactory
 from db.types import utcnow
+from services.results import InvitesIssued
 
 TOKEN_BYTES = 24
 """192 random bits: 32 URL-safe characters, well under Telegram's 64 for a /start payload."""
@@ -40,6 +44,8 @@ TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make Excel, LibreOffice or Google Sheets run a cell as a formula."""
 CSV_HEADER = ("external_id", "full_name", "role", "link")
+REACHABLE_AGAIN = {"bot_blocked_at": None, "telegram_deactivated_at": None}
+"""The marks of an unreachable person, cleared when their account shows it works."""
 
 
 def new_token() -> str:
@@ -95,24 +101,24 @@ INVALID = Redemption(RedeemStatus.INVALID)
 USED = Redemption(RedeemStatus.USED)
 
 
-async def write_invites_csv(
-    pages: AsyncIterable[list[Invite]], bot_username: str, out: TextIO
-) -> int:
-    """Write a header and one row per invite to `out` as pages arrive; returns the row count."""
-    writer = csv.writer(out)
-    writer.writerow(CSV_HEADER)
-    written = 0
-    async for page in pages:
-        writer.writerows(
+class InviteCsv:
+    """The invite CSV, written to `out` page by page: the header at once, then a row per
+    invite with its link."""
+
+    def __init__(self, out: TextIO, bot_username: str) -> None:
+        self._writer = csv.writer(out)
+        self._bot_username = bot_username
+        self._writer.writerow(CSV_HEADER)
+
+    def write(self, page: list[Invite]) -> None:
+        self._writer.writerows(
             [
                 *(spreadsheet_safe(cell) for cell in (invite.external_id, invite.full_name)),
                 invite.role.value,
-                deep_link(bot_username, invite.token),
+                deep_link(self._bot_username, invite.token),
             ]
             for invite in page
         )
-        written += len(page)
-    return written
 
 
 class LinkService:
@@ -120,45 +126,72 @@ class LinkService:
         self._session_factory = session_factory
         self._page_size = page_size
 
-    async def issue_invites(self, role: Role | None = None) -> AsyncIterator[list[Invite]]:
-        """Fresh invites for every active user (of `role`), one page at a time by user id.
+    async def issue_invites(
+        self,
+        deliver: Callable[[list[Invite]], None],
+        *,
+        role: Role | None = None,
+        include_linked: bool = False,
+    ) -> InvitesIssued:
+        """Fresh invites for the active users (of `role`) who have no Telegram linked, or
+        for all active ones with `include_linked`, handed to `deliver` a page at a time.
 
-        Each page is its own transaction: the page's unused tokens are deleted and new
-        ones stored, so every invite handed out is valid once it is yielded.
+        Users are read by id, a page at a time, each page in its own transaction: the
+        unused tokens of the page's invitees are deleted and new ones stored, so every
+        invite is valid once delivered. Everyone else keeps their unused link.
         """
         of_role = [] if role is None else [User.role == role]
+        issued = skipped_linked = skipped_inactive = 0
         after = 0
         while True:
             async with self._session_factory() as session, session.begin():
                 users = (
                     await session.execute(
-                        select(User.id, User.external_id, User.full_name, User.role)
-                        .where(User.is_active, *of_role, User.id > after)
+                        select(
+                            User.id,
+                            User.external_id,
+                            User.full_name,
+                            User.role,
+                            User.is_active,
+                            User.telegram_id.is_not(None).label("linked"),
+                        )
+                        .where(*of_role, User.id > after)
                         .order_by(User.id)
                         .limit(self._page_size)
                     )
                 ).all()
                 if not users:
-                    return
-                user_ids = [user.id for user in users]
+                    return InvitesIssued(issued, skipped_linked, skipped_inactive)
+                after = users[-1].id
+                inactive = sum(not user.is_active for user in users)
+                invitees = [
+                    user for user in users if user.is_active and (include_linked or not user.linked)
+                ]
+                skipped_inactive += inactive
+                skipped_linked += len(users) - inactive - len(invitees)
+                if not invitees:
+                    continue
                 await session.execute(
                     delete(InviteToken).where(
-                        InviteToken.user_id.in_(user_ids), InviteToken.used_at.is_(None)
+                        InviteToken.user_id.in_([user.id for user in invitees]),
+                        InviteToken.used_at.is_(None),
                     )
                 )
-                tokens = [new_token() for _ in users]
+                tokens = [new_token() for _ in invitees]
                 await session.execute(
                     insert(InviteToken),
                     [
-                        {"user_id": user_id, "token_hash": hash_token(token)}
-                        for user_id, token in zip(user_ids, tokens, strict=True)
+                        {"user_id": user.id, "token_hash": hash_token(token)}
+                        for user, token in zip(invitees, tokens, strict=True)
                     ],
                 )
-            yield [
-                Invite(user.external_id, user.full_name, user.role, token)
-                for user, token in zip(users, tokens, strict=True)
-            ]
-            after = user_ids[-1]
+            deliver(
+                [
+                    Invite(user.external_id, user.full_name, user.role, token)
+                    for user, token in zip(invitees, tokens, strict=True)
+                ]
+            )
+            issued += len(invitees)
 
     async def redeem(self, token: str, account: TelegramAccount) -> Redemption:
         """Link `account` to the user the token was issued to, using the token up."""
@@ -191,7 +224,7 @@ class LinkService:
             moved_from = await session.scalar(
                 update(User)
                 .where(User.telegram_id == account.telegram_id, User.id != invite.user_id)
-                .values(telegram_id=None, telegram_username=None, bot_blocked_at=None)
+                .values(telegram_id=None, telegram_username=None, **REACHABLE_AGAIN)
                 .returning(User.full_name)
             )
             await session.execute(
@@ -201,14 +234,15 @@ class LinkService:
                     telegram_id=account.telegram_id,
                     telegram_username=account.username,
                     language_code=account.language_code,
-                    bot_blocked_at=None,
+                    **REACHABLE_AGAIN,
                 )
             )
         return Redemption(RedeemStatus.LINKED, invite.user_id, invite.full_name, moved_from)
 
     async def refresh(self, account: TelegramAccount) -> str | None:
         """A plain /start: update the linked user's Telegram details and clear the blocked
-        mark. Returns the user's name, or None when the account is linked to nobody."""
+        and deactivated marks. Returns the user's name, or None when the account is linked
+        to nobody."""
         async with self._session_factory() as session, session.begin():
             return await session.scalar(
                 update(User)
@@ -216,7 +250,7 @@ class LinkService:
                 .values(
                     telegram_username=account.username,
                     language_code=account.language_code,
-                    bot_blocked_at=None,
+                    **REACHABLE_AGAIN,
                 )
                 .returning(User.full_name)
             )
@@ -229,7 +263,8 @@ class LinkService:
             )
 
     async def set_bot_blocked(self, telegram_id: int, blocked: bool) -> None:
-        """Record that the person behind `telegram_id` blocked (or unblocked) the bot.
+        """Record that the person behind `telegram_id` blocked (or unblocked) the bot; an
+        unblock clears the deactivated mark too.
 
         A repeated block keeps the time of the first one.
         """
@@ -239,6 +274,6 @@ class LinkService:
                 bot_blocked_at=utcnow()
             )
         else:
-            statement = statement.values(bot_blocked_at=None)
+            statement = statement.values(**REACHABLE_AGAIN)
         async with self._session_factory() as session, session.begin():
             await session.execute(statement)

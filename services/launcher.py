@@ -1,15 +1,20 @@
 """Start sending a broadcast and show its progress in an admin's chat: the one path that
 "send now" (the wizard and a draft's details), a retry, a scheduled broadcast's timer and
-a restart all take.
+a restart all take; and stop one that is sending, with the counts it ended on.
 
 Starting is: the guarded status change with the recipients written
 (`BroadcastService.start_sending` / `retry_failed`), then the live progress message
-posted in the admin's chat, then the engine. The failure cases are settled here:
+posted in the admin's chat, in that admin's language (stored with the message, so a
+restart keeps it), then the engine. The failure cases are settled here:
 * nobody reachable: NoRecipients, and nothing changed;
 * the status changed meanwhile: InvalidStatus (StatusChanged when a confirmation named
   the status it asked about), and nothing changed;
 * the progress message cannot be posted (the admin blocked the bot, the chat is gone):
   the broadcast is sent all the same and `Started.progress_message_id` is None.
+
+Cancelling a broadcast that is sending stops its run at once, but the messages in flight
+then still arrive: `cancel` waits for them to be recorded (at most SETTLE_TIMEOUT
+seconds), so the admin is told how many got it all the same and how many will not.
 """
 
 from __future__ import annotations
@@ -25,10 +30,13 @@ from services.audience import AudienceService
 from services.broadcasts import DEFAULT_RETRY_ROUNDS, BroadcastService
 from services.errors import Action, NoRecipients
 from services.progress import ProgressReporter
-from services.results import BroadcastDetails, Started
+from services.results import BroadcastDetails, CancelOutcome, Started
 from services.sender import BroadcastSender
 
 logger = logging.getLogger(__name__)
+
+SETTLE_TIMEOUT = 3.0
+"""Seconds a cancel waits for the messages in flight to be recorded (as a shutdown does)."""
 
 Announce = Callable[[int], Awaitable[None]]
 """Told how many recipients it goes to, once the broadcast is `sending` and before its
@@ -50,11 +58,14 @@ class BroadcastLauncher:
         audience: AudienceService,
         sender: BroadcastSender,
         progress: ProgressReporter,
+        *,
+        settle_timeout: float = SETTLE_TIMEOUT,
     ) -> None:
         self._broadcasts = broadcasts
         self._audience = audience
         self._sender = sender
         self._progress = progress
+        self.settle_timeout = settle_timeout
 
     async def preview(self, broadcast_id: int) -> SendPreview:
         """The broadcast and how many could get it now; refused (InvalidStatus) when it
@@ -72,13 +83,15 @@ class BroadcastLauncher:
         broadcast_id: int,
         progress_chat_id: int | None,
         *,
+        language: str | None,
         expected: BroadcastStatus | None = None,
         announce: Announce | None = None,
     ) -> Started:
-        """A draft or scheduled broadcast starts sending now. `expected` is the status the
-        admin confirmed (StatusChanged if it is another one now)."""
+        """A draft or scheduled broadcast starts sending now; its progress message goes to
+        `progress_chat_id`, in `language` (that admin's; None: the default language).
+        `expected` is the status the admin confirmed (StatusChanged if it is another one now)."""
         count = await self._broadcasts.start_sending(broadcast_id, expected)
-        return await self._hand_over(broadcast_id, count, progress_chat_id, announce)
+        return await self._hand_over(broadcast_id, count, progress_chat_id, language, announce)
 
     async def retry(
         self,
@@ -86,13 +99,41 @@ class BroadcastLauncher:
         progress_chat_id: int | None,
         max_retries: int = DEFAULT_RETRY_ROUNDS,
         *,
+        language: str | None,
+        expected: BroadcastStatus | None = None,
+        expected_rounds: int | None = None,
         announce: Announce | None = None,
     ) -> Started:
         """The retryable failures go back to pending and are sent again, with a new
-        progress message."""
-        retried = await self._broadcasts.retry_failed(broadcast_id, max_retries)
+        progress message in `progress_chat_id`, in `language` (the earlier one loses its
+        buttons). `expected` and `expected_rounds` are what the admin confirmed: a
+        broadcast changed or retried since is refused (StatusChanged, RetriedMeanwhile)."""
+        retried = await self._broadcasts.retry_failed(
+            broadcast_id, max_retries, expected=expected, expected_rounds=expected_rounds
+        )
         return await self._hand_over(
-            broadcast_id, retried.retried_count, progress_chat_id, announce
+            broadcast_id, retried.retried_count, progress_chat_id, language, announce
+        )
+
+    async def cancel(
+        self, broadcast_id: int, *, expected: BroadcastStatus | None = None
+    ) -> CancelOutcome:
+        """Cancel a draft, a scheduled or a sending broadcast (`expected`: the status the
+        admin confirmed). One that was sending stops at once; the counts are read once its
+        messages in flight are recorded, or when SETTLE_TIMEOUT ran out (`settled`)."""
+        cancelled = await self._broadcasts.cancel_broadcast(broadcast_id, expected)
+        previous = cancelled.previous_status
+        if previous is not BroadcastStatus.SENDING:
+            return CancelOutcome(broadcast_id, previous)
+        settled = await self._sender.settle(broadcast_id, self.settle_timeout)
+        counts = await self._broadcasts.get_progress(broadcast_id)
+        return CancelOutcome(
+            broadcast_id,
+            previous,
+            sent=counts.sent_count,
+            failed=counts.failed_count,
+            stopped=counts.pending_count,
+            settled=settled,
         )
 
     async def resume_all(self) -> list[int]:
@@ -110,7 +151,12 @@ class BroadcastLauncher:
         self._sender.supervise(on_started=self._progress.follow)
 
     async def _hand_over(
-        self, broadcast_id: int, count: int, chat_id: int | None, announce: Announce | None
+        self,
+        broadcast_id: int,
+        count: int,
+        chat_id: int | None,
+        language: str | None,
+        announce: Announce | None,
     ) -> Started:
         if announce is not None:
             try:
@@ -120,7 +166,7 @@ class BroadcastLauncher:
         message_id = None
         if chat_id is not None:
             try:
-                message_id = await self._progress.attach(broadcast_id, chat_id)
+                message_id = await self._progress.attach(broadcast_id, chat_id, language)
             except TelegramAPIError as error:  # the admin's chat is gone: send anyway
                 logger.warning("Broadcast %s: no progress message: %s", broadcast_id, error)
         task_id = await self._sender.start(broadcast_id)

@@ -68,6 +68,12 @@ def new_instance_id() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
+def live_lease(now: datetime) -> ColumnElement[bool]:
+    """The condition that some instance holds the broadcast's lease at `now`: a run of it
+    may still record results (the messages it had in flight when it was cancelled)."""
+    return and_(Broadcast.lease_owner.is_not(None), Broadcast.lease_expires_at > now)
+
+
 class LeaseLost(Exception):
     """Another instance holds the broadcast's lease now: this one must stop sending it."""
 
@@ -141,6 +147,14 @@ class Leases:
                 .returning(Broadcast.id)
             )
             return sorted(rows)
+
+    async def is_held(self, broadcast_id: int) -> bool:
+        """Whether any instance (this one or another) holds a live lease on the broadcast."""
+        async with self._session_factory() as session:
+            held = await session.scalar(
+                select(Broadcast.id).where(Broadcast.id == broadcast_id, live_lease(self._clock()))
+            )
+        return held is not None
 
     async def renew(self, broadcast_id: int) -> bool:
         """The heartbeat: extend the lease; False when this instance no longer holds it."""

@@ -150,6 +150,33 @@ class Cancelled:
 
 
 @dataclass(frozen=True, slots=True)
+class CancelOutcome:
+    """What cancelling did. For a broadcast that was sending: the counts once the messages
+    in flight at the cancel are recorded (`settled`), or as far as they were when the
+    wait for them ran out; a draft or a scheduled one had no recipients yet."""
+
+    broadcast_id: int
+    previous_status: BroadcastStatus
+    sent: int = 0
+    """Delivered: before the cancel, or in flight at the cancel and delivered since."""
+    failed: int = 0
+    stopped: int = 0
+    """Still pending: they will not get it."""
+    settled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPreview:
+    """What retrying a broadcast now would do: for the question asked first. `rounds` is
+    how many times it was retried before, so a Yes given after another retry is refused."""
+
+    broadcast_id: int
+    status: BroadcastStatus
+    rounds: int
+    retryable: int
+
+
+@dataclass(frozen=True, slots=True)
 class Retried:
     """Failed recipients put back to pending; the broadcast is `sending` again."""
 
@@ -176,6 +203,16 @@ class RecipientsAdded:
     total_count: int
     batches_processed: int
     errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class InvitesIssued:
+    """What one run of issuing invite links did, and whom it left out and why."""
+
+    issued: int
+    skipped_linked: int
+    """Active people whose Telegram is linked already (issued to only when asked for all)."""
+    skipped_inactive: int
 
 
 class ConfirmOutcome(enum.StrEnum):

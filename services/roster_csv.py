@@ -32,6 +32,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import String
 from sqlalchemy.orm import QueryableAttribute
 
+from core.languages import SUPPORTED_LANGUAGES, supported_language
 from db.models import Role, Subject, User
 
 USERS_COLUMNS = (
@@ -191,7 +192,6 @@ def _max_length(attribute: QueryableAttribute[Any]) -> int:
 EXTERNAL_ID_LIMIT = _max_length(User.external_id)
 FULL_NAME_LIMIT = _max_length(User.full_name)
 EMAIL_LIMIT = _max_length(User.email)
-LANGUAGE_LIMIT = _max_length(User.language_code)
 SUBJECT_LIMIT = _max_length(Subject.name)
 
 
@@ -312,6 +312,20 @@ class _CellChecker:
             )
         return True
 
+    def language(self, row: CsvRow) -> str | None:
+        """A language the bot speaks, as its catalogs name it: `en-US` and `EN` are `en`."""
+        value = self.cell(row, "language")
+        if not value:
+            return None
+        language = supported_language(value)
+        if language is None:
+            self.report(
+                row,
+                f"language '{value}' is not one of {'/'.join(SUPPORTED_LANGUAGES)} "
+                "(a regional form such as en-US or ru_RU counts; may be empty)",
+            )
+        return language
+
 
 def parse_users(source: CsvFile, problems: Problems) -> Iterator[UserRow]:
     """The users file's rows, parsed; a repeated external_id is reported on its later line."""
@@ -331,7 +345,7 @@ def parse_users(source: CsvFile, problems: Problems) -> Iterator[UserRow]:
             cells.role(row),
             cells.telegram_id(row),
             cells.is_active(row),
-            cells.text(row, "language", LANGUAGE_LIMIT, required=False),
+            cells.language(row),
         )
 
 

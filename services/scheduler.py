@@ -11,10 +11,12 @@ broadcast cannot start twice.
 
 Firing goes through `BroadcastLauncher.send_now`, like "send now": the recipients are
 resolved at that moment, the live progress message goes to the admin who scheduled it
-(the chat stored on the row when scheduling, else the creator's Telegram account) and
-the engine sends. A broadcast nobody can receive any more (or whose subject, tutor or
-teacher is gone) is marked failed, with an error_log entry, and the admin is told
-through the injected `Notify` (the bot layer words it in the admin's language).
+(the chat stored on the row when scheduling, else the creator's Telegram account), in
+that admin's language (the one stored when scheduling, else the creator's language from
+the roster, else the bot's default), and the engine sends. A broadcast nobody can
+receive any more (or whose subject, tutor or teacher is gone) is marked failed, with an
+error_log entry, and the admin is told through the injected `Notify` (the bot layer
+words it in the same language).
 """
 
 from __future__ import annotations
@@ -118,11 +120,18 @@ class BroadcastScheduler:
         return self._scheduler.get_job(job_id(broadcast_id)) is not None
 
     async def arm(
-        self, broadcast_id: int, when: datetime, *, admin_chat_id: int | None = None
+        self,
+        broadcast_id: int,
+        when: datetime,
+        *,
+        admin_chat_id: int | None = None,
+        admin_language: str | None = None,
     ) -> None:
         """Fire a scheduled broadcast at `when` (aware). `admin_chat_id`, when given, is
         stored on the row as the chat that gets the progress message (needed for admins
-        who are not in the roster: the creator's Telegram id is the fallback)."""
+        who are not in the roster: the creator's Telegram id is the fallback), and
+        `admin_language` as the language it is drawn in (else the creator's, else the
+        default)."""
         _require_time_zone(when)
         if admin_chat_id is not None:
             async with self._session_factory() as session, session.begin():
@@ -132,7 +141,7 @@ class BroadcastScheduler:
                         Broadcast.id == broadcast_id,
                         Broadcast.status == BroadcastStatus.SCHEDULED,
                     )
-                    .values(progress_chat_id=admin_chat_id)
+                    .values(progress_chat_id=admin_chat_id, progress_language=admin_language)
                 )
         self._set_timer(broadcast_id, when)
 
@@ -192,7 +201,9 @@ class BroadcastScheduler:
             return False
         self._log_lateness(broadcast_id, due.scheduled_at, now)
         try:
-            started = await self._launcher.send_now(broadcast_id, due.admin_chat_id)
+            started = await self._launcher.send_now(
+                broadcast_id, due.admin_chat_id, language=due.admin_language
+            )
         except (InvalidStatus, BroadcastNotFound) as error:
             logger.info("Broadcast %s did not fire: %s", broadcast_id, error)
             return False
@@ -222,7 +233,7 @@ class BroadcastScheduler:
                         Broadcast.status,
                         Broadcast.scheduled_at,
                         func.coalesce(Broadcast.progress_chat_id, User.telegram_id),
-                        User.language_code,
+                        func.coalesce(Broadcast.progress_language, User.language_code),
                     )
                     .outerjoin(User, User.id == Broadcast.created_by_id)
                     .where(Broadcast.id == broadcast_id)

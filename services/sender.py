@@ -25,7 +25,12 @@ from aiogram import Bot
 
 from db.models import Broadcast, BroadcastStatus
 from db.session import SessionFactory
-from services.broadcast_run import RELEASE_TIMEOUT, BroadcastRun, SenderStats
+from services.broadcast_run import (
+    RELEASE_TIMEOUT,
+    STATUS_POLL_INTERVAL,
+    BroadcastRun,
+    SenderStats,
+)
 from services.confirmations import ReadButton
 from services.content import BroadcastContent
 from services.delivery_record import DeliveryRecord
@@ -186,6 +191,25 @@ class BroadcastSender:
         task = self._tasks.get(broadcast_id)
         if task is not None:
             await asyncio.wait({task})
+
+    async def settle(self, broadcast_id: int, within: float) -> bool:
+        """After a cancel: stop this instance's run of the broadcast at once (nothing new
+        goes out) and wait, at most `within` seconds, until no run of it may record
+        results any more (the messages in flight are recorded, the run has ended and given
+        its lease up; another instance's run is followed through its lease). True once
+        none may; False when the time ran out first."""
+        run, task = self._runs.get(broadcast_id), self._tasks.get(broadcast_id)
+        if run is not None and task is not None:
+            run.stop()
+            done, _ = await asyncio.wait({task}, timeout=within)
+            return bool(done)
+        deadline = asyncio.get_running_loop().time() + within
+        while await self.leases.is_held(broadcast_id):
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                return False
+            await asyncio.sleep(min(STATUS_POLL_INTERVAL, left))
+        return True
 
     async def shutdown(self, grace: float = SHUTDOWN_GRACE) -> None:
         """Stop every run: requests in flight get `grace` seconds to finish and be

@@ -48,6 +48,7 @@ async def add_user(
     telegram_id: int | None = AUTO,
     is_active: bool = True,
     blocked: bool = False,
+    deactivated: bool = False,
     external_id: str | None = None,
     full_name: str | None = None,
     email: str | None = None,
@@ -63,6 +64,7 @@ async def add_user(
         telegram_id=7_000_000_000 + number if telegram_id is AUTO else telegram_id,
         telegram_username=telegram_username,
         bot_blocked_at=utcnow() if blocked else None,
+        telegram_deactivated_at=utcnow() if deactivated else None,
     )
     session.add(user)
     await session.flush()

@@ -200,10 +200,10 @@ async def test_valid_targets_come_back_normalised(
 @pytest.mark.parametrize(
     ("group", "make_filter", "expected"),
     [
-        ("all_students", lambda r: None, AudiencePreview(6, 4, 1, 1)),
-        ("all_teachers", lambda r: None, AudiencePreview(3, 1, 1, 1)),
-        ("by_subject", lambda r: {"subject_id": r["physics"]}, AudiencePreview(3, 2, 1, 0)),
-        ("by_tutor", lambda r: {"tutor_id": r["TU3"]}, AudiencePreview(0, 0, 0, 0)),
+        ("all_students", lambda r: None, AudiencePreview(6, 4, 1, 1, 0)),
+        ("all_teachers", lambda r: None, AudiencePreview(3, 1, 1, 1, 0)),
+        ("by_subject", lambda r: {"subject_id": r["physics"]}, AudiencePreview(3, 2, 1, 0, 0)),
+        ("by_tutor", lambda r: {"tutor_id": r["TU3"]}, AudiencePreview(0, 0, 0, 0, 0)),
     ],
 )
 async def test_preview_splits_the_unreachable(
@@ -216,6 +216,27 @@ async def test_preview_splits_the_unreachable(
     preview = await AudienceService(session_factory).preview(group, make_filter(roster))
 
     assert preview == expected
+
+
+async def test_deleted_accounts_are_counted_apart_and_never_written(
+    session_factory: SessionFactory,
+) -> None:
+    """A deactivated (deleted) Telegram account is neither reachable nor "blocked the
+    bot"; one that had blocked the bot before counts as deleted, once."""
+    async with session_factory() as session, session.begin():
+        reachable = [(await add_user(session, role=Role.STUDENT)).id for _ in range(2)]
+        await add_user(session, role=Role.STUDENT, blocked=True)
+        await add_user(session, role=Role.STUDENT, deactivated=True)
+        await add_user(session, role=Role.STUDENT, deactivated=True, blocked=True)
+        await add_user(session, role=Role.STUDENT, telegram_id=None)
+        broadcast = await make_broadcast(session)
+        written = await materialise_recipients(session, broadcast.id, "all_students", None)
+
+    preview = await AudienceService(session_factory).preview("all_students", None)
+
+    assert preview == AudiencePreview(total=6, reachable=2, no_telegram=1, blocked=1, deactivated=2)
+    assert written == 2
+    assert sorted(await recipient_ids(session_factory, broadcast.id)) == sorted(reachable)
 
 
 async def test_preview_validates_the_target(

@@ -175,9 +175,10 @@ async def test_unknown_and_unreachable_users_are_listed(
         blocked = (await add_user(session, role=Role.STUDENT, blocked=True)).id
         unlinked = (await add_user(session, role=Role.PARENT, telegram_id=None)).id
         inactive = (await add_user(session, role=Role.STUDENT, is_active=False)).id
+        deleted = (await add_user(session, role=Role.STUDENT, deactivated=True)).id
 
     result = await processor.create_broadcast_recipients_batch(
-        draft.id, [students[0], 999_999, blocked, unlinked, inactive, 0, 999_999]
+        draft.id, [students[0], 999_999, blocked, unlinked, inactive, 0, deleted, 999_999]
     )
 
     assert result["created_count"] == 1
@@ -188,6 +189,7 @@ async def test_unknown_and_unreachable_users_are_listed(
         f"User {unlinked} has no Telegram account linked",
         f"User {inactive} is inactive",
         "User 0 not found",
+        f"User {deleted}'s Telegram account is deactivated",
     ]
     assert await recipients_of(session_factory, draft.id) == [students[0]]
 

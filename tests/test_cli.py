@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 from alembic.script import ScriptDirectory
@@ -82,6 +84,7 @@ def test_help_lists_every_command_without_settings(tmp_path: Path) -> None:
         timeout=60,
     )
     assert "{" + ",".join(role.value for role in Role) + "}" in roles.stdout
+    assert "--all " in roles.stdout
 
 
 def test_migrate_says_what_it_did_in_one_line_without_aiogram(tmp_path: Path) -> None:
@@ -121,6 +124,29 @@ def test_import_roster_logs_one_migration_line_and_never_imports_aiogram(
     # At DEBUG, Alembic's own lines come back.
     assert "INFO alembic.runtime.migration: Context impl SQLiteImpl." in again.stderr
     assert f"db.migrate: Database is up to date (revision {HEAD})" in again.stderr
+
+
+def test_import_roster_prints_each_bad_cell_and_writes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "users.csv").write_text(
+        "external_id,full_name,email,role,telegram_id,is_active,language\n"
+        "s1,Anna,,student,,,en-GB\n"
+        "s2,Boris,,student,,,de\n"
+        "s3,Vera,,pupil,,,Русский\n",
+        encoding="utf-8",
+    )
+    result = run_cli(tmp_path, "import-roster", "--users", "users.csv")
+    assert result.returncode == 1
+    allowed = "(a regional form such as en-US or ru_RU counts; may be empty)"
+    assert [line for line in log_lines(result.stderr) if "db.migrate" not in line] == [
+        f"users.csv:3: language 'de' is not one of ru/en {allowed}",
+        "users.csv:4: unknown role 'pupil' (expected one of student, teacher, tutor, parent, "
+        "admin)",
+        f"users.csv:4: language 'Русский' is not one of ru/en {allowed}",
+        "Roster not imported: 3 problem(s) found",
+    ]
+    assert result.stdout.splitlines() == ["imported: -"]
+    with closing(sqlite3.connect(tmp_path / "cli.sqlite3")) as database:
+        assert database.execute("SELECT count(*) FROM users").fetchone() == (0,)
 
 
 def test_run_with_a_wrong_token_or_an_unreachable_bot_api_says_so_in_one_line(

@@ -16,7 +16,7 @@ from db import migrate
 from db.models import Role
 from db.session import create_engine, create_session_factory
 from fake_bot_api import FakeBotAPI
-from handlers.commands import ADMIN_COMMANDS, PUBLIC_COMMANDS, set_bot_commands
+from handlers.commands import ADMIN_COMMANDS, MENU_LANGUAGES, PUBLIC_COMMANDS, set_bot_commands
 from services.access import AccessService
 from tests.bot_harness import ADMIN_ID, BotHarness, harness_settings, start_harness, stop_harness
 from tests.conftest import TEST_TOKEN
@@ -45,8 +45,9 @@ async def started(fake_api: FakeBotAPI, harness_database_url: str) -> AsyncItera
         fake_api, harness_settings(harness_database_url, fake_api.url, default_language="ru")
     )
     try:
+        # The last admin's menu in the last language is the last call made at start.
         await fake_api.wait_for(
-            lambda: fake_api.get_commands(chat_scope(ROSTER_ADMIN), "ru"),
+            lambda: fake_api.get_commands(chat_scope(ROSTER_ADMIN), MENU_LANGUAGES[-1]),
             message="the admin menus are set at start",
         )
         yield harness

@@ -154,7 +154,7 @@ async def test_silent_and_protected_sends_carry_their_flags(
         broadcast = await make_broadcast(
             session, target_group=TargetGroup.ALL_STUDENTS, message="Quiet news", **options
         )
-    await app.app.launcher.send_now(broadcast.id, ADMIN_ID)
+    await app.app.launcher.send_now(broadcast.id, ADMIN_ID, language="en")
     await app.app.sender.wait(broadcast.id)
     silent, protected = options.get("silent", False), options.get("protected", False)
     for chat_id in STUDENTS:

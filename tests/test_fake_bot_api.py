@@ -275,6 +275,22 @@ async def test_slow_and_latency(fake: FakeBotAPI, bot: Bot) -> None:
     assert time.monotonic() - t0 >= 0.15
 
 
+async def test_held_requests_wait_until_released(fake: FakeBotAPI, bot: Bot) -> None:
+    fake.hold(8)
+    held = [asyncio.create_task(bot.send_message(8, f"m{n}")) for n in range(2)]
+    await fake.wait_for(lambda: fake.holding == 2)
+    await bot.send_message(9, "not held")
+    assert [d.chat_id for d in fake.delivered] == [9]
+    assert not any(task.done() for task in held)
+
+    fake.release()
+    await asyncio.gather(*held)
+    assert sorted(d.text or "" for d in fake.messages_to(8)) == ["m0", "m1"]
+    assert fake.holding == 0
+    await bot.send_message(8, "after")  # released: no longer held
+    assert fake.messages_to(8)[-1].text == "after"
+
+
 # --------------------------------------------------------------------------- flood limits
 
 

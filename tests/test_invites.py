@@ -8,40 +8,42 @@ import csv
 import io
 import re
 import socket
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from bot.cli import main
+from core.i18n import Catalog
 from db.models import InviteToken, Role, User
 from db.session import SessionFactory
 from db.types import utcnow
 from services.invites import (
     CSV_HEADER,
     Invite,
+    InviteCsv,
     LinkService,
     RedeemStatus,
     TelegramAccount,
     hash_token,
     spreadsheet_safe,
-    write_invites_csv,
 )
+from services.results import InvitesIssued
 from tests.bot_harness import BotHarness
 from tests.conftest import TEST_TOKEN
 from tests.factories import add_user
 
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+EN = Catalog("en").translator("en")
 
 
-async def issue(links: LinkService, role: Role | None = None) -> dict[str, str]:
+async def issue(
+    links: LinkService, role: Role | None = None, *, include_linked: bool = False
+) -> dict[str, str]:
     """external_id -> token for one issuing run."""
-    return {
-        invite.external_id: invite.token
-        async for page in links.issue_invites(role)
-        for invite in page
-    }
+    invites: list[Invite] = []
+    await links.issue_invites(invites.extend, role=role, include_linked=include_linked)
+    return {invite.external_id: invite.token for invite in invites}
 
 
 def account(telegram_id: int, username: str | None = "someone", language: str = "ru"):
@@ -65,9 +67,14 @@ async def test_issue_gives_each_active_user_an_unguessable_token_stored_only_has
 ) -> None:
     async with session_factory() as session, session.begin():
         for number in range(5):
-            await add_user(session, role=Role.STUDENT, external_id=f"s{number}")
-        await add_user(session, role=Role.STUDENT, external_id="gone", is_active=False)
-    tokens = await issue(links)
+            await add_user(session, role=Role.STUDENT, external_id=f"s{number}", telegram_id=None)
+        await add_user(
+            session, role=Role.STUDENT, external_id="gone", is_active=False, telegram_id=None
+        )
+    invites: list[Invite] = []
+    result = await links.issue_invites(invites.extend)
+    assert result == InvitesIssued(issued=5, skipped_linked=0, skipped_inactive=1)
+    tokens = {invite.external_id: invite.token for invite in invites}
     assert sorted(tokens) == [f"s{number}" for number in range(5)]  # pages of 2, inactive left out
     assert len(set(tokens.values())) == 5
     assert all(TOKEN_SHAPE.fullmatch(token) and len(token) >= 32 for token in tokens.values())
@@ -79,9 +86,61 @@ async def test_issue_gives_each_active_user_an_unguessable_token_stored_only_has
 
 async def test_issue_filters_by_role(session_factory: SessionFactory, links: LinkService) -> None:
     async with session_factory() as session, session.begin():
-        await add_user(session, role=Role.STUDENT, external_id="student")
-        await add_user(session, role=Role.PARENT, external_id="parent")
+        await add_user(session, role=Role.STUDENT, external_id="student", telegram_id=None)
+        await add_user(session, role=Role.PARENT, external_id="parent", telegram_id=None)
     assert list(await issue(links, Role.PARENT)) == ["parent"]
+
+
+async def test_by_default_only_active_people_not_linked_get_a_link_and_the_rest_keep_theirs(
+    session_factory: SessionFactory, links: LinkService
+) -> None:
+    async with session_factory() as session, session.begin():
+        await add_user(session, role=Role.PARENT, external_id="new", telegram_id=None)
+        await add_user(session, role=Role.PARENT, external_id="linked", telegram_id=610)
+        await add_user(session, role=Role.PARENT, external_id="gone", is_active=False)
+        await add_user(session, role=Role.STUDENT, external_id="pupil", telegram_id=None)
+        await add_user(session, role=Role.STUDENT, external_id="linked-pupil", telegram_id=611)
+    first = await issue(links, include_linked=True)
+    assert sorted(first) == ["linked", "linked-pupil", "new", "pupil"]
+
+    invites: list[Invite] = []
+    result = await links.issue_invites(invites.extend)  # pages of 2 over 5 users
+
+    assert result == InvitesIssued(issued=2, skipped_linked=2, skipped_inactive=1)
+    assert sorted(invite.external_id for invite in invites) == ["new", "pupil"]
+    assert (await links.redeem(first["new"], account(620))).status is RedeemStatus.INVALID
+    # A linked person's unused link from the earlier run was not voided.
+    assert (await links.redeem(first["linked"], account(621))).status is RedeemStatus.LINKED
+
+
+async def test_all_includes_the_linked_but_never_the_inactive(
+    session_factory: SessionFactory, links: LinkService
+) -> None:
+    async with session_factory() as session, session.begin():
+        await add_user(session, role=Role.TUTOR, external_id="new", telegram_id=None)
+        await add_user(session, role=Role.TUTOR, external_id="linked", telegram_id=630)
+        await add_user(session, role=Role.TUTOR, external_id="gone", is_active=False)
+    invites: list[Invite] = []
+    result = await links.issue_invites(invites.extend, include_linked=True)
+    assert result == InvitesIssued(issued=2, skipped_linked=0, skipped_inactive=1)
+    assert sorted(invite.external_id for invite in invites) == ["linked", "new"]
+
+
+async def test_a_role_voids_only_that_roles_unused_links(
+    session_factory: SessionFactory, links: LinkService
+) -> None:
+    async with session_factory() as session, session.begin():
+        await add_user(session, role=Role.TEACHER, external_id="teacher", telegram_id=None)
+        await add_user(session, role=Role.PARENT, external_id="parent", telegram_id=None)
+        await add_user(session, role=Role.PARENT, external_id="gone", is_active=False)
+        await add_user(session, role=Role.STUDENT, external_id="pupil", telegram_id=640)
+    first = await issue(links)
+    invites: list[Invite] = []
+    result = await links.issue_invites(invites.extend, role=Role.TEACHER)
+    assert result == InvitesIssued(issued=1, skipped_linked=0, skipped_inactive=0)
+    assert (await links.redeem(first["teacher"], account(650))).status is RedeemStatus.INVALID
+    assert (await links.redeem(invites[0].token, account(650))).status is RedeemStatus.LINKED
+    assert (await links.redeem(first["parent"], account(651))).status is RedeemStatus.LINKED
 
 
 async def test_issuing_again_invalidates_unused_tokens_and_keeps_used_ones(
@@ -92,7 +151,7 @@ async def test_issuing_again_invalidates_unused_tokens_and_keeps_used_ones(
         await add_user(session, role=Role.STUDENT, external_id="b", telegram_id=None)
     first = await issue(links)
     assert (await links.redeem(first["a"], account(501))).status is RedeemStatus.LINKED
-    second = await issue(links)
+    second = await issue(links, include_linked=True)
     assert (await links.redeem(first["b"], account(502))).status is RedeemStatus.INVALID
     assert (await links.redeem(first["a"], account(501))).status is RedeemStatus.USED
     assert (await links.redeem(second["b"], account(502))).status is RedeemStatus.LINKED
@@ -106,7 +165,12 @@ async def test_redeem_links_the_account_and_uses_the_token_up(
 ) -> None:
     async with session_factory() as session, session.begin():
         user = await add_user(
-            session, role=Role.PARENT, external_id="p", telegram_id=None, blocked=True
+            session,
+            role=Role.PARENT,
+            external_id="p",
+            telegram_id=None,
+            blocked=True,
+            deactivated=True,  # an account deleted since: the new one is reachable
         )
     tokens = await issue(links)
     redemption = await links.redeem(tokens["p"], account(777, "mum", "en"))
@@ -122,7 +186,7 @@ async def test_redeem_links_the_account_and_uses_the_token_up(
         "mum",
         "en",
     )
-    assert linked.bot_blocked_at is None
+    assert (linked.bot_blocked_at, linked.telegram_deactivated_at) == (None, None)
     async with session_factory() as session:
         used_at = await session.scalar(select(InviteToken.used_at))
     assert used_at is not None
@@ -158,7 +222,7 @@ async def test_relinking_replaces_the_users_previous_account(
 ) -> None:
     async with session_factory() as session, session.begin():
         user = await add_user(session, role=Role.TEACHER, external_id="t", telegram_id=111)
-    tokens = await issue(links)
+    tokens = await issue(links, include_linked=True)
     redemption = await links.redeem(tokens["t"], account(222, "newphone"))
     assert redemption.status is RedeemStatus.LINKED and redemption.moved_from is None
     relinked = await load_user(session_factory, user.id)
@@ -183,29 +247,35 @@ async def test_an_account_linked_to_someone_else_moves_to_the_tokens_user(
     assert (await load_user(session_factory, sibling.id)).telegram_id is None
 
 
-async def test_refresh_updates_details_and_clears_the_block_mark(
+async def test_refresh_updates_details_and_clears_the_unreachable_marks(
     session_factory: SessionFactory, links: LinkService
 ) -> None:
     async with session_factory() as session, session.begin():
-        user = await add_user(session, role=Role.STUDENT, telegram_id=444, blocked=True)
+        user = await add_user(
+            session, role=Role.STUDENT, telegram_id=444, blocked=True, deactivated=True
+        )
     assert await links.refresh(account(444, "renamed", "en")) == user.full_name
     refreshed = await load_user(session_factory, user.id)
     assert (refreshed.bot_blocked_at, refreshed.telegram_username) == (None, "renamed")
+    assert refreshed.telegram_deactivated_at is None
     assert await links.refresh(account(445)) is None
 
 
 async def test_blocking_twice_keeps_the_first_time_and_unblocking_clears_it(
     session_factory: SessionFactory, links: LinkService
 ) -> None:
+    """Unblocking also clears a deactivated mark: the account evidently works."""
     async with session_factory() as session, session.begin():
-        user = await add_user(session, role=Role.STUDENT, telegram_id=555)
+        user = await add_user(session, role=Role.STUDENT, telegram_id=555, deactivated=True)
     await links.set_bot_blocked(555, blocked=True)
     first = (await load_user(session_factory, user.id)).bot_blocked_at
     assert first is not None and first <= utcnow()
     await links.set_bot_blocked(555, blocked=True)
     assert (await load_user(session_factory, user.id)).bot_blocked_at == first
+    assert (await load_user(session_factory, user.id)).telegram_deactivated_at is not None
     await links.set_bot_blocked(555, blocked=False)
-    assert (await load_user(session_factory, user.id)).bot_blocked_at is None
+    unblocked = await load_user(session_factory, user.id)
+    assert (unblocked.bot_blocked_at, unblocked.telegram_deactivated_at) == (None, None)
 
 
 @pytest.mark.parametrize(
@@ -226,13 +296,11 @@ def test_spreadsheet_safe_escapes_formula_cells(cell: str, expected: str) -> Non
     assert spreadsheet_safe(cell) == expected
 
 
-async def test_csv_escapes_formulas_and_round_trips() -> None:
-    async def pages() -> AsyncIterator[list[Invite]]:
-        yield [Invite("=1+1", 'Anna "Ann", Smith', Role.STUDENT, "tok_1")]
-        yield [Invite("p-2", "@evil", Role.PARENT, "tok-2")]
-
+def test_csv_escapes_formulas_and_round_trips() -> None:
     out = io.StringIO()
-    assert await write_invites_csv(pages(), "school_bot", out) == 2
+    invite_csv = InviteCsv(out, "school_bot")
+    invite_csv.write([Invite("=1+1", 'Anna "Ann", Smith', Role.STUDENT, "tok_1")])
+    invite_csv.write([Invite("p-2", "@evil", Role.PARENT, "tok-2")])
     rows = list(csv.reader(io.StringIO(out.getvalue())))
     assert rows == [
         list(CSV_HEADER),
@@ -270,7 +338,7 @@ async def test_invite_link_flow_end_to_end(
     )
     captured = capsys.readouterr()
     rows = list(csv.DictReader(io.StringIO(captured.out)))
-    assert "1 invite links written." in captured.err
+    assert captured.err.splitlines() == ["1 invite link written."]  # the student: not a parent
     assert [(row["external_id"], row["full_name"], row["role"]) for row in rows] == [
         ("'=cmd", "Мария", "parent")
     ]
@@ -325,3 +393,57 @@ async def test_cli_says_when_the_bot_api_is_unreachable(
     assert stopped.value.code == 2
     assert "cannot reach the Bot API at http://127.0.0.1" in capsys.readouterr().err
     assert not (tmp_path / "cli.sqlite3").exists()
+
+
+async def test_cli_skips_the_linked_and_inactive_says_so_and_a_role_leaves_other_links_valid(
+    bot_harness: BotHarness,
+    harness_database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    factory = bot_harness.app.session_factory
+    async with factory() as session, session.begin():
+        await add_user(
+            session, role=Role.PARENT, external_id="p-new", full_name="Pat", telegram_id=None
+        )
+        await add_user(session, role=Role.PARENT, external_id="p-linked", telegram_id=8101)
+        await add_user(session, role=Role.PARENT, external_id="p-gone", is_active=False)
+        await add_user(
+            session, role=Role.STUDENT, external_id="s-new", full_name="Sam", telegram_id=None
+        )
+
+    async def invite_links(*args: str) -> tuple[dict[str, str], list[str]]:
+        """The tokens written (by external id) and the lines said on stderr."""
+        assert await run_cli(monkeypatch, harness_database_url, bot_harness.api.url, *args) == 0
+        captured = capsys.readouterr()
+        tokens = {
+            row["external_id"]: row["link"].rsplit("=", 1)[1]
+            for row in csv.DictReader(io.StringIO(captured.out))
+        }
+        return tokens, captured.err.splitlines()
+
+    everyone, said = await invite_links()
+    assert sorted(everyone) == ["p-new", "s-new"]
+    assert said == [
+        "2 invite links written.",
+        "Skipped: 1 already linked (use --all to include them), 1 inactive.",
+    ]
+
+    parents, said = await invite_links("--role", "parent")
+    assert list(parents) == ["p-new"]
+    assert said == [
+        "1 invite link written.",
+        "Skipped: 1 already linked (use --all to include them), 1 inactive.",
+    ]
+
+    # The student's link from the first run still works; the parent's is replaced.
+    [pupil] = await bot_harness.send(8201, f"/start {everyone['s-new']}", language_code="en")
+    assert pupil.text == EN("invite-linked", name="Sam")
+    [stale] = await bot_harness.send(8202, f"/start {everyone['p-new']}", language_code="en")
+    assert stale.text == EN("invite-invalid")
+    [fresh] = await bot_harness.send(8202, f"/start {parents['p-new']}", language_code="en")
+    assert fresh.text == EN("invite-linked", name="Pat")
+
+    linked_too, said = await invite_links("--role", "parent", "--all")
+    assert sorted(linked_too) == ["p-linked", "p-new"]
+    assert said == ["2 invite links written.", "Skipped: 1 inactive."]

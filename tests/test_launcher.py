@@ -48,7 +48,7 @@ async def test_send_now_announces_then_posts_progress_then_sends(
         announced.append(count)
         assert not bot_harness.api.messages_to(ADMIN_ID)  # before the progress message
 
-    started = await app.launcher.send_now(broadcast_id, ADMIN_ID, announce=announce)
+    started = await app.launcher.send_now(broadcast_id, ADMIN_ID, language="en", announce=announce)
     await app.sender.wait(broadcast_id)
     await app.progress.wait(broadcast_id)
 
@@ -68,7 +68,7 @@ async def test_a_progress_message_that_cannot_be_posted_does_not_stop_the_broadc
     broadcast_id = await draft_for_students(bot_harness)
     bot_harness.api.set_blocked(ADMIN_ID)  # the admin's chat refuses messages
 
-    started = await app.launcher.send_now(broadcast_id, ADMIN_ID)
+    started = await app.launcher.send_now(broadcast_id, ADMIN_ID, language="en")
     await app.sender.wait(broadcast_id)
 
     assert started.progress_message_id is None
@@ -82,7 +82,7 @@ async def test_nobody_reachable_is_refused_and_changes_nothing(bot_harness: BotH
     broadcast_id = await draft_for_students(bot_harness, reachable=False)
 
     with pytest.raises(NoRecipients) as refused:
-        await app.launcher.send_now(broadcast_id, ADMIN_ID)
+        await app.launcher.send_now(broadcast_id, ADMIN_ID, language="en")
     with pytest.raises(NoRecipients):
         await app.launcher.preview(broadcast_id)
 
@@ -100,7 +100,7 @@ async def test_a_status_changed_meanwhile_is_refused_with_its_facts(
     await app.dispatcher["broadcasts"].cancel_broadcast(broadcast_id)
 
     with pytest.raises(InvalidStatus) as refused:
-        await app.launcher.send_now(broadcast_id, ADMIN_ID)
+        await app.launcher.send_now(broadcast_id, ADMIN_ID, language="en")
     assert (refused.value.broadcast_id, refused.value.status) == (
         broadcast_id,
         BroadcastStatus.CANCELLED,
@@ -117,7 +117,7 @@ async def test_a_confirmed_status_that_moved_on_is_refused_as_changed(
     confirmed_as = BroadcastStatus.SCHEDULED  # the question showed a scheduled broadcast
 
     with pytest.raises(StatusChanged) as changed:
-        await app.launcher.send_now(broadcast_id, ADMIN_ID, expected=confirmed_as)
+        await app.launcher.send_now(broadcast_id, ADMIN_ID, language="en", expected=confirmed_as)
 
     assert (changed.value.expected, changed.value.status) == (
         BroadcastStatus.SCHEDULED,

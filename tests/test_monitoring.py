@@ -242,7 +242,10 @@ async def test_progress_explains_bad_arguments_unknown_ids_and_an_empty_history(
 
 @pytest.mark.parametrize(
     ("language", "done"),
-    [("en", "Broadcast cancelled successfully"), ("ru", "Рассылка успешно отменена")],
+    [
+        ("en", "Scheduled broadcast #{id} cancelled: it will not go out."),
+        ("ru", "Запланированная рассылка #{id} отменена: она не будет отправлена."),
+    ],
 )
 async def test_cancel_asks_first_and_no_keeps_it_yes_cancels_it(
     bot_harness: BotHarness, language: str, done: str
@@ -267,7 +270,7 @@ async def test_cancel_asks_first_and_no_keeps_it_yes_cancels_it(
     [question] = await bot_harness.send(ADMIN_ID, f"/cancel {broadcast_id}", language_code=language)
     yes = buttons(question)[text("cancel-btn-yes", language)]
     await bot_harness.click(ADMIN_ID, yes, question.message_id, language_code=language)
-    assert current_text(bot_harness, question).startswith(done)
+    assert current_text(bot_harness, question) == done.format(id=broadcast_id)
     assert await status_of(factory, broadcast_id) is BroadcastStatus.CANCELLED
 
     # The same Yes again, now on a cancelled broadcast: an alert, nothing changes.
@@ -313,7 +316,9 @@ async def test_progress_message_refresh_and_cancel_buttons(bot_harness: BotHarne
     # Cancel asks for confirmation in a new message; the broadcast goes on meanwhile.
     sent, _, _ = await bot_harness.click(ADMIN_ID, live_buttons["✖ Cancel"], message_id)
     [question] = sent
-    assert question.text == text("cancel-confirm", id=str(broadcast_id), status="Sending")
+    assert question.text == text(
+        "cancel-confirm", id=str(broadcast_id), state="sending", status="Sending"
+    )
     assert await status_of(factory, broadcast_id) is BroadcastStatus.SENDING
     await bot_harness.click(ADMIN_ID, buttons(question)["Yes, cancel it"], question.message_id)
     assert await status_of(factory, broadcast_id) is BroadcastStatus.CANCELLED
@@ -370,11 +375,17 @@ async def test_retry_failed_button_starts_a_retry_with_its_own_progress_message(
     final = bot_harness.api.messages_to(ADMIN_ID)[-1]
     assert list(buttons(final)) == ["🔁 Retry failed (2)"]
 
-    sent, _, _ = await bot_harness.click(
+    [question], _, _ = await bot_harness.click(
         ADMIN_ID, buttons(final)["🔁 Retry failed (2)"], message_id
     )
-    started, new_progress = sent
-    assert started.text == text("retry-started", count=2, id=str(broadcast_id))
+    assert question.text == text("retry-confirm", count=2, id=str(broadcast_id))
+    assert list(buttons(final)) == ["🔁 Retry failed (2)"]  # nothing happened yet
+    [new_progress], _, _ = await bot_harness.click(
+        ADMIN_ID, buttons(question)["Yes, send again"], question.message_id
+    )
+    assert current_text(bot_harness, question) == text(
+        "retry-started", count=2, id=str(broadcast_id)
+    )
     assert f"Broadcast #{broadcast_id}</b>" in (new_progress.text or "")
     assert current_buttons(bot_harness, final) == {}  # the old button is gone
 
@@ -402,9 +413,18 @@ async def test_retry_command_answers_with_the_count_and_a_progress_message(
     ]
     assert [m.text for m in await bot_harness.send(ADMIN_ID, "/retry x")] == [text("usage-retry")]
 
-    replies = await bot_harness.send(ADMIN_ID, "/retry", language_code="ru")  # the latest
-    assert replies[0].text == f"Повторная отправка запущена для 1 получателя (рассылка #{retried})."
-    assert f"#{retried}</b>" in (replies[1].text or "")
+    [question] = await bot_harness.send(ADMIN_ID, "/retry", language_code="ru")  # the latest
+    assert question.text == f"Рассылка #{retried}: отправить ещё раз 1 получателю?"
+    [progress], _, _ = await bot_harness.click(
+        ADMIN_ID,
+        buttons(question)["Да, отправить ещё раз"],
+        question.message_id,
+        language_code="ru",
+    )
+    assert current_text(bot_harness, question) == (
+        f"Повторная отправка запущена для 1 получателя (рассылка #{retried})."
+    )
+    assert f"#{retried}</b>" in (progress.text or "")
     await app.sender.wait(retried)
     assert await status_of(factory, retried) is BroadcastStatus.SENT
 

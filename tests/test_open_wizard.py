@@ -63,13 +63,18 @@ async def test_progress_buttons_and_a_cancel_confirmation_act_while_a_wizard_is_
     sent, _, answers = await bot_harness.click(ADMIN_ID, buttons(live)["✖ Cancel"], message_id)
     [question] = sent
     assert no_alerts(answers)
-    assert question.text == text("cancel-confirm", id=str(broadcast_id), status="Sending")
+    assert question.text == text(
+        "cancel-confirm", id=str(broadcast_id), state="sending", status="Sending"
+    )
     _, _, answers = await bot_harness.click(
         ADMIN_ID, buttons(question)["Yes, cancel it"], question.message_id
     )
     assert no_alerts(answers)
     assert await status_of(factory, broadcast_id) is BroadcastStatus.CANCELLED
-    assert current_text(bot_harness, question).startswith("Broadcast cancelled successfully")
+    assert current_text(bot_harness, question) == (
+        f"Broadcast #{broadcast_id} cancelled: 1 will not get it. "
+        "Too late for 1: already delivered."
+    )
 
     # The wizard is still where it was and takes its own buttons.
     _, edits, answers = await wizard.press("All students", on=step_one)
@@ -109,11 +114,16 @@ async def test_details_lists_and_recipient_pages_act_while_a_wizard_is_open(
     )
     assert no_alerts(answers)
     assert "· Failed · 1 found" in current_text(bot_harness, recipients)
-    sent, _, answers = await bot_harness.click(
+    [question], _, answers = await bot_harness.click(
         ADMIN_ID, buttons(details)["🔁 Retry failed (1)"], details.message_id
     )
     assert no_alerts(answers)
-    assert sent[0].text == text("retry-started", count=1, id=str(completed))
+    assert question.text == text("retry-confirm", count=1, id=str(completed))
+    _, _, answers = await bot_harness.click(
+        ADMIN_ID, buttons(question)["Yes, send again"], question.message_id
+    )
+    assert no_alerts(answers)
+    assert current_text(bot_harness, question) == text("retry-started", count=1, id=str(completed))
     await bot_harness.app.sender.wait(completed)
 
     [listing] = await bot_harness.send(ADMIN_ID, "/broadcasts")
@@ -200,7 +210,7 @@ async def test_cancel_typed_inside_the_wizard_discards_it_and_leaves_broadcasts_
     # means a broadcast.
     assert [m.text for m in await bot_harness.send(ADMIN_ID, "Hello")] == [text("admin-hint")]
     [question] = await bot_harness.send(ADMIN_ID, "/cancel")
-    assert question.text == text("cancel-confirm", id=str(latest), status="Scheduled")
+    assert question.text == text("cancel-confirm", id=str(latest), state="scheduled")
 
 
 async def test_cancel_with_an_id_inside_the_wizard_cancels_that_broadcast(
@@ -212,7 +222,7 @@ async def test_cancel_with_an_id_inside_the_wizard_cancels_that_broadcast(
     wizard = await open_wizard(bot_harness)
 
     [question] = await bot_harness.send(ADMIN_ID, f"/cancel {target}")
-    assert question.text == text("cancel-confirm", id=str(target), status="Scheduled")
+    assert question.text == text("cancel-confirm", id=str(target), state="scheduled")
     _, _, answers = await bot_harness.click(
         ADMIN_ID, buttons(question)["Yes, cancel it"], question.message_id
     )

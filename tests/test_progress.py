@@ -6,21 +6,27 @@ from __future__ import annotations
 import itertools
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from bot.app import send_policy
+from core.i18n import Catalog
 from core.settings import Settings
-from db.models import Broadcast, BroadcastStatus
+from db.models import Broadcast, BroadcastRecipient, BroadcastStatus, User
 from db.session import SessionFactory
+from db.types import utcnow
 from fake_bot_api import FakeBotAPI
+from handlers.progress_view import progress_renderer
 from services.limiter import RateLimiter
 from services.progress import (
     ProgressHub,
     ProgressReporter,
     ProgressSnapshot,
     RunProgress,
+    read_snapshot,
     render_plain,
 )
 from services.sender import BroadcastSender
@@ -28,6 +34,8 @@ from tests.conftest import TEST_TOKEN
 from tests.sender_process import make_bot, seed_broadcast
 
 ADMIN_CHAT = 1000
+MOSCOW = ZoneInfo("Europe/Moscow")
+NOON = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
 def snapshot(
@@ -68,6 +76,15 @@ def test_the_plain_rendering_shows_bar_counters_rate_eta_and_errors() -> None:
     paused, _ = render_plain(snapshot(paused=True))
     assert "Paused: database unavailable, retrying" in paused and "Rate" not in paused
 
+    waiting, _ = render_plain(
+        snapshot(sent=190, failed=7, retry_waiting=3, next_retry_at=NOON + timedelta(seconds=70))
+    )
+    assert "Waiting for retries: 3 pending, next at 12:01:10 UTC" in waiting
+    assert "Rate" not in waiting
+
+    took, _ = render_plain(snapshot(BroadcastStatus.SENT, sent=200, failed=0, took_seconds=134))
+    assert "Took 2:14" in took.split("\n")
+
 
 def test_a_run_marks_its_last_counters_paused_and_then_goes_on() -> None:
     hub = ProgressHub()
@@ -93,6 +110,59 @@ def test_a_run_marks_its_last_counters_paused_and_then_goes_on() -> None:
         quiet.publish(BroadcastStatus.SENDING, 200, 0, 0, {})
         latest = subscription.newest()
         assert latest is not None and latest.paused
+
+
+def test_a_run_says_when_everyone_pending_waits_for_a_retry_until_it_publishes_again() -> None:
+    hub = ProgressHub()
+    progress = RunProgress(hub, 7)
+    due = NOON + timedelta(seconds=10)
+    with hub.subscribe(7) as subscription:
+        progress.count(10)
+        progress.publish(BroadcastStatus.SENDING, 200, 190, 7, {"server_error": 7})
+        progress.wait_for_retries(due)
+        waiting = subscription.newest()
+        assert waiting is not None and waiting.waiting_for_retries
+        assert (waiting.retry_waiting, waiting.next_retry_at, waiting.rate) == (3, due, 0.0)
+        assert (waiting.sent, waiting.failed, waiting.eta_seconds) == (190, 7, None)
+        progress.publish(BroadcastStatus.SENDING, 200, 191, 7, {"server_error": 7})
+        going_on = subscription.newest()
+        assert going_on is not None and not going_on.waiting_for_retries
+        assert (going_on.retry_waiting, going_on.next_retry_at) == (0, None)
+
+
+async def test_the_stored_snapshot_counts_who_waits_for_a_retry_and_how_long_it_took(
+    session_factory: SessionFactory,
+) -> None:
+    broadcast_id = await seed_broadcast(session_factory, 4, first_chat_id=24_000)
+    async with session_factory() as session, session.begin():
+        rows = list(
+            await session.scalars(
+                select(BroadcastRecipient)
+                .where(BroadcastRecipient.broadcast_id == broadcast_id)
+                .order_by(BroadcastRecipient.id)
+            )
+        )
+        rows[0].next_attempt_at = NOON + timedelta(seconds=10)
+        rows[1].next_attempt_at = NOON + timedelta(seconds=60)
+        rows[2].next_attempt_at = NOON - timedelta(seconds=5)  # due already
+    stored = await read_snapshot(session_factory, broadcast_id, now=NOON)
+    assert (stored.retry_waiting, stored.next_retry_at) == (2, NOON + timedelta(seconds=10))
+    assert not stored.waiting_for_retries  # two of the four can be sent now
+    later = await read_snapshot(session_factory, broadcast_id, now=NOON + timedelta(seconds=30))
+    assert (later.retry_waiting, later.next_retry_at) == (1, NOON + timedelta(seconds=60))
+    assert stored.took_seconds is None  # still sending
+
+    async with session_factory() as session, session.begin():
+        await session.execute(
+            update(Broadcast)
+            .where(Broadcast.id == broadcast_id)
+            .values(
+                status=BroadcastStatus.SENT,
+                sent_at=NOON,
+                completed_at=NOON + timedelta(minutes=2, seconds=14),
+            )
+        )
+    assert (await read_snapshot(session_factory, broadcast_id, now=NOON)).took_seconds == 134
 
 
 @pytest.fixture
@@ -195,3 +265,49 @@ async def test_a_flood_limited_edit_waits_and_sending_goes_on(
         assert len({d.chat_id for d in api.delivered if d.chat_id != ADMIN_CHAT}) == 150
         assert len(api.messages_to(ADMIN_CHAT)) == 1
         assert "Pending: 0 (of 150)" in (api.edits_of(ADMIN_CHAT)[-1].text or "")
+
+
+async def test_while_a_recipient_waits_for_its_retry_the_live_message_says_so_and_when(
+    api: FakeBotAPI, session_factory: SessionFactory, settings: Settings
+) -> None:
+    broadcast_id = await seed_broadcast(session_factory, 5, first_chat_id=23_000)
+    api.set_flaky(23_002, 1)  # one 502: its retry is due a minute later
+    limiter = RateLimiter(60)
+    bot = make_bot(api.url, limiter)
+    hub = ProgressHub()
+    a_minute = replace(send_policy(settings), retry_delays=(60.0,))
+    sender = BroadcastSender(bot, session_factory, a_minute, limiter, hub)
+    render = progress_renderer(Catalog("en"), MOSCOW)
+    reporter = ProgressReporter(bot, session_factory, hub, edit_interval=0.05, render=render)
+
+    def waiting_edits() -> list[str]:
+        return [e.text or "" for e in api.edits_of(ADMIN_CHAT) if "⏳" in (e.text or "")]
+
+    before = utcnow()
+    try:
+        await reporter.attach(broadcast_id, ADMIN_CHAT, "ru")
+        await sender.start(broadcast_id)
+        await api.wait_for(lambda: bool(waiting_edits()), timeout=10)
+        after = utcnow()
+        stored = await reporter.snapshot(broadcast_id)  # what Refresh and /progress read
+    finally:
+        await reporter.shutdown()
+        await sender.shutdown()  # long before the retry is due
+        await bot.session.close()
+
+    async with session_factory() as session:
+        due = await session.scalar(
+            select(BroadcastRecipient.next_attempt_at)
+            .join(User, User.id == BroadcastRecipient.recipient_id)
+            .where(BroadcastRecipient.broadcast_id == broadcast_id, User.telegram_id == 23_002)
+        )
+    assert due is not None
+    assert before + timedelta(seconds=60) <= due <= after + timedelta(seconds=60)
+    [waiting] = waiting_edits()
+    lines = waiting.split("\n")
+    assert "Доставлено: 4 · Ошибок: 0 · Ожидают: 1 (из 5)" in lines
+    in_moscow = f"{due.astimezone(MOSCOW):%H:%M:%S}"
+    assert f"⏳ Ждут повторной попытки: 1 получатель, следующая в {in_moscow}" in lines
+    assert not any("Скорость" in line for line in lines)
+    assert stored.waiting_for_retries
+    assert (stored.retry_waiting, stored.next_retry_at) == (1, due)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, update
@@ -46,6 +47,7 @@ CATALOG = Catalog("en")
 PARENTS = {4001: "ru", 4002: "en", 4003: None, 4004: "de"}
 """Parents' chats and their languages: none and an unsupported one get the default (en)."""
 PRESSED_AT = datetime(2026, 12, 1, 11, 2, tzinfo=UTC)  # 14:02 in Europe/Moscow
+MOSCOW = ZoneInfo("Europe/Moscow")
 READ = "✅ I have read it"
 READ_RU = "✅ Ознакомлен(а)"
 
@@ -76,7 +78,7 @@ async def send_to_parents(harness: BotHarness, **options: Any) -> int:
         broadcast = await make_broadcast(
             session, target_group=TargetGroup.ALL_PARENTS, message="Meeting on Friday", **options
         )
-    await harness.app.launcher.send_now(broadcast.id, ADMIN_ID)
+    await harness.app.launcher.send_now(broadcast.id, ADMIN_ID, language="en")
     await harness.app.sender.wait(broadcast.id)
     await harness.app.progress.wait(broadcast.id)
     return broadcast.id
@@ -339,7 +341,7 @@ def test_the_confirmed_line_formats_numbers_and_plurals(
 
 def test_the_progress_message_counts_confirmations_only_when_asked() -> None:
     asked = ProgressSnapshot(9, BroadcastStatus.SENT, 1011, 1011, 0, confirmed=812)
-    text, _ = render_progress(EN, asked)
+    text, _ = render_progress(EN, asked, MOSCOW)
     assert "Confirmed: 812 of 1,011 delivered (80%)" in text.split("\n")
-    text, _ = render_progress(EN, ProgressSnapshot(9, BroadcastStatus.SENT, 1011, 1011, 0))
+    text, _ = render_progress(EN, ProgressSnapshot(9, BroadcastStatus.SENT, 1011, 1011, 0), MOSCOW)
     assert "Confirmed" not in text

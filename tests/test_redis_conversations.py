@@ -71,7 +71,7 @@ async def test_the_wizard_keeps_its_stack_in_redis_and_sends_now(
     assert any(":aiogd:context:" in key for key in keys), keys
 
     await wizard.press("By subject")
-    await wizard.say("math")
+    await wizard.type("math")
     assert wizard.labels()[:2] == ["Mathematics", "Show all"]
     await wizard.press("Mathematics")
     replies = await wizard.compose("Hello, school", entities=BOLD_HELLO)
@@ -202,13 +202,17 @@ async def test_progress_cancel_and_retry_with_redis(bot_harness: BotHarness) -> 
     assert "Sent: 1 · Failed: 0 · Pending: 1 (of 2)" in current_text(bot_harness, progress)
 
     [question] = await bot_harness.send(ADMIN_ID, f"/cancel {sending}")
-    assert question.text == text("cancel-confirm", id=str(sending), status="Sending")
+    assert question.text == text(
+        "cancel-confirm", id=str(sending), state="sending", status="Sending"
+    )
     await bot_harness.click(ADMIN_ID, buttons(question)["Yes, cancel it"], question.message_id)
     assert await status_of(factory, sending) is BroadcastStatus.CANCELLED
 
     failed = await add_broadcast(factory, status=BroadcastStatus.FAILED, failed=("network",))
-    replies = await bot_harness.send(ADMIN_ID, "/retry")  # the latest
-    assert replies[0].text == text("retry-started", count=1, id=str(failed))
+    [question] = await bot_harness.send(ADMIN_ID, "/retry")  # the latest
+    assert question.text == text("retry-confirm", count=1, id=str(failed))
+    await bot_harness.click(ADMIN_ID, buttons(question)["Yes, send again"], question.message_id)
+    assert current_text(bot_harness, question) == text("retry-started", count=1, id=str(failed))
     await app.sender.wait(failed)
     assert await status_of(factory, failed) is BroadcastStatus.SENT
 

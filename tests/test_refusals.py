@@ -100,9 +100,7 @@ async def test_a_stale_cancel_confirmation_asks_again_with_what_changed(
     async with factory() as session, session.begin():
         draft = await make_broadcast(session, status=BroadcastStatus.DRAFT)
     [question] = await bot_harness.send(ADMIN_ID, f"/cancel {draft.id}")
-    assert question.text == f"Cancel broadcast #{draft.id} (Draft)? " + (
-        "Recipients who have not got it yet will not get it."
-    )
+    assert question.text == f"Cancel draft #{draft.id}? It will not be sent."
     async with factory() as session, session.begin():  # meanwhile, someone schedules it
         await session.execute(
             update(Broadcast)
@@ -116,7 +114,7 @@ async def test_a_stale_cancel_confirmation_asks_again_with_what_changed(
     [asked_again] = edits
     assert (asked_again.text or "").startswith(
         f"Broadcast #{draft.id} has changed since you were asked: it is Scheduled now, not Draft."
-        f"\n\nCancel broadcast #{draft.id} (Scheduled)?"
+        f"\n\nCancel scheduled broadcast #{draft.id}? It will not go out."
     )
     assert [answer.get("show_alert") for answer in answers] == [None]
     async with factory() as session:

@@ -293,6 +293,19 @@ async def test_is_active_words(
     assert (await user(session_factory, "p1")).is_active is active
 
 
+@pytest.mark.parametrize(
+    ("cell", "language"),
+    [("ru", "ru"), ("EN", "en"), ("en-US", "en"), ("ru_RU", "ru"), (" Ru-ru ", "ru"), ("", None)],
+)
+async def test_language_regional_forms_and_case_name_the_catalog_language(
+    session_factory: SessionFactory, tmp_path: Path, cell: str, language: str | None
+) -> None:
+    users = f"{USERS_HEADER}\np1,Parent,,parent,,,{cell}\n"
+    await import_roster(session_factory, write(tmp_path, "users.csv", users))
+
+    assert (await user(session_factory, "p1")).language_code == language
+
+
 async def test_link_files_may_name_users_only_in_the_database(
     session_factory: SessionFactory, tmp_path: Path, base_roster: dict[str, Path]
 ) -> None:
@@ -523,6 +536,17 @@ REFUSALS = {
         {"users": f"{USERS_HEADER}\nx1,One,,parent,,maybe,\n"},
         ["users.csv:2: is_active 'maybe' is not one of true/false/1/0/yes/no (empty means true)"],
     ),
+    "unsupported language": (
+        {
+            "users": f"{USERS_HEADER}\nx1,One,,parent,,,de\nx2,Two,,parent,,,english\n"
+            "x3,Three,,parent,,,ru-\nx4,Four,,parent,,,en\n"
+        },
+        [
+            f"users.csv:{line}: language '{value}' is not one of ru/en "
+            "(a regional form such as en-US or ru_RU counts; may be empty)"
+            for line, value in ((2, "de"), (3, "english"), (4, "ru-"))
+        ],
+    ),
     "missing columns": (
         {
             "users": "external_id,full_name,role,telegram_id,is_active\nx1,One,parent,,\n",
@@ -665,7 +689,7 @@ async def test_every_problem_of_every_file_is_reported_together(
         monkeypatch,
         {
             "tutoring": "tutor_external_id,student_external_id\ns1,s2\n",
-            "users": f"{USERS_HEADER}\nx1,One,,boss,abc,sometimes,\nx2,Good,,parent,,,\n"
+            "users": f"{USERS_HEADER}\nx1,One,,boss,abc,sometimes,fr-FR\nx2,Good,,parent,,,\n"
             "x1,,,parent,,,\n",
             "enrollments": "teacher_external_id;subject;student_external_id\nx2;Art;x2\n;;ghost\n",
         },
@@ -678,6 +702,8 @@ async def test_every_problem_of_every_file_is_reported_together(
         f"users.csv:2: unknown role 'boss' (expected one of {ROLES})",
         "users.csv:2: telegram_id 'abc' is not a Telegram user id (a positive number)",
         "users.csv:2: is_active 'sometimes' is not one of true/false/1/0/yes/no (empty means true)",
+        "users.csv:2: language 'fr-FR' is not one of ru/en "
+        "(a regional form such as en-US or ru_RU counts; may be empty)",
         "users.csv:4: external_id x1 is already used on line 2",
         "users.csv:4: empty full_name",
         "enrollments.csv:2: student_external_id x2 is a parent, not a student",
@@ -687,7 +713,7 @@ async def test_every_problem_of_every_file_is_reported_together(
         "no such user in the users file or the database",
         "tutoring.csv:2: tutor_external_id s1 is a student, not a tutor",
     ]
-    assert str(refused.value) == "Roster not imported: 10 problem(s) found"
+    assert str(refused.value) == "Roster not imported: 11 problem(s) found"
     assert await snapshot(session_factory) == before
 
 

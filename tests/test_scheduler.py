@@ -24,12 +24,13 @@ from db.session import SessionFactory, create_engine, create_session_factory
 from db.types import utcnow
 from fake_bot_api import FakeBotAPI
 from handlers.notices import scheduled_failure_notifier
+from handlers.progress_view import progress_renderer
 from services.audience import AudienceService
 from services.broadcasts import BroadcastService
 from services.errors import BroadcastNotFound, InvalidStatus, ValidationFailed
 from services.launcher import BroadcastLauncher
 from services.limiter import RateLimiter
-from services.progress import ProgressHub, ProgressReporter
+from services.progress import ProgressHub, ProgressReporter, Render, render_plain
 from services.scheduler import BroadcastScheduler, job_id
 from services.sender import BroadcastSender
 from tests.bot_harness import harness_settings, start_harness, stop_harness
@@ -57,14 +58,19 @@ class Scheduling:
 
 @asynccontextmanager
 async def scheduling(
-    api: FakeBotAPI, session_factory: SessionFactory, settings: Settings, *, start: bool = True
+    api: FakeBotAPI,
+    session_factory: SessionFactory,
+    settings: Settings,
+    *,
+    start: bool = True,
+    render: Render = render_plain,
 ) -> AsyncIterator[Scheduling]:
     """The bot process's scheduling machinery; leaving the block is a shutdown."""
     limiter = RateLimiter(1000.0, chat_interval=0.0)  # pacing is not under test here
     bot = make_bot(api.url, limiter)
     hub = ProgressHub()
     sender = BroadcastSender(bot, session_factory, send_policy(settings), limiter, hub)
-    reporter = ProgressReporter(bot, session_factory, hub, edit_interval=0.05)
+    reporter = ProgressReporter(bot, session_factory, hub, edit_interval=0.05, render=render)
     broadcasts = BroadcastService(session_factory, broadcast_rules(settings))
     launcher = BroadcastLauncher(broadcasts, AudienceService(session_factory), sender, reporter)
     notify = scheduled_failure_notifier(bot, Catalog(settings.default_language), settings)
@@ -287,11 +293,16 @@ async def test_a_broadcast_fires_once_however_often_it_is_triggered(
     assert len(fake_api.messages_to(ADMIN_CHAT)) == 1
 
 
+EN_NOTICE = "Scheduled broadcast #{id} was not sent: nobody in “All parents”"
+RU_NOTICE = "Запланированная рассылка #{id} не отправлена: в группе «Все родители»"
+
+
 @pytest.mark.parametrize(
-    ("language", "expected"),
+    ("language", "stored", "expected"),
     [
-        ("en", "Scheduled broadcast #{id} was not sent: nobody in “All parents”"),
-        ("ru", "Запланированная рассылка #{id} не отправлена: в группе «Все родители»"),
+        ("en", None, EN_NOTICE),
+        ("ru", None, RU_NOTICE),
+        ("en", "ru", RU_NOTICE),  # the language it was scheduled in comes first
     ],
 )
 async def test_a_scheduled_broadcast_nobody_can_receive_fails_and_the_admin_is_told(
@@ -300,6 +311,7 @@ async def test_a_scheduled_broadcast_nobody_can_receive_fails_and_the_admin_is_t
     settings: Settings,
     admin_id: int,
     language: str,
+    stored: str | None,
     expected: str,
 ) -> None:
     async with session_factory() as session, session.begin():
@@ -309,6 +321,10 @@ async def test_a_scheduled_broadcast_nobody_can_receive_fails_and_the_admin_is_t
     broadcast_id = await scheduled(
         session_factory, utcnow() - timedelta(seconds=1), admin_id, TargetGroup.ALL_PARENTS
     )
+    async with session_factory() as session, session.begin():
+        await session.execute(
+            update(Broadcast).where(Broadcast.id == broadcast_id).values(progress_language=stored)
+        )
     async with scheduling(fake_api, session_factory, settings, start=False) as machinery:
         assert await machinery.scheduler.fire(broadcast_id) is False
     broadcast = await load(session_factory, broadcast_id)
@@ -337,6 +353,37 @@ async def test_an_admin_outside_the_roster_gets_progress_in_the_chat_stored_when
             select(Broadcast.progress_chat_id).where(Broadcast.id == broadcast_id)
         )
     assert chat == 1000
+
+
+@pytest.mark.parametrize(
+    ("stored", "roster", "expected"),
+    [
+        ("en", "ru", "📤 <b>Broadcast #{id}</b> · Sending"),  # the scheduling admin's
+        (None, "en", "📤 <b>Broadcast #{id}</b> · Sending"),  # else the creator's
+        (None, None, "📤 <b>Рассылка #{id}</b> · Отправляется"),  # else the default
+    ],
+)
+async def test_a_fired_broadcast_speaks_the_language_of_the_admin_who_scheduled_it(
+    fake_api: FakeBotAPI,
+    session_factory: SessionFactory,
+    settings: Settings,
+    admin_id: int,
+    stored: str | None,
+    roster: str | None,
+    expected: str,
+) -> None:
+    async with session_factory() as session, session.begin():
+        await session.execute(update(User).where(User.id == admin_id).values(language_code=roster))
+    russian = progress_renderer(Catalog("ru"), settings.tz)
+    async with scheduling(fake_api, session_factory, settings, render=russian) as machinery:
+        broadcast_id = await scheduled(session_factory, utcnow() + SOON, admin_id)
+        await machinery.scheduler.arm(
+            broadcast_id, utcnow() + SOON, admin_chat_id=ADMIN_CHAT, admin_language=stored
+        )
+        await fake_api.wait_for(lambda: len(fake_api.messages_to(ADMIN_CHAT)) == 1, timeout=10)
+        await machinery.finished(broadcast_id)
+    [live] = fake_api.messages_to(ADMIN_CHAT)
+    assert (live.text or "").startswith(expected.format(id=broadcast_id))
 
 
 async def test_a_scheduled_broadcast_whose_subject_is_gone_fails_with_the_reason(

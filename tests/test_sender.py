@@ -205,7 +205,7 @@ async def test_media_goes_out_with_its_caption_and_entities(
     assert (await load_broadcast(session_factory, broadcast_id)).status is BroadcastStatus.SENT
 
 
-async def test_permanent_errors_fail_the_recipient_and_mark_who_blocked_the_bot(
+async def test_permanent_errors_fail_the_recipient_and_mark_who_cannot_be_reached(
     api: FakeBotAPI, session_factory: SessionFactory, settings: Settings
 ) -> None:
     broadcast_id = await seed_broadcast(session_factory, 8, first_chat_id=7000)
@@ -230,9 +230,12 @@ async def test_permanent_errors_fail_the_recipient_and_mark_who_blocked_the_bot(
             assert row.status is RecipientStatus.FAILED and not row.telegram_sent
             assert row.error_code == expected_codes[chat_id]
             assert row.telegram_error and row.attempts == 0
-            assert (user.bot_blocked_at is not None) == (chat_id != 7004)
+            # A deleted account is marked apart from blocking (or never starting) the bot.
+            assert (user.bot_blocked_at is not None) == (chat_id in (7000, 7001, 7003))
+            assert (user.telegram_deactivated_at is not None) == (chat_id == 7002)
         else:
             assert row.status is RecipientStatus.SENT and user.bot_blocked_at is None
+            assert user.telegram_deactivated_at is None
     assert sorted(deliveries_per_chat(api)) == [7005, 7006, 7007]
     broadcast = await load_broadcast(session_factory, broadcast_id)
     assert (broadcast.status, broadcast.sent_count, broadcast.failed_count) == (

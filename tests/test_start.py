@@ -12,7 +12,7 @@ from db.session import SessionFactory
 from fake_bot_api import Delivered
 from handlers.callbacks import BroadcastAction, BroadcastButton, Confirm, ConfirmedAction
 from handlers.compose import NewBroadcast
-from services.invites import LinkService
+from services.invites import Invite, LinkService
 from tests.bot_harness import ADMIN_ID, BotHarness
 from tests.factories import add_user, make_broadcast
 
@@ -37,13 +37,11 @@ async def load_user(session_factory: SessionFactory, user_id: int) -> User:
 
 
 async def invite_token(session_factory: SessionFactory, external_id: str) -> str:
-    """A fresh invite token for one user (issuing replaces everyone's unused tokens)."""
-    tokens = {
-        invite.external_id: invite.token
-        async for page in LinkService(session_factory).issue_invites()
-        for invite in page
-    }
-    return tokens[external_id]
+    """A fresh invite token for one user, linked or not (issuing to everyone replaces
+    everyone's unused tokens)."""
+    invites: list[Invite] = []
+    await LinkService(session_factory).issue_invites(invites.extend, include_linked=True)
+    return {invite.external_id: invite.token for invite in invites}[external_id]
 
 
 @pytest.mark.parametrize("language", ["en", "ru"])
@@ -55,20 +53,25 @@ async def test_a_strangers_plain_start_explains_how_to_join(
 
 
 @pytest.mark.parametrize("language", ["en", "ru"])
-async def test_a_linked_users_start_clears_the_block_mark_and_refreshes_details(
+async def test_a_linked_users_start_clears_the_unreachable_marks_and_refreshes_details(
     bot_harness: BotHarness, language: str
 ) -> None:
     factory = bot_harness.app.session_factory
     async with factory() as session, session.begin():
         user = await add_user(
-            session, role=Role.STUDENT, telegram_id=4242, full_name="Ivan <Petrov>", blocked=True
+            session,
+            role=Role.STUDENT,
+            telegram_id=4242,
+            full_name="Ivan <Petrov>",
+            blocked=True,
+            deactivated=True,
         )
     replies = await bot_harness.send(4242, "/start", language_code=language, username="ivan")
     assert [reply.text for reply in replies] == [
         text(language, "start-linked", name="Ivan &lt;Petrov&gt;")
     ]
     refreshed = await load_user(factory, user.id)
-    assert refreshed.bot_blocked_at is None
+    assert (refreshed.bot_blocked_at, refreshed.telegram_deactivated_at) == (None, None)
     assert (refreshed.telegram_username, refreshed.language_code) == ("ivan", language)
 
 

@@ -1,10 +1,11 @@
 """Acting on a broadcast: /cancel and /retry, their buttons (on a progress message or a
 broadcast's details), and Send now for a saved draft or a scheduled broadcast.
 
-Cancel and Send now ask first; the question carries the status it asked about, so a
-"Yes" pressed after the broadcast changed re-asks with what changed instead of acting.
-Refusals (a sent broadcast cannot be cancelled, the retry limit...) come from the
-services with their facts and are worded by the error router.
+Cancel, Retry and Send now ask first; the question carries the status it asked about
+(a retry's, also how many retries came before), so a "Yes" pressed after the broadcast
+changed re-asks with what changed instead of acting, and one pressed after another retry
+is refused. Refusals (a sent broadcast cannot be cancelled, the retry limit...) come from
+the services with their facts and are worded by the error router.
 """
 
 from __future__ import annotations
@@ -17,8 +18,21 @@ from core.i18n import Translator
 from core.settings import Settings
 from handlers.broadcasts.browse import ON_MESSAGE
 from handlers.broadcasts.parsing import target_broadcast
-from handlers.broadcasts.views import View, cancel_question, send_question, status_name
-from handlers.callbacks import BroadcastAction, BroadcastButton, Confirm, ConfirmedAction
+from handlers.broadcasts.views import (
+    View,
+    cancel_question,
+    cancel_report,
+    retry_question,
+    send_question,
+    status_name,
+)
+from handlers.callbacks import (
+    BroadcastAction,
+    BroadcastButton,
+    Confirm,
+    ConfirmedAction,
+    RetryConfirm,
+)
 from handlers.errors import describe
 from handlers.split import show
 from services.access import AdminIdentity
@@ -36,15 +50,14 @@ async def ask_cancel(
     await bot.send_message(chat_id, text, reply_markup=markup)
 
 
-async def retry(
-    bot: Bot, chat_id: int, broadcast_id: int, t: Translator, launcher: BroadcastLauncher
+async def ask_retry(
+    bot: Bot, chat_id: int, broadcast_id: int, t: Translator, broadcasts: BroadcastService
 ) -> None:
-    """Send again to the retryable failures, with a new progress message in `chat_id`."""
-
-    async def announce(count: int) -> None:
-        await bot.send_message(chat_id, t("retry-started", count=count, id=str(broadcast_id)))
-
-    await launcher.retry(broadcast_id, chat_id, announce=announce)
+    """Post the Yes/No question with how many would get it again, unless nothing can be
+    retried (the refusal says why)."""
+    preview = await broadcasts.retry_preview(broadcast_id)
+    text, markup = retry_question(t, preview)
+    await bot.send_message(chat_id, text, reply_markup=markup)
 
 
 def changed_question(t: Translator, changed: StatusChanged, question: View) -> View:
@@ -79,11 +92,10 @@ async def retry_command(
     admin: AdminIdentity,
     bot: Bot,
     broadcasts: BroadcastService,
-    launcher: BroadcastLauncher,
 ) -> None:
     broadcast_id = await target_broadcast(message, command, t, admin, broadcasts)
     if broadcast_id is not None:
-        await retry(bot, message.chat.id, broadcast_id, t, launcher)
+        await ask_retry(bot, message.chat.id, broadcast_id, t, broadcasts)
 
 
 async def cancel_button(
@@ -104,14 +116,10 @@ async def retry_button(
     on: MaybeInaccessibleMessageUnion,
     t: Translator,
     bot: Bot,
-    launcher: BroadcastLauncher,
+    broadcasts: BroadcastService,
 ) -> None:
-    """Retry, then take the buttons off the message it was pressed on: they are stale,
-    and the new progress message goes on."""
-    await retry(bot, on.chat.id, callback_data.broadcast_id, t, launcher)
+    await ask_retry(bot, on.chat.id, callback_data.broadcast_id, t, broadcasts)
     await callback.answer()
-    if isinstance(on, Message):
-        await on.edit_reply_markup(reply_markup=None)
 
 
 async def cancel_confirmed(
@@ -119,21 +127,58 @@ async def cancel_confirmed(
     callback_data: Confirm,
     on: MaybeInaccessibleMessageUnion,
     t: Translator,
-    broadcasts: BroadcastService,
+    launcher: BroadcastLauncher,
 ) -> None:
+    """Yes: cancel, and say what it did once the messages in flight are recorded (the
+    launcher waits a few seconds at most)."""
     broadcast_id = callback_data.broadcast_id
     if not callback_data.yes:
         await show(on, t("cancel-kept", id=str(broadcast_id)), edit=True)
         await callback.answer()
         return
     try:
-        await broadcasts.cancel_broadcast(broadcast_id, expected=callback_data.status)
+        outcome = await launcher.cancel(broadcast_id, expected=callback_data.status)
     except StatusChanged as changed:
         question = cancel_question(t, broadcast_id, changed.status)
         await show(on, *changed_question(t, changed, question), edit=True)
         await callback.answer()
         return
-    await show(on, t("cancel-done", id=str(broadcast_id)), edit=True)
+    await show(on, cancel_report(t, outcome), edit=True)
+    await callback.answer()
+
+
+async def retry_confirmed(
+    callback: CallbackQuery,
+    callback_data: RetryConfirm,
+    on: MaybeInaccessibleMessageUnion,
+    t: Translator,
+    broadcasts: BroadcastService,
+    launcher: BroadcastLauncher,
+) -> None:
+    """Yes: the failures go back to pending and a new progress message is posted here (the
+    earlier one loses its buttons). A broadcast that changed since is asked about again;
+    one retried since, or with nothing left to retry, is refused by the error router."""
+    broadcast_id = callback_data.broadcast_id
+    if not callback_data.yes:
+        await show(on, t("retry-kept", id=str(broadcast_id)), edit=True)
+        await callback.answer()
+        return
+
+    async def announce(count: int) -> None:
+        await show(on, t("retry-started", count=count, id=str(broadcast_id)), edit=True)
+
+    try:
+        await launcher.retry(
+            broadcast_id,
+            on.chat.id,
+            language=t.language,
+            expected=callback_data.status,
+            expected_rounds=callback_data.rounds,
+            announce=announce,
+        )
+    except StatusChanged as changed:
+        question = retry_question(t, await broadcasts.retry_preview(broadcast_id))
+        await show(on, *changed_question(t, changed, question), edit=True)
     await callback.answer()
 
 
@@ -173,7 +218,11 @@ async def send_confirmed(
 
     try:
         await launcher.send_now(
-            broadcast_id, on.chat.id, expected=callback_data.status, announce=announce
+            broadcast_id,
+            on.chat.id,
+            language=t.language,
+            expected=callback_data.status,
+            announce=announce,
         )
     except NoRecipients as error:
         await show(on, html.quote(describe(error, t, settings.tz)), edit=True)
@@ -202,4 +251,5 @@ def router() -> Router:
         cancel_confirmed, Confirm.filter(F.action == ConfirmedAction.CANCEL), ON_MESSAGE
     )
     buttons.register(send_confirmed, Confirm.filter(F.action == ConfirmedAction.SEND), ON_MESSAGE)
+    buttons.register(retry_confirmed, RetryConfirm.filter(), ON_MESSAGE)
     return acting

@@ -34,7 +34,9 @@ async def full_progress(
     """The progress message with its timestamps (the /progress answer)."""
     progress = await broadcasts.get_progress(broadcast_id)
     snapshot = await reporter.snapshot(broadcast_id)
-    return render_progress(t, snapshot, footer=progress_times(t, progress, settings.tz))
+    return render_progress(
+        t, snapshot, settings.tz, footer=progress_times(t, progress, settings.tz)
+    )
 
 
 async def progress_command(
@@ -80,7 +82,7 @@ async def refresh_button(
     if callback_data.full:
         text, markup = await full_progress(t, broadcast_id, broadcasts, progress, settings)
     else:
-        text, markup = render_progress(t, await progress.snapshot(broadcast_id))
+        text, markup = render_progress(t, await progress.snapshot(broadcast_id), settings.tz)
     await show(on, text, markup, edit=True)
     await callback.answer()
 

@@ -72,7 +72,9 @@ async def time_typed(
     await state.set_state(None)
     if action is TimeAction.SCHEDULE:
         await broadcasts.schedule(broadcast_id, when_utc)
-        await scheduler.arm(broadcast_id, when_utc, admin_chat_id=message.chat.id)
+        await scheduler.arm(
+            broadcast_id, when_utc, admin_chat_id=message.chat.id, admin_language=t.language
+        )
     else:
         await scheduler.reschedule(broadcast_id, when_utc)
     await message.answer(

@@ -18,11 +18,20 @@ from handlers.keyboards import (
     details_keyboard,
     list_keyboard,
     recipients_keyboard,
+    retry_keyboard,
 )
 from handlers.options_view import confirmed_line, options_text
 from handlers.progress_view import STATUS_ICONS
 from services.progress import format_duration
-from services.results import BroadcastDetails, BroadcastSummary, Page, RecipientRow, Stats
+from services.results import (
+    BroadcastDetails,
+    BroadcastSummary,
+    CancelOutcome,
+    Page,
+    RecipientRow,
+    RetryPreview,
+    Stats,
+)
 from services.schedule_time import format_schedule_time
 
 PREVIEW_LENGTH = 60
@@ -174,8 +183,36 @@ def details_view(t: Translator, details: BroadcastDetails, tz: ZoneInfo) -> View
 
 
 def cancel_question(t: Translator, broadcast_id: int, status: BroadcastStatus) -> View:
-    text = t("cancel-confirm", id=str(broadcast_id), status=status_name(t, status))
+    """Asked before cancelling; only a broadcast being sent has recipients to speak of."""
+    text = t(
+        "cancel-confirm",
+        id=str(broadcast_id),
+        state=status.value,
+        status=status_name(t, status),
+    )
     return text, confirm_keyboard(t, ConfirmedAction.CANCEL, broadcast_id, status)
+
+
+def cancel_report(t: Translator, outcome: CancelOutcome) -> str:
+    """What the cancel did: a draft or a scheduled broadcast will not go out; of one that
+    was sending, who will not get it and for whom it was too late (delivered all the
+    same), or, if the messages in flight were not all recorded yet, at most how many."""
+    broadcast_id = str(outcome.broadcast_id)
+    if outcome.previous_status is not BroadcastStatus.SENDING:
+        return t(f"cancel-done-{outcome.previous_status.value}", id=broadcast_id)
+    done = "cancel-done-sending" if outcome.settled else "cancel-done-unsettled"
+    lines = [t(done, id=broadcast_id, stopped=outcome.stopped)]
+    if outcome.sent:
+        lines.append(t("cancel-too-late", count=outcome.sent))
+    if outcome.failed:
+        lines.append(t("cancel-failed", count=outcome.failed))
+    return " ".join(lines)
+
+
+def retry_question(t: Translator, preview: RetryPreview) -> View:
+    """Asked before sending again to the failures worth another try: how many."""
+    text = t("retry-confirm", id=str(preview.broadcast_id), count=preview.retryable)
+    return text, retry_keyboard(t, preview.broadcast_id, preview.status, preview.rounds)
 
 
 def send_question(t: Translator, details: BroadcastDetails, reachable: int) -> View:

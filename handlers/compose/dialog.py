@@ -122,6 +122,7 @@ async def preview_getter(
         "reachable": counts.reachable,
         "no_telegram": counts.no_telegram,
         "blocked": counts.blocked,
+        "deactivated": counts.deactivated,
         "sendable": counts.reachable > 0,
         "options": options_text(translator(dialog_manager), draft.options),
     }
@@ -164,13 +165,15 @@ def audience_window() -> Window:
 def pick_window() -> Window:
     return Window(
         paragraphs(
-            Tr("compose-step-pick-{narrowing}", "step", "steps"),
+            Multi(
+                Tr("compose-step-pick-{narrowing}", "step", "steps"),
+                Tr("compose-pick-search-hint", "narrowing"),
+            ),
             Multi(
                 Tr("compose-pick-query", "query", when="query"),
                 Tr("compose-pick-found", "total", "page", "pages", when="total"),
                 Tr("compose-pick-nothing", when=~F["total"]),
             ),
-            Tr("compose-pick-search-hint"),
         ),
         Group(
             Select(
@@ -199,6 +202,7 @@ def pick_window() -> Window:
             cancel_button(),
         ),
         MessageInput(steps.on_search, content_types=ContentType.TEXT),
+        MessageInput(steps.on_not_a_search),
         state=ComposeStates.pick,
         getter=pick_getter,
     )
@@ -255,7 +259,7 @@ def preview_window() -> Window:
             Tr("compose-step-preview", "step", "steps"),
             Multi(
                 Tr("compose-preview-audience", "audience"),
-                Tr("compose-preview-counts", "reachable", "no_telegram", "blocked"),
+                Tr("compose-preview-counts", "reachable", "no_telegram", "blocked", "deactivated"),
                 Tr("compose-preview-options", "options", when="options"),
             ),
             Tr("compose-no-recipients", "audience", when=~F["sendable"]),

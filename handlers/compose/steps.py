@@ -7,11 +7,13 @@ dialog's context is only saved when a handler returns, leave the wizard where it
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, Chat, Message
 from aiogram_dialog import DialogManager, ShowMode
 from aiogram_dialog.widgets.common import ManagedScroll
@@ -197,10 +199,36 @@ async def on_pick(
     await audience_chosen(manager)
 
 
+def looks_like_a_name(text: str) -> bool:
+    """A name is one short line; several lines or a long text is the announcement typed
+    one step too early."""
+    return "\n" not in text and len(text) <= MAX_QUERY_LENGTH
+
+
 async def on_search(message: Message, widget: MessageInput, manager: DialogManager) -> None:
-    Draft.of(manager).query = (message.text or "").strip()[:MAX_QUERY_LENGTH]
+    """Search within the picker's own message: it is edited in place, so its buttons stay
+    the wizard's live ones, and the typed words are deleted (a bot may delete what people
+    send it in a private chat) so the picker stays at the bottom of the chat. Text that is
+    no name is kept and answered like anything else sent here."""
+    query = (message.text or "").strip()
+    if not looks_like_a_name(query):
+        await on_not_a_search(message, widget, manager)
+        return
+    Draft.of(manager).query = query
     await picker_pages(manager).set_page(0)
-    manager.show_mode = REPLACE_WINDOW
+    with contextlib.suppress(TelegramBadRequest):  # older than 48 hours, or gone already
+        await message.delete()
+    manager.show_mode = ShowMode.EDIT
+
+
+async def on_not_a_search(message: Message, widget: MessageInput, manager: DialogManager) -> None:
+    """The announcement (or a photo...) sent while a picker is open: never taken as the
+    content nor searched for; a hint below it says the message comes after the pick, and
+    the picker stays the live message."""
+    group = Draft.of(manager).narrowing
+    assert group is not None
+    await message.answer(Deps.of(manager).t("compose-pick-not-a-name", narrowing=group.value))
+    manager.show_mode = ShowMode.NO_UPDATE
 
 
 async def on_show_all(callback: CallbackQuery, button: Button, manager: DialogManager) -> None:
@@ -300,7 +328,9 @@ async def on_send_now(callback: CallbackQuery, button: Button, manager: DialogMa
         await finish(manager, deps.t("compose-created-sending", id=str(broadcast_id), count=count))
 
     try:
-        await launcher.send_now(broadcast_id, deps.chat.id, announce=announce)
+        await launcher.send_now(
+            broadcast_id, deps.chat.id, language=deps.t.language, announce=announce
+        )
     except NoRecipients as error:  # everyone became unreachable since the preview
         reason = describe(error, deps.t, deps.settings.tz)
         await finish(manager, deps.t("compose-created-unsent", id=str(broadcast_id), reason=reason))
@@ -326,7 +356,9 @@ async def _schedule(manager: DialogManager, when: datetime) -> None:
     deps = Deps.of(manager)
     scheduler: BroadcastScheduler = manager.middleware_data["scheduler"]
     broadcast_id = await _create(manager, scheduled_at=when)
-    await scheduler.arm(broadcast_id, when, admin_chat_id=deps.chat.id)
+    await scheduler.arm(
+        broadcast_id, when, admin_chat_id=deps.chat.id, admin_language=deps.t.language
+    )
     tz = deps.settings.tz
     text = deps.t(
         "compose-created-scheduled",

@@ -6,7 +6,7 @@ help-admin =
     /broadcasts [status] — list broadcasts, newest first; /broadcasts search WORDS finds them by text
     /broadcast ID — details, with buttons: progress, recipients, retry, cancel; send a draft now or schedule it; send a scheduled one early or move it
     /progress [ID] — how far a broadcast has got (without an ID: your latest)
-    /retry [ID] — send again to the recipients whose delivery failed
+    /retry [ID] — send again to the recipients whose delivery failed (asks first)
     /cancel [ID] — cancel a draft, scheduled or sending broadcast (asks first)
     /recipients ID [sent|failed|pending] — who got it, who did not, and why
     /stats — statistics of all broadcasts

@@ -44,10 +44,17 @@ compose-step-pick-by_tutor =
 compose-step-pick-by_teacher =
     <b>New broadcast</b> · { compose-step-number }
     Pick the teacher: their students will receive the broadcast.
-compose-pick-search-hint = To search, send part of a name.
+compose-pick-search-hint = { $narrowing ->
+        [by_subject] Type part of the subject's name to search.
+       *[other] Type part of the name to search.
+    } The message itself comes after this step.
 compose-pick-query = Search: «{ $query }»
 compose-pick-found = Found: { $total } · page { $page } of { $pages }
 compose-pick-nothing = Nothing found. Send another part of a name, or show all.
+compose-pick-not-a-name = { $narrowing ->
+        [by_subject] This step only finds the subject: type part of its name (one short line), or pick it above.
+       *[other] This step only finds the person: type part of their name (one short line), or pick them above.
+    } Send the message itself after that.
 compose-pick-gone = This choice is no longer in the list; pick again.
 compose-step-custom =
     <b>New broadcast</b> · { compose-step-number }
@@ -73,9 +80,15 @@ compose-step-preview =
     <b>New broadcast</b> · { compose-step-number }
     Above is the message as recipients will see it.
 compose-preview-audience = Audience: { $audience }
+# A deleted ("deactivated") Telegram account is counted apart from blocking the bot, and
+# only named when there is one.
 compose-preview-counts =
     Will receive it: { $reachable }
-    Not reachable: { $no_telegram } without Telegram linked, { $blocked } blocked the bot
+    Not reachable: { $no_telegram } without Telegram linked, { $blocked } blocked the bot{ $deactivated ->
+        [0] {""}
+        [one] , { $deactivated } deactivated account
+       *[other] , { $deactivated } deactivated accounts
+    }
 compose-no-recipients = No recipients found for group { $audience }
 
 compose-step-schedule =

@@ -17,6 +17,10 @@ error-retry-limit = Broadcast #{ $id } was already retried { $rounds ->
     [one] once
    *[other] { $rounds } times
 }; that is the limit ({ $limit }).
+error-retried-meanwhile = Broadcast #{ $id } has been retried since you were asked (it has been retried { $rounds ->
+    [one] once
+   *[other] { $rounds } times
+} now), so nothing was sent again. Send /retry { $id } to be asked anew.
 confirm-changed = Broadcast #{ $id } has changed since you were asked: it is { $status } now, not { $was }.
 cannot-retarget = Broadcast #{ $id } is { $status }: only a draft or a scheduled broadcast can get another audience.
 cannot-add-recipients = Broadcast #{ $id } is { $status }: recipients can no longer be added.

@@ -46,11 +46,17 @@ progress-title = { $icon } <b>Broadcast #{ $id }</b> · { $status }
 progress-counts = Sent: { $sent } · Failed: { $failed } · Pending: { $pending } (of { $total })
 progress-rate = Rate: { $rate } msg/s · ETA: { $eta }
 progress-paused = ⏸ Paused: database unavailable, retrying
+progress-retry-wait = ⏳ Waiting for retries: { $count ->
+        [one] { $count } recipient
+       *[other] { $count } recipients
+    }, next at { $time }
+progress-took = Took { $duration }
 progress-errors = Errors: { $failed } failed: { $details }
 progress-times = Created: { $created } · Started: { $started } · Finished: { $finished }
 progress-btn-refresh = 🔄 Refresh
 progress-btn-cancel = ✖ Cancel
 progress-btn-retry = 🔁 Retry failed ({ $count })
+progress-btn-details = 📋 Details
 
 usage-progress = Usage: /progress [ID] (without an id: your latest broadcast)
 usage-retry = Usage: /retry [ID] (without an id: your latest broadcast)
@@ -65,10 +71,23 @@ cannot-reschedule = Broadcast #{ $id } is { $status }: only a scheduled broadcas
 cannot-send = Broadcast #{ $id } is { $status }: only a draft or a scheduled broadcast can be sent now.
 cannot-schedule = Broadcast #{ $id } is { $status }: only a draft can be scheduled.
 
-cancel-confirm = Cancel broadcast #{ $id } ({ $status })? Recipients who have not got it yet will not get it.
+cancel-confirm = { $state ->
+        [draft] Cancel draft #{ $id }? It will not be sent.
+        [scheduled] Cancel scheduled broadcast #{ $id }? It will not go out.
+       *[other] Cancel broadcast #{ $id } ({ $status })? Recipients who have not got it yet will not get it.
+    }
 cancel-btn-yes = Yes, cancel it
 cancel-btn-no = No, keep it
-cancel-done = Broadcast cancelled successfully (#{ $id }).
+cancel-done-draft = Draft #{ $id } cancelled: it will not be sent.
+cancel-done-scheduled = Scheduled broadcast #{ $id } cancelled: it will not go out.
+# $stopped: recipients still pending, who will not get it.
+cancel-done-sending = Broadcast #{ $id } cancelled{ $stopped ->
+        [0] .
+       *[other] : { $stopped } will not get it.
+    }
+cancel-done-unsettled = Broadcast #{ $id } cancelled. Some messages were still on their way, so up to { $stopped } will not get it; the progress message will show the final count.
+cancel-too-late = Too late for { $count }: already delivered.
+cancel-failed = Failed: { $count }.
 cancel-kept = Broadcast #{ $id } was not cancelled.
 
 retry-started = Retry started for { $count ->
@@ -76,6 +95,13 @@ retry-started = Retry started for { $count ->
        *[other] { $count } recipients
     } (broadcast #{ $id }).
 retry-nothing = Broadcast #{ $id } has no failed recipients worth another try (blocked and deactivated users are not retried).
+retry-confirm = Broadcast #{ $id }: send again to { $count ->
+        [one] { $count } recipient
+       *[other] { $count } recipients
+    }?
+retry-btn-yes = Yes, send again
+retry-btn-no = No, not now
+retry-kept = Broadcast #{ $id } was not retried; nothing changed.
 
 list-title = <b>Broadcasts</b> · { $filter } · { $count } found · page { $page } of { $pages }
 list-search = Search: «{ $query }»

@@ -44,10 +44,17 @@ compose-step-pick-by_tutor =
 compose-step-pick-by_teacher =
     <b>Новая рассылка</b> · { compose-step-number }
     Выберите учителя: рассылку получат его ученики.
-compose-pick-search-hint = Для поиска отправьте часть названия или имени.
+compose-pick-search-hint = { $narrowing ->
+        [by_subject] Напишите часть названия, чтобы найти предмет.
+       *[other] Напишите часть имени, чтобы найти человека.
+    } Само сообщение — после этого шага.
 compose-pick-query = Поиск: «{ $query }»
 compose-pick-found = Найдено: { $total } · страница { $page } из { $pages }
 compose-pick-nothing = Ничего не найдено. Отправьте другую часть названия или имени либо покажите все.
+compose-pick-not-a-name = { $narrowing ->
+        [by_subject] На этом шаге выбирают предмет: напишите часть названия (одной короткой строкой) или выберите его выше.
+       *[other] На этом шаге выбирают человека: напишите часть имени (одной короткой строкой) или выберите его выше.
+    } Само сообщение отправьте после этого.
 compose-pick-gone = Этого варианта больше нет в списке; выберите снова.
 compose-step-custom =
     <b>Новая рассылка</b> · { compose-step-number }
@@ -70,9 +77,19 @@ compose-step-preview =
     <b>Новая рассылка</b> · { compose-step-number }
     Выше — сообщение в том виде, в каком его получат.
 compose-preview-audience = Получатели: { $audience }
+# Удалённый («deactivated») аккаунт Telegram считаем отдельно от блокировки бота и
+# называем, только когда такие есть.
 compose-preview-counts =
     Получат: { $reachable }
-    Недоступны: { $no_telegram } без привязанного Telegram, { $blocked } заблокировали бота
+    Недоступны: { $no_telegram } без привязанного Telegram, { $blocked } { $blocked ->
+        [one] заблокировал
+       *[other] заблокировали
+    } бота{ $deactivated ->
+        [0] {""}
+        [one] , { $deactivated } удалённый аккаунт
+        [few] , { $deactivated } удалённых аккаунта
+       *[other] , { $deactivated } удалённых аккаунтов
+    }
 compose-no-recipients = Не найдено получателей для группы { $audience }
 
 compose-step-schedule =

@@ -46,11 +46,18 @@ progress-title = { $icon } <b>Рассылка #{ $id }</b> · { $status }
 progress-counts = Доставлено: { $sent } · Ошибок: { $failed } · Ожидают: { $pending } (из { $total })
 progress-rate = Скорость: { $rate } сообщ./с · Осталось: { $eta }
 progress-paused = ⏸ Пауза: база данных недоступна, повторяем попытки
+progress-retry-wait = ⏳ Ждут повторной попытки: { $count } { $count ->
+        [one] получатель
+        [few] получателя
+       *[other] получателей
+    }, следующая в { $time }
+progress-took = Заняла { $duration }
 progress-errors = Ошибки: { $failed } не доставлено: { $details }
 progress-times = Создана: { $created } · Начата: { $started } · Завершена: { $finished }
 progress-btn-refresh = 🔄 Обновить
 progress-btn-cancel = ✖ Отменить
 progress-btn-retry = 🔁 Повторить неудачные ({ $count })
+progress-btn-details = 📋 Подробнее
 
 usage-progress = Использование: /progress [ID] (без ID — ваша последняя рассылка)
 usage-retry = Использование: /retry [ID] (без ID — ваша последняя рассылка)
@@ -65,10 +72,31 @@ cannot-reschedule = Рассылка #{ $id } в статусе «{ $status }»:
 cannot-send = Рассылка #{ $id } в статусе «{ $status }»: отправить сейчас можно только черновик или запланированную.
 cannot-schedule = Рассылка #{ $id } в статусе «{ $status }»: запланировать можно только черновик.
 
-cancel-confirm = Отменить рассылку #{ $id } ({ $status })? Кто ещё не получил сообщение, его не получит.
+cancel-confirm = { $state ->
+        [draft] Отменить черновик #{ $id }? Он не будет отправлен.
+        [scheduled] Отменить запланированную рассылку #{ $id }? Она не будет отправлена.
+       *[other] Отменить рассылку #{ $id } ({ $status })? Кто ещё не получил сообщение, его не получит.
+    }
 cancel-btn-yes = Да, отменить
 cancel-btn-no = Нет, оставить
-cancel-done = Рассылка успешно отменена (#{ $id }).
+cancel-done-draft = Черновик #{ $id } отменён: он не будет отправлен.
+cancel-done-scheduled = Запланированная рассылка #{ $id } отменена: она не будет отправлена.
+# $stopped — получатели, которые ещё ждали сообщения и теперь его не получат.
+cancel-done-sending = Рассылка #{ $id } отменена{ $stopped ->
+        [0] .
+        [one] : { $stopped } получатель её не получит.
+        [few] : { $stopped } получателя её не получат.
+       *[other] : { $stopped } получателей её не получат.
+    }
+cancel-done-unsettled = Рассылка #{ $id } отменена. Часть сообщений была ещё в пути, поэтому её не получат не более { $stopped } { $stopped ->
+        [one] получателя
+       *[other] получателей
+    }; точное число покажет сообщение о ходе рассылки.
+cancel-too-late = Уже поздно для { $count } { $count ->
+        [one] получателя
+       *[other] получателей
+    }: сообщение доставлено.
+cancel-failed = Не доставлено: { $count }.
 cancel-kept = Рассылка #{ $id } не отменена.
 
 retry-started = Повторная отправка запущена для { $count } { $count ->
@@ -76,6 +104,13 @@ retry-started = Повторная отправка запущена для { $c
        *[other] получателей
     } (рассылка #{ $id }).
 retry-nothing = В рассылке #{ $id } нет неудачных отправок, которые стоит повторить (заблокировавшим бота и удалённым аккаунтам не повторяем).
+retry-confirm = Рассылка #{ $id }: отправить ещё раз { $count } { $count ->
+        [one] получателю
+       *[other] получателям
+    }?
+retry-btn-yes = Да, отправить ещё раз
+retry-btn-no = Нет, не сейчас
+retry-kept = Рассылка #{ $id } не отправлена повторно, ничего не изменилось.
 
 list-title = <b>Рассылки</b> · { $filter } · найдено: { $count } · страница { $page } из { $pages }
 list-search = Поиск: «{ $query }»

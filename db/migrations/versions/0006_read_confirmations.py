@@ -2,7 +2,7 @@
 broadcasts, confirmed_at on their recipients
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0005
 Create Date: 2026-12-03 09:12:40.118204
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import db.types
 
 revision: str = "0006"
-down_revision: str | None = "0003"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
