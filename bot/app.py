@@ -19,11 +19,13 @@ from core.i18n import Catalog
 from core.settings import Settings
 from db import migrate
 from db.session import SessionFactory, create_engine, create_session_factory
+from handlers.confirmations import read_button
 from handlers.notices import scheduled_failure_notifier
 from handlers.progress_view import progress_renderer
 from services.access import AccessService
 from services.audience import AudienceService
 from services.broadcasts import BroadcastRules, BroadcastService
+from services.confirmations import ConfirmationService
 from services.invites import LinkService
 from services.launcher import BroadcastLauncher
 from services.limiter import CHAT_INTERVAL, RateLimiter, RateLimitMiddleware
@@ -111,7 +113,9 @@ async def build_application(
     limiter = shared_limiter or RateLimiter(settings.send_rate, chat_interval=chat_interval)
     bot.session.middleware(RateLimitMiddleware(limiter))
     hub = ProgressHub()
-    sender = BroadcastSender(bot, session_factory, send_policy(settings), limiter, hub)
+    sender = BroadcastSender(
+        bot, session_factory, send_policy(settings), limiter, hub, read_button=read_button(catalog)
+    )
     progress = ProgressReporter(
         bot,
         session_factory,
@@ -133,6 +137,7 @@ async def build_application(
         progress=progress,
         launcher=launcher,
         scheduler=scheduler,
+        confirmations=ConfirmationService(session_factory),
     )
     return Application(
         settings,

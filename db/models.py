@@ -185,6 +185,11 @@ class Broadcast(Base):
     message: Mapped[str] = mapped_column(Text)
     entities: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     file_id: Mapped[str | None] = mapped_column(String(255))
+    # Delivery options (services/options.py): a "✅ I have read it" button on every
+    # delivered message, no sound, no forwarding or saving.
+    ask_confirmation: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    silent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    protected: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     recipient_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     sent_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     failed_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -221,6 +226,7 @@ class BroadcastRecipient(Base):
         Index(None, "broadcast_id", "status"),
         Index(None, "telegram_sent"),
         Index(None, "recipient_id"),
+        Index(None, "broadcast_id", "confirmed_at"),  # counting confirmations
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -238,6 +244,8 @@ class BroadcastRecipient(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
+    # When the recipient pressed "I have read it" (services/confirmations.py).
+    confirmed_at: Mapped[datetime | None]
 
     recipient: Mapped[User] = relationship(lazy="raise")
 

@@ -134,6 +134,8 @@ class MessageMethods:
             reply_markup_json=intern(markup) if markup else None,
             parse_mode=intern(parse_mode) if parse_mode else None,
             allow_paid_broadcast=params.get("allow_paid_broadcast") == "true",
+            disable_notification=params.get("disable_notification") == "true",
+            protect_content=params.get("protect_content") == "true",
             params=None if self._journal.compact else decode_params(params),
         )
         self._journal.delivered.append(d)

@@ -201,19 +201,22 @@ class Delivered:
     "document", "animation", ...), or "copy" for a copy of an unknown message.
     ``entities`` / ``reply_markup`` are decoded lazily from the raw JSON the bot sent.
     ``params`` is the full decoded request in normal mode; in compact mode it is rebuilt
-    from the kept fields only.
+    from the kept fields only.  ``disable_notification`` / ``protect_content`` say whether
+    it was sent silently / protected from forwarding and saving.
     """
 
     __slots__ = (
         "_params",
         "allow_paid_broadcast",
         "chat_id",
+        "disable_notification",
         "entities_json",
         "file_id",
         "kind",
         "message_id",
         "method",
         "parse_mode",
+        "protect_content",
         "reply_markup_json",
         "text",
         "timestamp",
@@ -234,6 +237,8 @@ class Delivered:
         reply_markup_json: str | None = None,
         parse_mode: str | None = None,
         allow_paid_broadcast: bool = False,
+        disable_notification: bool = False,
+        protect_content: bool = False,
         params: dict[str, Any] | None = None,
     ) -> None:
         self.chat_id = chat_id
@@ -247,6 +252,8 @@ class Delivered:
         self.reply_markup_json = reply_markup_json
         self.parse_mode = parse_mode
         self.allow_paid_broadcast = allow_paid_broadcast
+        self.disable_notification = disable_notification
+        self.protect_content = protect_content
         self._params = params
 
     @property
@@ -279,8 +286,9 @@ class Delivered:
             out["reply_markup"] = self.reply_markup
         if self.parse_mode is not None:
             out["parse_mode"] = self.parse_mode
-        if self.allow_paid_broadcast:
-            out["allow_paid_broadcast"] = True
+        for flag in ("allow_paid_broadcast", "disable_notification", "protect_content"):
+            if getattr(self, flag):
+                out[flag] = True
         if self.file_id is not None and self.kind in MEDIA_KINDS:
             out[self.kind] = self.file_id
         return out
@@ -297,6 +305,8 @@ class Delivered:
             "parse_mode": self.parse_mode,
             "file_id": self.file_id,
             "allow_paid_broadcast": self.allow_paid_broadcast,
+            "disable_notification": self.disable_notification,
+            "protect_content": self.protect_content,
             "timestamp": self.timestamp,
         }
 

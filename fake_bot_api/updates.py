@@ -201,18 +201,26 @@ class UpdateBuilders:
         return self._media_update("sticker", sticker, from_id, None, None, language_code)
 
     def make_callback_update(
-        self, from_id: int, data: str, message_id: int, *, language_code: str | None = "en"
+        self,
+        from_id: int,
+        data: str,
+        message_id: int,
+        *,
+        language_code: str | None = "en",
+        chat_id: int | None = None,
     ) -> Update:
-        """A button press on message ``message_id`` in the user's private chat.  The
-        message is rendered from the fake's store when known."""
-        stored = self._messages.get(from_id, message_id)
+        """A button press by ``from_id`` on message ``message_id`` of chat ``chat_id``
+        (default: the user's private chat).  The message is rendered from the fake's store
+        when known."""
+        chat = from_id if chat_id is None else chat_id
+        stored = self._messages.get(chat, message_id)
         if stored is not None:
             message = render(stored, self.bot_user)
         else:
             message = {
                 "message_id": message_id,
                 "date": int(time.time()),
-                "chat": chat_dict(from_id),
+                "chat": chat_dict(chat),
                 "from": self.bot_user,
                 "text": "",
             }
@@ -220,11 +228,37 @@ class UpdateBuilders:
             "callback_query": {
                 "id": str(next(self._callback_ids)),
                 "from": user_dict(from_id, language_code),
-                "chat_instance": str(from_id),
+                "chat_instance": str(chat),
                 "data": data,
                 "message": message,
             }
         }
+
+    def make_button_press(
+        self,
+        from_id: int,
+        chat_id: int,
+        message_id: int,
+        label: str,
+        *,
+        language_code: str | None = "en",
+    ) -> Update:
+        """A press by ``from_id`` of the inline button labelled ``label`` on a message the
+        fake holds (a delivered one, as it is after edits), with that button's data.
+        ``ValueError`` if the message is unknown or has no such button."""
+        stored = self._messages.get(chat_id, message_id)
+        markup = (stored.reply_markup if stored is not None else None) or {}
+        found = [
+            button["callback_data"]
+            for row in markup.get("inline_keyboard", [])
+            for button in row
+            if button.get("text") == label and "callback_data" in button
+        ]
+        if not found:
+            raise ValueError(f"no button {label!r} on message {message_id} of chat {chat_id}")
+        return self.make_callback_update(
+            from_id, found[0], message_id, language_code=language_code, chat_id=chat_id
+        )
 
     def make_my_chat_member_update(
         self, from_id: int, status: str = "kicked", *, chat_id: int | None = None

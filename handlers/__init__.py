@@ -5,14 +5,15 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram_dialog import setup_dialogs
 
-from handlers import broadcasts, compose, fallback, membership, replies, start
+from handlers import broadcasts, compose, confirmations, fallback, membership, replies, start
 from handlers.middlewares import AdminOnlyMiddleware
 from services.access import AccessService
 
 
 def get_routers(access: AccessService) -> list[Router]:
-    """Fresh routers in the order updates should reach them: public first, then the
-    admin-only ones, and last the fallback that answers any button press left over.
+    """Fresh routers in the order updates should reach them: public first (recipients'
+    read confirmations among them), then the admin-only ones, and last the fallback that
+    answers any button press left over.
 
     Every admin feature router is a child of one `admin` router whose outer middleware
     lets only admins through, so no admin handler can be reached without the check.
@@ -23,4 +24,11 @@ def get_routers(access: AccessService) -> list[Router]:
     admin.callback_query.outer_middleware(guard)
     setup_dialogs(admin)  # aiogram-dialog (the compose wizard), behind the guard
     admin.include_routers(compose.router(), broadcasts.router())
-    return [start.router(), membership.router(), replies.router(), admin, fallback.router()]
+    return [
+        start.router(),
+        membership.router(),
+        replies.router(),
+        confirmations.router(),
+        admin,
+        fallback.router(),
+    ]

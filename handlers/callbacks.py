@@ -109,3 +109,13 @@ class RecipientPage(CallbackData, prefix="rl"):
     broadcast_id: BroadcastId
     status: RecipientStatus | None = None
     page: PageNumber = 1
+
+
+class ReadConfirmation(CallbackData, prefix="rd"):
+    """ "✅ I have read it" under a delivered broadcast. No fields: the message the button
+    sits on names the recipient row (services/confirmations.py), so there is nothing in
+    the data to forge."""
+
+
+class ReadConfirmed(CallbackData, prefix="rdk"):
+    """The "✅ Confirmed 14:02" button that replaces it: a press only gets an answer."""

@@ -18,6 +18,7 @@ from handlers.callbacks import (
     ConfirmedAction,
     ListPage,
     ProgressRefresh,
+    ReadConfirmed,
     RecipientPage,
     RetryConfirm,
     TimeAbort,
@@ -77,6 +78,13 @@ def time_abort_keyboard(
 ) -> InlineKeyboardMarkup:
     abort = TimeAbort(action=action, broadcast_id=broadcast_id)
     return InlineKeyboardMarkup(inline_keyboard=[[button(t(f"{action}-btn-abort"), abort)]])
+
+
+def confirmed_keyboard(t: Translator, time: str) -> InlineKeyboardMarkup:
+    """What replaces "I have read it" once pressed: "✅ Confirmed 14:02", which only answers."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[button(t("read-btn-confirmed", time=time), ReadConfirmed())]]
+    )
 
 
 def retryable_count(snapshot: ProgressSnapshot) -> int:

@@ -24,6 +24,7 @@ from fluent.runtime.types import fluent_number
 from core.i18n import Catalog, Translator
 from db.models import BroadcastStatus
 from handlers.keyboards import progress_keyboard
+from handlers.options_view import confirmed_line
 from services.progress import (
     ProgressSnapshot,
     Render,
@@ -67,10 +68,11 @@ def progress_times(t: Translator, progress: Progress, tz: ZoneInfo) -> str:
 def render_progress(
     t: Translator, snapshot: ProgressSnapshot, tz: ZoneInfo, footer: str | None = None
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """Bar, percent, sent / failed / pending, rate and ETA while sending (or that it is
-    paused, waiting for the database, or waiting for retries and when the next is due, in
-    the school's time zone `tz`), status in words; the final summary with how long it took
-    and the errors once finished. `footer` marks the full view."""
+    """Bar, percent, sent / failed / pending, the read confirmations when it asks for them,
+    rate and ETA while sending (or that it is paused, waiting for the database, or waiting
+    for retries and when the next is due, in the school's time zone `tz`), status in words;
+    the final summary with how long it took and the errors once finished. `footer` marks
+    the full view."""
     status = snapshot.status
     lines = [
         t(
@@ -88,6 +90,8 @@ def render_progress(
             total=snapshot.total,
         ),
     ]
+    if snapshot.confirmed is not None:
+        lines.append(confirmed_line(t, snapshot.confirmed, snapshot.sent))
     if status is BroadcastStatus.SENDING and snapshot.paused:
         lines.append(t("progress-paused"))
     elif snapshot.waiting_for_retries and snapshot.next_retry_at is not None:

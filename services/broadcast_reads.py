@@ -17,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Broadcast, BroadcastRecipient, BroadcastStatus, RecipientStatus, Subject, User
 from db.session import SessionFactory
 from services.audience import count_audience
+from services.confirmations import confirmed_count
 from services.errors import BroadcastNotFound, ValidationFailed
+from services.options import BroadcastOptions
 from services.results import (
     BroadcastDetails,
     BroadcastSummary,
@@ -134,6 +136,7 @@ def summary_of(
         cancelled_at=broadcast.cancelled_at,
         target_name=target_name,
         reachable_now=reachable_now,
+        options=BroadcastOptions(broadcast.ask_confirmation, broadcast.silent, broadcast.protected),
     )
 
 
@@ -221,12 +224,18 @@ class BroadcastReads:
             )
             [summary] = await _summaries(session, [(broadcast, row[1])])
             retryable = await count_retryable(session, broadcast_id)
+            confirmed = (
+                await session.scalar(select(confirmed_count(broadcast_id)))
+                if broadcast.ask_confirmation
+                else None
+            )
         return BroadcastDetails(
             summary=summary,
             entities=broadcast.entities,
             file_id=broadcast.file_id,
             recipients=recipients,
             retryable=retryable,
+            confirmed=confirmed,
         )
 
     async def list_broadcasts(

@@ -45,6 +45,7 @@ from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from aiogram.types import InlineKeyboardMarkup
 from sqlalchemy import select
 
 from db.models import Broadcast, BroadcastStatus, RecipientStatus
@@ -101,6 +102,7 @@ class BroadcastRun:
         self.stopping = False
         self.abandoned = False
         self._content = content
+        self._read_button = sender.read_button if content.options.ask_confirmation else None
         self._policy = sender.policy
         self._limiter = sender.limiter
         self._stats = sender.stats
@@ -301,7 +303,11 @@ class BroadcastRun:
             try:
                 with already_granted():
                     message = await send_content(
-                        self.sender.bot, chat_id, self._content, paid=self._policy.paid_broadcast
+                        self.sender.bot,
+                        chat_id,
+                        self._content,
+                        paid=self._policy.paid_broadcast,
+                        reply_markup=self._read_markup(recipient),
                     )
             except Exception as exc:  # every failure of a send is sorted out below
                 error = classify(exc)
@@ -335,6 +341,12 @@ class BroadcastRun:
                 return self._failure(recipient, error)
             self._sending.discard(worker)  # waiting for the next grant may be cancelled
         return None
+
+    def _read_markup(self, recipient: Recipient) -> InlineKeyboardMarkup | None:
+        """The recipient's "I have read it" button, when the broadcast asks for it."""
+        if self._read_button is None:
+            return None
+        return self._read_button.markup(recipient.language_code)
 
     def _failure(self, recipient: Recipient, error: DeliveryError) -> DeliveryResult:
         return DeliveryResult(
@@ -386,7 +398,7 @@ class BroadcastRun:
             self._publish(row, running=running)
 
     def _publish(self, counts: Counts, *, running: bool = True) -> None:
-        status, total, sent, failed, started_at, finished_at = counts
+        status, total, sent, failed, started_at, finished_at, confirmed = counts
         self._progress.publish(
             BroadcastStatus(status),
             total,
@@ -395,4 +407,5 @@ class BroadcastRun:
             self._failed_by_code,
             running=running,
             took_seconds=elapsed_seconds(started_at, finished_at),
+            confirmed=confirmed,
         )

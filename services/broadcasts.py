@@ -46,6 +46,7 @@ from services.errors import (
     StatusChanged,
     ValidationFailed,
 )
+from services.options import NO_OPTIONS, BroadcastOptions
 from services.results import Cancelled, Retried, RetryPreview
 from services.statuses import (
     ALLOWED_STATUSES,
@@ -154,8 +155,10 @@ class BroadcastService(BroadcastReads):
         content: BroadcastContent,
         created_by_id: int | None = None,
         scheduled_at: datetime | None = None,
+        options: BroadcastOptions = NO_OPTIONS,
     ) -> int:
-        """Store a draft (or a scheduled broadcast when `scheduled_at` is given); its id."""
+        """Store a draft (or a scheduled broadcast when `scheduled_at` is given) with its
+        delivery options; its id."""
         content.validate(self._rules.message_max_length)
         if scheduled_at is not None:
             check_scheduled_at(scheduled_at)
@@ -171,6 +174,9 @@ class BroadcastService(BroadcastReads):
                 message=content.text,
                 entities=content.entities,
                 file_id=content.file_id,
+                ask_confirmation=options.ask_confirmation,
+                silent=options.silent,
+                protected=options.protected,
                 scheduled_at=scheduled_at,
                 status=BroadcastStatus.DRAFT if scheduled_at is None else BroadcastStatus.SCHEDULED,
             )

@@ -29,6 +29,7 @@ from db.models import Base, Broadcast, BroadcastRecipient, BroadcastStatus, Reci
 from db.session import SessionFactory
 from db.types import utcnow
 from services.audience import affected_rows
+from services.confirmations import confirmed_column
 from services.delivery_errors import DeliveryError, Unreachable
 from services.error_log import ErrorEvent, merge_error_log
 from services.lease import NO_LEASE, LeaseLost, Leases
@@ -48,6 +49,7 @@ class Recipient:
     user_id: int
     chat_id: int | None
     attempts: int
+    language_code: str | None = None  # the user's, for the "I have read it" button
 
 
 @dataclass(slots=True)
@@ -64,15 +66,16 @@ class DeliveryResult:
     new_chat_id: int | None = None
 
 
-Counts = Row[BroadcastStatus, int, int, int, datetime | None, datetime | None]
+Counts = Row[BroadcastStatus, int, int, int, datetime | None, datetime | None, int | None]
 """What a progress snapshot needs from the broadcast row (see `counts_query`)."""
 
 
 def counts_query(
     broadcast_id: int,
-) -> Select[BroadcastStatus, int, int, int, datetime | None, datetime | None]:
-    """What a progress snapshot needs from the broadcast row: status, counters, and when
-    sending started and finished."""
+) -> Select[BroadcastStatus, int, int, int, datetime | None, datetime | None, int | None]:
+    """What a progress snapshot needs from the broadcast row: status, counters, when
+    sending started and finished, and its confirmations when it asks for them (else
+    NULL)."""
     return select(
         Broadcast.status,
         Broadcast.recipient_count,
@@ -80,6 +83,7 @@ def counts_query(
         Broadcast.failed_count,
         Broadcast.sent_at,
         Broadcast.completed_at,
+        confirmed_column(broadcast_id),
     ).where(Broadcast.id == broadcast_id)
 
 
@@ -136,6 +140,7 @@ class DeliveryRecord:
                         recipient.recipient_id,
                         User.telegram_id,
                         recipient.attempts,
+                        User.language_code,
                     )
                     .join(User, User.id == recipient.recipient_id)
                     .where(
@@ -151,10 +156,7 @@ class DeliveryRecord:
                     .limit(limit)
                 )
             ).all()
-        return [
-            Recipient(row_id, user_id, chat_id, attempts)
-            for row_id, user_id, chat_id, attempts in rows
-        ]
+        return [Recipient(*row) for row in rows]
 
     async def next_due(self) -> datetime | None:
         """When the earliest pending recipient may be sent; None when nothing is pending."""

@@ -74,6 +74,7 @@ class ProgressSnapshot:
     retry_waiting: int = 0  # pending recipients whose next attempt is not due yet
     next_retry_at: datetime | None = None  # when the first of them is due
     took_seconds: float | None = None  # from the start of sending to the end, once finished
+    confirmed: int | None = None  # read confirmations, when the broadcast asks for them
 
     @property
     def pending(self) -> int:
@@ -216,6 +217,7 @@ class RunProgress:
         *,
         running: bool = True,
         took_seconds: float | None = None,
+        confirmed: int | None = None,
     ) -> None:
         """The counters as stored; `running=False` the last time, once the run is over."""
         rate = 0.0 if self._paused else self.rate()
@@ -233,6 +235,7 @@ class RunProgress:
                 paused=self._paused,
                 settling=running and status.is_finished,
                 took_seconds=took_seconds,
+                confirmed=confirmed,
             )
         )
 
@@ -301,7 +304,7 @@ async def read_snapshot(
                 )
             )
         ).one()
-    status, total, sent, failed, started_at, finished_at, leased = row
+    status, total, sent, failed, started_at, finished_at, confirmed, leased = row
     status = BroadcastStatus(status)
     return ProgressSnapshot(
         broadcast_id,
@@ -314,6 +317,7 @@ async def read_snapshot(
         next_retry_at=next_retry_at,
         took_seconds=elapsed_seconds(started_at, finished_at),
         settling=status.is_finished and bool(leased),
+        confirmed=confirmed,
     )
 
 

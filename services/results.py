@@ -6,12 +6,14 @@ envelope...) are built from these in one place, `services.contract`.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from db.models import BroadcastStatus, ContentKind, RecipientStatus, TargetGroup
+from services.options import NO_OPTIONS, BroadcastOptions
 
 Item = TypeVar("Item")
 Mapped = TypeVar("Mapped")
@@ -67,6 +69,7 @@ class BroadcastSummary:
     """The subject, tutor or teacher the filter names; None for the other groups."""
     reachable_now: int | None = None
     """For a draft or a scheduled broadcast: how many its audience reaches now."""
+    options: BroadcastOptions = NO_OPTIONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +99,8 @@ class BroadcastDetails:
     recipients: Page[RecipientRow]
     retryable: int = 0
     """Failed recipients a retry would send to again (not those who blocked the bot)."""
+    confirmed: int | None = None
+    """Recipients who confirmed reading, when the broadcast asks them to."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,3 +213,19 @@ class InvitesIssued:
     skipped_linked: int
     """Active people whose Telegram is linked already (issued to only when asked for all)."""
     skipped_inactive: int
+
+
+class ConfirmOutcome(enum.StrEnum):
+    """What a press of "I have read it" did (`services.confirmations`)."""
+
+    CONFIRMED = "confirmed"  # recorded now
+    ALREADY = "already"  # recorded by an earlier press; nothing changed
+    REFUSED = "refused"  # not the recipient's own delivered message; nothing recorded
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmation:
+    outcome: ConfirmOutcome
+    broadcast_id: int | None = None
+    confirmed_at: datetime | None = None
+    """When the recipient confirmed (the first press), for CONFIRMED and ALREADY."""

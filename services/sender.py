@@ -31,11 +31,13 @@ from services.broadcast_run import (
     BroadcastRun,
     SenderStats,
 )
+from services.confirmations import ReadButton
 from services.content import BroadcastContent
 from services.delivery_record import DeliveryRecord
 from services.errors import Action, BroadcastNotFound, DomainError, InvalidStatus
 from services.lease import Leases, LeaseTerms, new_instance_id
 from services.limiter import Limiter
+from services.options import BroadcastOptions
 from services.outgoing import OutgoingContent
 from services.progress import ProgressHub
 from services.send_policy import SendPolicy
@@ -69,8 +71,12 @@ class BroadcastSender:
         workers: int | None = None,
         lease: LeaseTerms | None = None,
         instance_id: str | None = None,
+        read_button: ReadButton | None = None,
     ) -> None:
+        """`read_button` is the "I have read it" button (services/confirmations.py); a
+        sender without one refuses broadcasts that ask for confirmation."""
         self.bot = bot
+        self.read_button = read_button
         self.session_factory = session_factory
         self.policy = policy
         self.limiter = limiter
@@ -132,10 +138,13 @@ class BroadcastSender:
                 raise BroadcastNotFound(broadcast_id)
             if broadcast.status is not BroadcastStatus.SENDING:
                 raise InvalidStatus(broadcast_id, Action.DELIVER, broadcast.status)
+            if broadcast.ask_confirmation and self.read_button is None:
+                raise RuntimeError(f"Broadcast {broadcast_id} asks for confirmation: no button")
             return OutgoingContent.of(
                 BroadcastContent(
                     broadcast.content_kind, broadcast.message, broadcast.entities, broadcast.file_id
-                )
+                ),
+                BroadcastOptions(broadcast.ask_confirmation, broadcast.silent, broadcast.protected),
             )
 
     async def resume_all(self, *, at_start: bool = True) -> list[int]:

@@ -1,6 +1,7 @@
 """End-to-end harness for conversation tests: the real application (bot/app.py) on a
-fresh SQLite database, its Bot pointed at a `FakeBotAPI` over HTTP, running real long
-polling. Tests push updates as users and read the bot's answers from the fake server.
+fresh SQLite database (`harness_on_each_database`: on PostgreSQL as well), its Bot pointed
+at a `FakeBotAPI` over HTTP, running real long polling. Tests push updates as users and
+read the bot's answers from the fake server.
 The limiter keeps its overall rate but not Telegram's 1 s between two messages to one
 chat (`CHAT_INTERVAL`), which would make every exchange wait a second; the test that
 checks that pacing (tests/test_limiter.py) starts the application as production does.
@@ -23,6 +24,8 @@ from aiogram.types import TelegramObject, Update
 
 from bot.app import Application, build_application
 from core.settings import Settings
+from db.models import Base
+from db.session import create_engine
 from fake_bot_api import Delivered, Edit, FakeBotAPI
 from tests.conftest import TEST_TOKEN
 
@@ -186,3 +189,26 @@ async def bot_harness(fake_api: FakeBotAPI, harness_database_url: str) -> AsyncI
         fake_api, harness_settings(harness_database_url, fake_api.url)
     ) as harness:
         yield harness
+
+
+async def _empty_database(url: str) -> None:
+    """No tables and no migration history: the application migrates it from scratch."""
+    engine = create_engine(url)
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.drop_all)
+        await connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    await engine.dispose()
+
+
+@pytest.fixture
+async def harness_on_each_database(
+    fake_api: FakeBotAPI, database_url: str
+) -> AsyncIterator[BotHarness]:
+    """The application on SQLite and, with TEST_DATABASE_URL, on PostgreSQL too (the
+    process's own database, left empty again afterwards)."""
+    await _empty_database(database_url)
+    try:
+        async with running_harness(fake_api, harness_settings(database_url, fake_api.url)) as app:
+            yield app
+    finally:
+        await _empty_database(database_url)

@@ -18,6 +18,7 @@ from tests import factories
 from tests.bot_harness import ADMIN_ID, BotHarness
 
 STRANGER_ID = 555
+CONTINUE = {"en": "Continue »", "ru": "Продолжить »"}
 BOLD_HELLO = [{"type": "bold", "offset": 0, "length": 5}]
 
 
@@ -110,6 +111,21 @@ class Wizard:
             build(self.user_id, file_id, language_code=self.language, **kwargs)
         )
 
+    async def past_options(self) -> list[Delivered]:
+        """Continue from the options step (nothing switched on): the content as recipients
+        will get it, then the preview."""
+        messages, _, _ = await self.press(CONTINUE[self.language])
+        return messages
+
+    async def compose(self, text: str, **kwargs: Any) -> list[Delivered]:
+        """Send the content and go on past the options to the preview."""
+        await self.say(text, **kwargs)
+        return await self.past_options()
+
+    async def compose_media(self, kind: str, file_id: str, **kwargs: Any) -> list[Delivered]:
+        await self.send_update(kind, file_id, **kwargs)
+        return await self.past_options()
+
     async def _answered(self, update: dict[str, Any]) -> list[Delivered]:
         before = len(self.api.messages_to(self.user_id))
         await self.harness.push(update)
@@ -162,7 +178,7 @@ async def compose_text(wizard: Wizard, group_label: str, text: str = "Hello, sch
     """/new, an audience without a step 2, and a text with formatting: up to the preview."""
     await wizard.say("/new")
     await wizard.press(group_label)
-    await wizard.say(text, entities=BOLD_HELLO)
+    await wizard.compose(text, entities=BOLD_HELLO)
 
 
 # --- step 1 and the preview, for every target group -----------------------------------
@@ -186,8 +202,8 @@ async def test_role_groups_preview_their_audience_and_counts(
         "✖ Cancel",
     ]
     _, edits, _ = await wizard.press("All students")
-    assert "step 2 of 3" in (edits[-1].text or "")  # no picker on this path
-    replies = await wizard.say("Hello, school", entities=BOLD_HELLO)
+    assert "step 2 of 4" in (edits[-1].text or "")  # no picker on this path
+    replies = await wizard.compose("Hello, school", entities=BOLD_HELLO)
     preview, screen = replies[-2], replies[-1]
     assert (preview.text, preview.entities, preview.parse_mode) == (
         "Hello, school",
@@ -241,7 +257,7 @@ async def test_by_subject_pages_of_eight_search_and_pick(
     assert "Search: «math»" in (wizard.screen().text or "")
     assert wizard.labels()[:2] == ["Mathematics", "Show all"]
     await wizard.press("Mathematics")
-    replies = await wizard.say("Homework for Monday")
+    replies = await wizard.compose("Homework for Monday")
     text = replies[-1].text or ""
     assert "Audience: Students and teachers of Mathematics" in text
     assert "Will receive it: 3" in text  # two linked students and their teacher
@@ -268,7 +284,7 @@ async def test_by_tutor_and_by_teacher_pick_a_person(
     await wizard.press(group)
     assert wizard.labels()[0] == person
     await wizard.press(person)
-    replies = await wizard.say("Meeting at 5")
+    replies = await wizard.compose("Meeting at 5")
     assert f"Audience: {audience}" in (replies[-1].text or "")
     assert f"Will receive it: {reachable}" in (replies[-1].text or "")
     await wizard.press("💾 Save draft")
@@ -306,7 +322,7 @@ async def test_custom_list_says_what_matched_and_lists_every_miss(
     await wizard.press("« Back")  # from the content step: the list is still there
     assert "Selected: 3" in (wizard.screen().text or "")
     await wizard.press("Continue »")
-    replies = await wizard.say("Only for you")
+    replies = await wizard.compose("Only for you")
     assert "Audience: Custom list of 3 users" in (replies[-1].text or "")
     await wizard.press("💾 Save draft")
     [draft] = await broadcasts(bot_harness)
@@ -321,32 +337,38 @@ async def test_back_walks_every_step_in_reverse(bot_harness: BotHarness, roster:
     wizard = Wizard(bot_harness)
     await wizard.say("/new")
     await wizard.press("Custom list")
-    assert "step 2 of 4" in (wizard.screen().text or "")
+    assert "step 2 of 5" in (wizard.screen().text or "")
     await wizard.press("« Back")
     assert "· step 1\n" in (wizard.screen().text or "")  # the path is not chosen yet
     await wizard.press("By subject")
     await wizard.press("« Back")
     assert "· step 1\n" in (wizard.screen().text or "")
     await wizard.press("By subject")
-    assert "step 2 of 4" in (wizard.screen().text or "")
+    assert "step 2 of 5" in (wizard.screen().text or "")
     await wizard.press("Mathematics")
-    assert "step 3 of 4" in (wizard.screen().text or "")
+    assert "step 3 of 5" in (wizard.screen().text or "")
     await wizard.press("« Back")  # content -> the picker it came from
     assert "Pick the subject" in (wizard.screen().text or "")
     await wizard.press("Mathematics")
     await wizard.say("Text")
+    assert "step 4 of 5" in (wizard.screen().text or "")  # the options
+    await wizard.press("« Back")  # options -> content
+    assert "step 3 of 5" in (wizard.screen().text or "")
+    await wizard.press("Keep the current message »")
     await wizard.press("🕒 Schedule")
     assert "When should it go out?" in (wizard.screen().text or "")
     await wizard.press("« Back")  # schedule -> preview
-    assert "step 4 of 4" in (wizard.screen().text or "")
-    await wizard.press("« Back")  # preview -> content, which can keep the message
-    assert "step 3 of 4" in (wizard.screen().text or "")
+    assert "step 5 of 5" in (wizard.screen().text or "")
+    await wizard.press("« Back")  # preview -> options
+    assert "step 4 of 5" in (wizard.screen().text or "")
+    await wizard.press("« Back")  # options -> content, which can keep the message
+    assert "step 3 of 5" in (wizard.screen().text or "")
     await wizard.press("Keep the current message »")
     assert "Audience: Students and teachers of Mathematics" in (wizard.screen().text or "")
     assert await broadcasts(bot_harness) == []
 
 
-@pytest.mark.parametrize("steps_before_cancel", [0, 3])
+@pytest.mark.parametrize("steps_before_cancel", [0, 3, 4])
 async def test_cancel_at_any_step_discards_everything(
     bot_harness: BotHarness, roster: Roster, steps_before_cancel: int
 ) -> None:
@@ -356,6 +378,7 @@ async def test_cancel_at_any_step_discards_everything(
         lambda: wizard.press("By subject"),
         lambda: wizard.press("Mathematics"),
         lambda: wizard.say("Hello"),
+        wizard.past_options,
     ]
     for action in actions[:steps_before_cancel]:
         await action()
@@ -424,9 +447,11 @@ async def test_media_are_previewed_with_their_own_method(
         ("document", "sendDocument"),
         ("animation", "sendAnimation"),
     ):
-        if kind != "video":
+        if kind == "video":  # the first content goes on to the options step
+            replies = await wizard.compose_media(kind, "VIDEO-7", caption="See attached")
+        else:  # a replacement goes straight back to the preview
             await wizard.press("✏️ Edit message")
-        replies = await wizard.send_update(kind, f"{kind.upper()}-7", caption="See attached")
+            replies = await wizard.send_update(kind, f"{kind.upper()}-7", caption="See attached")
         assert (replies[0].method, replies[0].file_id, replies[0].text) == (
             method,
             f"{kind.upper()}-7",
@@ -447,10 +472,10 @@ async def test_over_long_text_gets_its_length_and_the_limit_and_stays(
     assert [reply.text for reply in replies] == [
         "The message is 1,001 characters long; the limit is 1,000."
     ]
-    assert "step 2 of 3" in (wizard.screen().text or "")
-    replies = await wizard.say("x" * 1000)
+    assert "step 2 of 4" in (wizard.screen().text or "")
+    replies = await wizard.compose("x" * 1000)
     assert replies[0].text == "x" * 1000
-    assert "step 3 of 3" in (replies[-1].text or "")
+    assert "step 4 of 4" in (replies[-1].text or "")
 
 
 async def test_over_long_caption_is_refused(bot_harness: BotHarness, roster: Roster) -> None:
@@ -461,7 +486,7 @@ async def test_over_long_caption_is_refused(bot_harness: BotHarness, roster: Ros
     assert [reply.text for reply in replies] == [
         "The message is 1,025 characters long; the limit is 1,024."
     ]
-    assert "step 2 of 3" in (wizard.screen().text or "")
+    assert "step 2 of 4" in (wizard.screen().text or "")
 
 
 INVISIBLE_REFUSALS = {
@@ -469,15 +494,15 @@ INVISIBLE_REFUSALS = {
         "All students",
         "The message has no visible characters: only spaces or invisible ones, so recipients "
         "would see nothing. Send a text with something to read.",
-        "step 2 of 3",
-        "step 3 of 3",
+        "step 2 of 4",
+        "step 4 of 4",
     ),
     "ru": (
         "Все ученики",
         "В сообщении нет видимых символов: только пробелы или невидимые знаки, получатели "
         "ничего не увидят. Отправьте текст, который можно прочитать.",
-        "шаг 2 из 3",
-        "шаг 3 из 3",
+        "шаг 2 из 4",
+        "шаг 4 из 4",
     ),
 }
 
@@ -493,7 +518,7 @@ async def test_an_invisible_text_is_refused_in_the_admins_language_and_stays(
     replies = await wizard.say("\u200b\u200d \u3164\u2800\ufeff")
     assert [reply.text for reply in replies] == [refusal]
     assert content_step in (wizard.screen().text or "")
-    replies = await wizard.say("\u200b👍")
+    replies = await wizard.compose("\u200b👍")
     assert replies[0].text == "\u200b👍"
     assert preview_step in (replies[-1].text or "")
     assert await broadcasts(bot_harness) == []
@@ -508,10 +533,10 @@ async def test_an_invisible_caption_is_refused(bot_harness: BotHarness, roster: 
         "The caption has no visible characters: only spaces or invisible ones, so recipients "
         "would see nothing. Send the file again with a caption to read, or without one."
     ]
-    assert "step 2 of 3" in (wizard.screen().text or "")
-    replies = await wizard.send_update("photo", "PHOTO-3")
+    assert "step 2 of 4" in (wizard.screen().text or "")
+    replies = await wizard.compose_media("photo", "PHOTO-3")
     assert (replies[0].method, replies[0].file_id) == ("sendPhoto", "PHOTO-3")
-    assert "step 3 of 3" in (replies[-1].text or "")
+    assert "step 4 of 4" in (replies[-1].text or "")
 
 
 async def test_unsupported_content_gets_a_hint(bot_harness: BotHarness, roster: Roster) -> None:
@@ -520,7 +545,7 @@ async def test_unsupported_content_gets_a_hint(bot_harness: BotHarness, roster: 
     await wizard.press("All students")
     replies = await wizard.send_update("sticker", "STICKER-1")
     assert "I can't broadcast this kind of message" in (replies[0].text or "")
-    assert "step 2 of 3" in (wizard.screen().text or "")
+    assert "step 2 of 4" in (wizard.screen().text or "")
 
 
 # --- draft, send, schedule ----------------------------------------------------------------
@@ -659,7 +684,7 @@ async def test_an_earlier_message_of_the_live_wizard_only_alerts(
     await wizard.say("/new")
     step_one = wizard.screen()
     await wizard.press("All students")
-    await wizard.say("Hello")  # the preview is a new message below
+    await wizard.compose("Hello")  # the options, then the preview: new messages below
     messages, edits, answers = await wizard.press("All parents", on=step_one)
     assert answers[-1]["show_alert"] is True and (messages, edits) == ([], [])
     assert "Audience: All students" in (wizard.screen().text or "")
@@ -699,7 +724,7 @@ async def test_the_whole_wizard_speaks_russian(bot_harness: BotHarness, roster: 
     await wizard.say("/new")
     assert "Кому отправить?" in (wizard.screen().text or "")
     await wizard.press("Все ученики")
-    replies = await wizard.say("Привет, школа")
+    replies = await wizard.compose("Привет, школа")
     assert "Получатели: Все ученики" in (replies[-1].text or "")
     _, edits, _ = await wizard.press("💾 Сохранить черновик")
     [draft] = await broadcasts(bot_harness)

@@ -116,6 +116,29 @@ async def test_send_message_is_recorded_with_params(fake: FakeBotAPI, bot: Bot) 
     assert fake.requests[0].chat_id == 101
 
 
+async def test_silent_and_protected_sends_are_recorded_as_such(fake: FakeBotAPI, bot: Bot) -> None:
+    await bot.send_message(101, "quiet", disable_notification=True, protect_content=True)
+    await bot.send_photo(101, "PHOTO", protect_content=True)
+    await bot.send_message(101, "plain")
+    quiet, photo, plain = fake.messages_to(101)
+    assert (quiet.disable_notification, quiet.protect_content) == (True, True)
+    assert (photo.disable_notification, photo.protect_content) == (False, True)
+    assert (plain.disable_notification, plain.protect_content) == (False, False)
+    assert quiet.params["disable_notification"] is True and quiet.params["protect_content"]
+    assert quiet.to_json()["protect_content"] is True
+    async with FakeBotAPI(compact=True, record_requests=False) as server:
+        b = make_bot(server.url)
+        try:
+            await b.send_message(5, "x", disable_notification=True)
+        finally:
+            await b.session.close()
+        assert server.delivered[0].params == {
+            "chat_id": 5,
+            "text": "x",
+            "disable_notification": True,
+        }
+
+
 async def test_compact_mode_keeps_needed_fields() -> None:
     async with FakeBotAPI(compact=True, record_requests=False) as server:
         b = make_bot(server.url)
@@ -439,6 +462,34 @@ def test_builders_validate_as_aiogram_updates() -> None:
     assert Update.model_validate(builders[5]).message.content_type == "animation"  # type: ignore[union-attr]
     member = Update.model_validate(builders[7]).my_chat_member
     assert member is not None and member.new_chat_member.status == "kicked"
+
+
+async def test_a_recipient_presses_a_button_of_a_delivered_message(
+    fake: FakeBotAPI, bot: Bot
+) -> None:
+    sent = await bot.send_message(21, "Read me", reply_markup=kb("ok", "no"))
+    raw = fake.make_button_press(21, 21, sent.message_id, "no", language_code="ru")
+    raw["update_id"] = 1
+    query = Update.model_validate(raw).callback_query
+    assert query is not None and query.data == "no"
+    assert query.from_user.id == 21 and query.from_user.language_code == "ru"
+    assert isinstance(query.message, Message)
+    assert (query.message.chat.id, query.message.message_id) == (21, sent.message_id)
+    assert query.message.text == "Read me" and query.message.reply_markup == kb("ok", "no")
+
+    # Someone else's press on it; and after an edit the new buttons are the ones pressed.
+    other = fake.make_button_press(22, 21, sent.message_id, "ok")
+    assert other["callback_query"]["from"]["id"] == 22
+    assert other["callback_query"]["message"]["chat"]["id"] == 21
+    await bot.edit_message_reply_markup(
+        chat_id=21, message_id=sent.message_id, reply_markup=kb("done")
+    )
+    assert fake.edits[-1].method == "editMessageReplyMarkup"
+    assert fake.make_button_press(21, 21, sent.message_id, "done")["callback_query"]["data"]
+    with pytest.raises(ValueError, match="no button 'ok'"):
+        fake.make_button_press(21, 21, sent.message_id, "ok")
+    with pytest.raises(ValueError, match="no button"):
+        fake.make_button_press(21, 21, 999, "done")
 
 
 async def test_get_updates_offset_and_long_poll(fake: FakeBotAPI, bot: Bot) -> None:

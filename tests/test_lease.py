@@ -158,6 +158,7 @@ async def test_results_are_recorded_only_by_the_holder_and_once_however_often_wr
         await record_b.write(first, read_counts=False)
     counts = await record_a.write(first, read_counts=True)
     assert counts is not None and tuple(counts)[1:4] == (4, 2, 0)
+    assert counts[-1] is None  # no confirmations asked
     # The same batch again (a retry after a commit whose answer was lost): counted once.
     counts = await record_a.write(first, read_counts=True)
     assert counts is not None and tuple(counts)[1:4] == (4, 2, 0)

@@ -11,14 +11,22 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import insert, inspect, select
+from sqlalchemy import column, insert, inspect, select, table
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from db import migrate
-from db.models import Base, BroadcastStatus, RecipientStatus, Role, User
+from db.models import (
+    Base,
+    Broadcast,
+    BroadcastRecipient,
+    BroadcastStatus,
+    RecipientStatus,
+    Role,
+    TargetGroup,
+    User,
+)
 from db.session import create_engine, create_session_factory
-from tests.factories import add_recipient, make_broadcast
 
 REVISIONS = [
     script.revision
@@ -74,15 +82,39 @@ DEACTIVATED_REVISION = "0005"
 MARKED_AT = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 
 
-async def blocked_user(session: AsyncSession, name: str) -> int:
-    """A user marked blocked, written without the columns later revisions add."""
-    users = Base.metadata.tables[User.__tablename__]
-    statement = (
-        insert(users)
-        .values(external_id=name, full_name=name, role=Role.STUDENT, bot_blocked_at=MARKED_AT)
-        .returning(users.c.id)
-    )
+async def insert_only(session: AsyncSession, table_name: str, **values: Any) -> int:
+    """A row written with just these columns; the model's defaults would also fill columns
+    that later revisions add. Its id."""
+    model = Base.metadata.tables[table_name]
+    columns = [column(name, model.c[name].type) for name in ("id", *values)]
+    statement = insert(table(table_name, *columns)).values(values).returning(columns[0])
     return int((await session.execute(statement)).scalar_one())
+
+
+async def blocked_user(session: AsyncSession, name: str) -> int:
+    """A user marked blocked."""
+    return await insert_only(
+        session,
+        User.__tablename__,
+        external_id=name,
+        full_name=name,
+        role=Role.STUDENT,
+        bot_blocked_at=MARKED_AT,
+        created_at=MARKED_AT,
+    )
+
+
+async def failed_recipient(
+    session: AsyncSession, broadcast_id: int, user_id: int, error_code: str
+) -> None:
+    await insert_only(
+        session,
+        BroadcastRecipient.__tablename__,
+        broadcast_id=broadcast_id,
+        recipient_id=user_id,
+        status=RecipientStatus.FAILED,
+        error_code=error_code,
+    )
 
 
 async def user_marks(engine: AsyncEngine, *columns: str) -> dict[str, tuple[Any, ...]]:
@@ -108,10 +140,19 @@ async def test_deleted_accounts_marked_blocked_get_their_own_mark_and_back(
             await blocked_user(session, "deleted"),
             await blocked_user(session, "blocked"),
         )
-        broadcast = await make_broadcast(session, status=BroadcastStatus.COMPLETED)
-        failed = RecipientStatus.FAILED
-        await add_recipient(session, broadcast, deleted, status=failed, error_code="deactivated")
-        await add_recipient(session, broadcast, blocked, status=failed, error_code="blocked")
+        broadcast = await insert_only(
+            session,
+            Broadcast.__tablename__,
+            target_group=TargetGroup.ALL_STUDENTS,
+            target_filter={},
+            message="Hello, school",
+            error_log=[],
+            status=BroadcastStatus.COMPLETED,
+            created_at=MARKED_AT,
+            updated_at=MARKED_AT,
+        )
+        await failed_recipient(session, broadcast, deleted, "deactivated")
+        await failed_recipient(session, broadcast, blocked, "blocked")
 
     await migrate.upgrade(empty_engine, DEACTIVATED_REVISION)
     assert await user_marks(empty_engine, "bot_blocked_at", "telegram_deactivated_at") == {

@@ -107,7 +107,7 @@ async def test_an_english_admin_of_a_russian_bot_watches_the_live_message_in_eng
     api.set_flaky(FLAKY_CHAT, 0)
     [question], _, _ = await wizard.press("🔁 Retry failed (1)", on=as_now(harness, live))
     assert not CYRILLIC.search(question.text or "")
-    [again], edits, _ = await wizard.press("Yes, send again", on=question)
+    [again], edits, _ = await wizard.press("Yes, send again", on=as_now(harness, question))
     started = f"Retry started for 1 recipient (broadcast #{broadcast_id})."
     assert [edit.text for edit in edits if edit.message_id == question.message_id] == [started]
     await finished(harness, broadcast_id)

@@ -259,7 +259,7 @@ def test_an_empty_finished_broadcast_is_drawn_complete() -> None:
     assert markup is None
 
 
-@pytest.mark.parametrize("feature", ["monitoring", "errors"])
+@pytest.mark.parametrize("feature", ["monitoring", "errors", "options"])
 def test_both_languages_define_the_same_messages(feature: str) -> None:
     def ids(language: str) -> set[str]:
         source = (LOCALES_DIR / language / f"{feature}.ftl").read_text(encoding="utf-8")

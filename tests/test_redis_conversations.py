@@ -74,7 +74,7 @@ async def test_the_wizard_keeps_its_stack_in_redis_and_sends_now(
     await wizard.type("math")
     assert wizard.labels()[:2] == ["Mathematics", "Show all"]
     await wizard.press("Mathematics")
-    replies = await wizard.say("Hello, school", entities=BOLD_HELLO)
+    replies = await wizard.compose("Hello, school", entities=BOLD_HELLO)
     assert "Audience: Students and teachers of Mathematics" in (replies[-1].text or "")
     _, edits, _ = await wizard.press("✅ Send now")
     [broadcast] = await broadcasts(bot_harness)
@@ -99,7 +99,7 @@ async def test_the_wizard_schedules_and_saves_drafts_with_redis(
     await wizard.press("Custom list")
     await wizard.say(f"#{roster.students[0].id} S-2")
     await wizard.press("Continue »")
-    await wizard.say("Parents' meeting")
+    await wizard.compose("Parents' meeting")
     await wizard.press("🕒 Schedule")
     replies = await wizard.say("01.12.2098 09:30")
     [scheduled] = await broadcasts(bot_harness)
@@ -112,10 +112,11 @@ async def test_the_wizard_schedules_and_saves_drafts_with_redis(
     await wizard.say("/new")
     await wizard.press("By tutor")
     await wizard.press("Anna Tutor")
-    await wizard.say("Homework")
+    await wizard.compose("Homework")
     await wizard.press("✏️ Edit message")
     await wizard.send_update("photo", "PHOTO-1", caption="Homework, with a photo")
-    await wizard.press("« Back")  # from the preview back to the content step
+    await wizard.press("« Back")  # from the preview back to the options
+    await wizard.press("« Back")  # and to the content step
     await wizard.press("Keep the current message »")
     _, edits, _ = await wizard.press("💾 Save draft")
     draft = (await broadcasts(bot_harness))[-1]
@@ -252,11 +253,11 @@ async def test_a_restart_in_the_middle_of_the_wizard_carries_on(
         wizard = Wizard(harness)
         await wizard.say("/new")
         await wizard.press("All students")
-        assert "step 2 of 3" in (wizard.screen().text or "")
+        assert "step 2 of 4" in (wizard.screen().text or "")
 
     async with running_harness(fake_api, settings) as harness:
         wizard = Wizard(harness)  # the same chat, a new process: the step waits for the text
-        replies = await wizard.say("Hello after a restart")
+        replies = await wizard.compose("Hello after a restart")
         assert replies[0].text == "Hello after a restart"
         assert "Audience: All students\nWill receive it: 2" in (replies[-1].text or "")
         preview = wizard.screen()

@@ -20,6 +20,7 @@ from handlers.keyboards import (
     recipients_keyboard,
     retry_keyboard,
 )
+from handlers.options_view import confirmed_line, options_text
 from handlers.progress_view import STATUS_ICONS
 from services.progress import format_duration
 from services.results import (
@@ -126,7 +127,8 @@ def list_view(
 
 
 def details_view(t: Translator, details: BroadcastDetails, tz: ZoneInfo) -> View:
-    """The broadcast's fields, and the buttons that make sense for its status."""
+    """The broadcast's fields (its options, and once sent how many confirmed reading when
+    it asks them to), and the buttons that make sense for its status."""
     summary = details.summary
     status = summary.status
     created = when(summary.created_at, tz)
@@ -166,6 +168,10 @@ def details_view(t: Translator, details: BroadcastDetails, tz: ZoneInfo) -> View
                 pending=summary.pending_count,
             )
         )
+    if details.confirmed is not None and summary.recipient_count > 0:
+        lines.append(confirmed_line(t, details.confirmed, summary.sent_count))
+    if options := options_text(t, summary.options):
+        lines.append(t("details-options", options=options))
     kind = summary.content_kind
     lines.append(
         t("details-content-text")

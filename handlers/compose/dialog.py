@@ -26,9 +26,11 @@ from aiogram_dialog.widgets.text import Format, Multi
 from core.settings import Settings
 from db.models import TargetGroup
 from handlers.compose import steps
-from handlers.compose.draft import PICKED_ROLES, Draft
+from handlers.compose.draft import PICKED_ROLES, Draft, step_of
+from handlers.compose.options import options_window
 from handlers.compose.states import ComposeStates
-from handlers.compose.widgets import PageCounter, Tr, translator
+from handlers.compose.widgets import PageCounter, Tr, cancel_button, translator
+from handlers.options_view import options_text
 from services.audience import AudienceService
 
 MEDIA_TYPES = [
@@ -40,31 +42,12 @@ MEDIA_TYPES = [
 ]
 
 
-def cancel_button() -> Button:
-    return Button(Tr("compose-btn-cancel"), id="cancel", on_click=steps.on_cancel)
-
-
 def paragraphs(*texts: Tr | Multi) -> Multi:
     """Texts separated by blank lines; hidden ones (`when`) leave no gap."""
     return Multi(*texts, sep="\n\n")
 
 
 # --- getters ---------------------------------------------------------------------------
-
-
-def step_of(draft: Draft, step: str) -> dict[str, int]:
-    """`step` and `steps` for a window's header, counting only the steps of this draft's
-    path: audience, the picker or list when its group needs one, content, preview. Before
-    a group is chosen the total is not known (0)."""
-    group = draft.narrowing if step == "narrow" else draft.target_group
-    narrows = group in PICKED_ROLES or group is TargetGroup.CUSTOM
-    path = (
-        ["audience", "narrow", "content", "preview"]
-        if narrows
-        else ["audience", "content", "preview"]
-    )
-    known = group is not None and step != "audience"
-    return {"step": path.index(step) + 1, "steps": len(path) if known else 0}
 
 
 async def audience_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
@@ -141,6 +124,7 @@ async def preview_getter(
         "blocked": counts.blocked,
         "deactivated": counts.deactivated,
         "sendable": counts.reachable > 0,
+        "options": options_text(translator(dialog_manager), draft.options),
     }
 
 
@@ -276,6 +260,7 @@ def preview_window() -> Window:
             Multi(
                 Tr("compose-preview-audience", "audience"),
                 Tr("compose-preview-counts", "reachable", "no_telegram", "blocked", "deactivated"),
+                Tr("compose-preview-options", "options", when="options"),
             ),
             Tr("compose-no-recipients", "audience", when=~F["sendable"]),
         ),
@@ -298,7 +283,7 @@ def preview_window() -> Window:
             ),
         ),
         Row(
-            SwitchTo(Tr("compose-btn-back"), id="back", state=ComposeStates.content),
+            SwitchTo(Tr("compose-btn-back"), id="back", state=ComposeStates.options),
             cancel_button(),
         ),
         state=ComposeStates.preview,
@@ -334,6 +319,7 @@ def compose_dialog() -> Dialog:
         pick_window(),
         custom_window(),
         content_window(),
+        options_window(),
         preview_window(),
         schedule_window(),
     )

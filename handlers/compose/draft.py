@@ -14,6 +14,7 @@ from aiogram_dialog import DialogManager
 
 from db.models import ContentKind, Role, TargetGroup
 from services.content import BroadcastContent
+from services.options import BroadcastOptions
 from services.targets import FILTER_KEYS
 
 PICKED_ROLES: dict[TargetGroup, Role | None] = {
@@ -22,11 +23,12 @@ PICKED_ROLES: dict[TargetGroup, Role | None] = {
     TargetGroup.BY_TEACHER: Role.TEACHER,
 }
 """Groups narrowed by picking one subject (None) or one person of a role."""
+OPTION_NAMES = BroadcastOptions.names()
 
 
 class Draft:
     """Typed access to `dialog_data`: the chosen audience, the group being narrowed, the
-    picker's search text, a resolved custom list and the content."""
+    picker's search text, a resolved custom list, the content and the delivery options."""
 
     def __init__(self, data: dict[str, Any]) -> None:
         self._data = data
@@ -113,6 +115,33 @@ class Draft:
             "entities": content.entities,
             "file_id": content.file_id,
         }
+
+    # --- the delivery options -------------------------------------------------------------
+
+    @property
+    def options(self) -> BroadcastOptions:
+        """The options switched on so far (all off until the admin taps one)."""
+        chosen = self._data.get("options", {})
+        return BroadcastOptions(**{name: bool(chosen.get(name)) for name in OPTION_NAMES})
+
+    def toggle_option(self, name: str) -> None:
+        """Switch one option (a name of `BroadcastOptions`) on or off."""
+        chosen = dict(self._data.get("options", {}))
+        chosen[name] = not chosen.get(name, False)
+        self._data["options"] = chosen
+
+
+def step_of(draft: Draft, step: str) -> dict[str, int]:
+    """`step` and `steps` for a window's header, counting only the steps of this draft's
+    path: audience, the picker or list when its group needs one, content, options,
+    preview. Before a group is chosen the total is not known (0)."""
+    group = draft.narrowing if step == "narrow" else draft.target_group
+    narrows = group in PICKED_ROLES or group is TargetGroup.CUSTOM
+    path = ["audience", "narrow", "content", "options", "preview"]
+    if not narrows:
+        path.remove("narrow")
+    known = group is not None and step != "audience"
+    return {"step": path.index(step) + 1, "steps": len(path) if known else 0}
 
 
 def content_from_message(message: Message) -> BroadcastContent | None:

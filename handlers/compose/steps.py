@@ -278,13 +278,20 @@ async def on_custom_continue(
 
 
 async def on_content(message: Message, widget: MessageInput, manager: DialogManager) -> None:
-    """Keep the message as recipients will get it; one that is too long raises
-    ContentTooLong (the error handler tells its length and the limit; the step stays)."""
+    """Keep the message as recipients will get it, then on to the options; a message that
+    replaces one goes straight back to the preview (the options are chosen by then). One
+    that is too long raises ContentTooLong (the error handler tells its length and the
+    limit; the step stays)."""
     content = content_from_message(message)
     assert content is not None  # the input's content types are the supported ones
     content.validate(Deps.of(manager).settings.message_max_length)
-    Draft.of(manager).content = content
-    await show_preview(manager)
+    draft = Draft.of(manager)
+    replacing = draft.content is not None
+    draft.content = content
+    if replacing:
+        await show_preview(manager)
+    else:
+        await manager.switch_to(ComposeStates.options, show_mode=REPLACE_WINDOW)
 
 
 async def on_unsupported(message: Message, widget: MessageInput, manager: DialogManager) -> None:
@@ -293,7 +300,7 @@ async def on_unsupported(message: Message, widget: MessageInput, manager: Dialog
     manager.show_mode = ShowMode.NO_UPDATE
 
 
-# --- step 4: the preview's actions -----------------------------------------------------
+# --- step 5: the preview's actions -----------------------------------------------------
 
 
 async def _create(manager: DialogManager, scheduled_at: datetime | None = None) -> int:
@@ -306,6 +313,7 @@ async def _create(manager: DialogManager, scheduled_at: datetime | None = None) 
         content=draft.content,
         created_by_id=deps.admin.user_id,
         scheduled_at=scheduled_at,
+        options=draft.options,
     )
 
 
@@ -341,7 +349,7 @@ async def on_edit_audience(callback: CallbackQuery, button: Button, manager: Dia
     await manager.switch_to(ComposeStates.audience)
 
 
-# --- step 5: scheduling ----------------------------------------------------------------
+# --- step 6: scheduling ----------------------------------------------------------------
 
 
 async def _schedule(manager: DialogManager, when: datetime) -> None:

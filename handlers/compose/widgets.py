@@ -1,5 +1,6 @@
 """aiogram-dialog widgets of the wizard: texts that speak the user's language through the
-Fluent catalogs, and a page counter that draws no buttons."""
+Fluent catalogs, the Cancel button every step has, and a page counter that draws no
+buttons."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from aiogram import html
 from aiogram_dialog import DialogManager
 from aiogram_dialog.api.internal import RawKeyboard
 from aiogram_dialog.widgets.common import WhenCondition
-from aiogram_dialog.widgets.kbd import StubScroll
+from aiogram_dialog.widgets.kbd import Button, StubScroll
 from aiogram_dialog.widgets.text import Text
 
 from core.i18n import Translator
+from handlers.compose import steps
 
 
 def translator(manager: DialogManager) -> Translator:
@@ -41,6 +43,10 @@ class Tr(Text):
 
 def _escaped(value: Any) -> Any:
     return html.quote(value) if isinstance(value, str) else value
+
+
+def cancel_button() -> Button:
+    return Button(Tr("compose-btn-cancel"), id="cancel", on_click=steps.on_cancel)
 
 
 class PageCounter(StubScroll):

@@ -26,8 +26,8 @@ compose-btn-edit-audience = 👥 Edit audience
 compose-btn-in-hour = In 1 hour
 compose-btn-tomorrow-morning = Tomorrow 09:00
 
-# The step the admin is on, counting only the steps of their path (3 for "All students",
-# 4 when a subject, a person or a list is picked); before the audience is chosen, no total.
+# The step the admin is on, counting only the steps of their path (4 for "All students",
+# 5 when a subject, a person or a list is picked); before the audience is chosen, no total.
 compose-step-number = { $steps ->
         [0] step { $step }
        *[other] step { $step } of { $steps }
