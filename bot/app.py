@@ -29,7 +29,8 @@ from services.confirmations import ConfirmationService
 from services.invites import LinkService
 from services.launcher import BroadcastLauncher
 from services.limiter import CHAT_INTERVAL, RateLimiter, RateLimitMiddleware
-from services.progress import ProgressHub, ProgressReporter
+from services.progress import ProgressHub
+from services.progress_reporter import ProgressReporter
 from services.scheduler import BroadcastScheduler
 from services.send_policy import SendPolicy
 from services.sender import BroadcastSender

@@ -29,7 +29,7 @@ from db.models import BroadcastStatus
 from services.audience import AudienceService
 from services.broadcasts import DEFAULT_RETRY_ROUNDS, BroadcastService
 from services.errors import Action, NoRecipients
-from services.progress import ProgressReporter
+from services.progress_reporter import ProgressReporter
 from services.results import BroadcastDetails, CancelOutcome, Started
 from services.sender import BroadcastSender
 

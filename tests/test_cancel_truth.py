@@ -30,7 +30,8 @@ from services.broadcasts import BroadcastService
 from services.launcher import BroadcastLauncher
 from services.lease import Leases, LeaseTerms
 from services.limiter import RateLimiter
-from services.progress import ProgressHub, ProgressReporter
+from services.progress import ProgressHub
+from services.progress_reporter import ProgressReporter
 from services.results import CancelOutcome
 from services.sender import BroadcastSender
 from tests.bot_harness import ADMIN_ID, BotHarness, harness_settings, running_harness

@@ -23,12 +23,12 @@ from handlers.progress_view import progress_renderer
 from services.limiter import RateLimiter
 from services.progress import (
     ProgressHub,
-    ProgressReporter,
     ProgressSnapshot,
     RunProgress,
     read_snapshot,
     render_plain,
 )
+from services.progress_reporter import ProgressReporter
 from services.sender import BroadcastSender
 from tests.conftest import TEST_TOKEN
 from tests.sender_process import make_bot, seed_broadcast

@@ -30,7 +30,8 @@ from services.broadcasts import BroadcastService
 from services.errors import BroadcastNotFound, InvalidStatus, ValidationFailed
 from services.launcher import BroadcastLauncher
 from services.limiter import RateLimiter
-from services.progress import ProgressHub, ProgressReporter, Render, render_plain
+from services.progress import ProgressHub, Render, render_plain
+from services.progress_reporter import ProgressReporter
 from services.scheduler import BroadcastScheduler, job_id
 from services.sender import BroadcastSender
 from tests.bot_harness import harness_settings, start_harness, stop_harness

@@ -21,7 +21,7 @@ from handlers.progress_view import progress_times, render_progress
 from handlers.split import show
 from services.access import AdminIdentity
 from services.broadcasts import BroadcastService
-from services.progress import ProgressReporter
+from services.progress_reporter import ProgressReporter
 
 
 async def full_progress(
