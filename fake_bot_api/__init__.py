@@ -56,6 +56,7 @@ from fake_bot_api.records import (
     Edit,
     MessageState,
     RequestRecord,
+    Upload,
 )
 from fake_bot_api.server import FakeBotAPI
 
@@ -68,4 +69,5 @@ __all__ = [
     "FakeBotAPI",
     "MessageState",
     "RequestRecord",
+    "Upload",
 ]

@@ -1,5 +1,5 @@
-"""The records of one run: deliveries, edits, requests, deletions, callback answers and
-command menus, with the counters and statistics computed over them.
+"""The records of one run: deliveries, edits, requests, deletions, callback answers,
+uploaded files and command menus, with the counters and statistics computed over them.
 
 Why it exists: tests and benchmarks read what the fake saw; this keeps those records and
 the questions asked of them in one place, apart from the HTTP and emulation code that
@@ -13,7 +13,7 @@ import json
 import time
 from typing import Any
 
-from fake_bot_api.records import CommandsCall, Delivered, Edit, RequestRecord
+from fake_bot_api.records import CommandsCall, Delivered, Edit, RequestRecord, Upload
 
 
 def commands_key(scope: Any, language_code: str | None) -> tuple[str, str]:
@@ -39,6 +39,7 @@ class Journal:
         self.requests: list[RequestRecord] = []
         self.deleted: list[tuple[int, int]] = []
         self.callback_answers: list[dict[str, Any]] = []
+        self.uploads: dict[str, Upload] = {}  # file id -> the uploaded file
         self.commands_calls: list[CommandsCall] = []
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.webhook: dict[str, str] | None = None  # setWebhook's url and secret_token
@@ -69,6 +70,12 @@ class Journal:
 
     def edits_of(self, chat_id: int | str) -> list[Edit]:
         return [e for e in self.edits if e.chat_id == chat_id]
+
+    def upload_of(self, message: Delivered) -> Upload:
+        """The file uploaded with `message` (a document the bot sent from bytes)."""
+        if message.file_id is None or message.file_id not in self.uploads:
+            raise KeyError(f"no upload recorded for message {message!r}")
+        return self.uploads[message.file_id]
 
     def count_429(self) -> int:
         return self._n_429

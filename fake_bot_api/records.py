@@ -415,6 +415,18 @@ class RequestRecord:
     timestamp: float
 
 
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """A file the bot uploaded (multipart), kept whole: a document the bot generates
+    (a CSV export) is checked by its content.  ``file_id`` is the ``fake-upload-N`` id
+    the message it came with is recorded under (``Delivered.file_id``)."""
+
+    file_id: str
+    filename: str | None
+    content_type: str
+    content: bytes
+
+
 @dataclass(slots=True)
 class CommandsCall:
     """One setMyCommands / deleteMyCommands call."""

@@ -29,7 +29,7 @@ from fake_bot_api import control
 from fake_bot_api.journal import Journal
 from fake_bot_api.messages import MessageHandler
 from fake_bot_api.methods import BotMethods
-from fake_bot_api.records import KIND_ERRORS, BehaviourKind, ChatBehaviours, MessageState
+from fake_bot_api.records import KIND_ERRORS, BehaviourKind, ChatBehaviours, MessageState, Upload
 from fake_bot_api.store import MessageStore
 from fake_bot_api.updates import Update, UpdateBuilders, UpdateQueue
 from fake_bot_api.wire import Answer, bot_user_dict, coerce_chat, err, parse_chat_id
@@ -70,9 +70,12 @@ def _jsonish(value: Any) -> str:
     return json.dumps(value)
 
 
-async def _read_params(request: web.Request, upload_ids: Iterator[int]) -> dict[str, str]:
+async def _read_params(
+    request: web.Request, upload_ids: Iterator[int], files: dict[str, Upload]
+) -> dict[str, str]:
     """The request's fields as strings, whatever the encoding; uploaded files become
-    ``fake-upload-N`` file ids (also inside ``attach://`` references)."""
+    ``fake-upload-N`` file ids (also inside ``attach://`` references), each kept in
+    ``files`` under its id."""
     params: dict[str, str] = dict(request.query) if request.query_string else {}
     if request.method != "POST" or not request.can_read_body:
         return params
@@ -85,9 +88,13 @@ async def _read_params(request: web.Request, upload_ids: Iterator[int]) -> dict[
         uploads: dict[str, str] = {}
         for key, value in form.items():
             if isinstance(value, web.FileField):
+                file_id = f"fake-upload-{next(upload_ids)}"
+                files[file_id] = Upload(
+                    file_id, value.filename, value.content_type, value.file.read()
+                )
                 with contextlib.suppress(Exception):
                     value.file.close()
-                uploads[key] = f"fake-upload-{next(upload_ids)}"
+                uploads[key] = file_id
             else:
                 params[key] = str(value)
         for key, value in list(params.items()):
@@ -324,7 +331,7 @@ class FakeBotAPI(ChatBehaviours, Journal, UpdateBuilders):
         raw_method = request.match_info["method"]
         low = raw_method.lower()
         try:
-            params = await _read_params(request, self._upload_ids)
+            params = await _read_params(request, self._upload_ids, self.uploads)
         except Exception as exc:  # malformed body
             return self._respond(raw_method, None, err(400, f"Bad Request: {exc}"))
         chat_id = parse_chat_id(params.get("chat_id"))

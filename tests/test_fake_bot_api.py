@@ -173,6 +173,10 @@ async def test_media_sends_return_file_stubs(fake: FakeBotAPI, bot: Bot) -> None
         ("sendDocument", "document", "d"),
         ("sendAnimation", "animation", None),
     ]
+    upload = fake.upload_of(fake.messages_to(7)[2])
+    assert (upload.filename, upload.content) == ("a.pdf", b"%PDF")
+    with pytest.raises(KeyError):
+        fake.upload_of(fake.messages_to(7)[0])  # sent by file id: nothing was uploaded
 
 
 async def test_method_names_are_case_insensitive_and_unknown_is_404(
