@@ -31,6 +31,7 @@ from services.launcher import BroadcastLauncher
 from services.limiter import CHAT_INTERVAL, RateLimiter, RateLimitMiddleware
 from services.progress import ProgressHub
 from services.progress_reporter import ProgressReporter
+from services.recipient_reads import RecipientReads
 from services.scheduler import BroadcastScheduler
 from services.send_policy import SendPolicy
 from services.sender import BroadcastSender
@@ -139,6 +140,7 @@ async def build_application(
         launcher=launcher,
         scheduler=scheduler,
         confirmations=ConfirmationService(session_factory),
+        recipient_reads=RecipientReads(session_factory, page_size=settings.batch_size),
     )
     return Application(
         settings,

@@ -11,10 +11,18 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, case, extract, func, select
+from sqlalchemy import ColumnElement, Row, Select, and_, case, extract, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Broadcast, BroadcastRecipient, BroadcastStatus, RecipientStatus, Subject, User
+from db.models import (
+    Broadcast,
+    BroadcastRecipient,
+    BroadcastStatus,
+    RecipientStatus,
+    Role,
+    Subject,
+    User,
+)
 from db.session import SessionFactory
 from services.audience import count_audience
 from services.confirmations import confirmed_count
@@ -74,6 +82,10 @@ def describe_errors(counts: Mapping[str | None, int]) -> str | None:
         return f"{total} failed: {next(iter(by_label))}"
     ranked = sorted(by_label.items(), key=lambda item: (-item[1], item[0]))
     return f"{total} failed: " + ", ".join(f"{label} ({count})" for label, count in ranked)
+
+
+def of_broadcast(broadcast_id: int) -> list[ColumnElement[bool]]:
+    return [BroadcastRecipient.broadcast_id == broadcast_id]
 
 
 def retryable_failures(broadcast_id: int) -> ColumnElement[bool]:
@@ -219,8 +231,8 @@ class BroadcastReads:
             if row is None:
                 raise BroadcastNotFound(broadcast_id)
             broadcast = row[0]
-            recipients = await self._recipients_page(
-                session, broadcast_id, None, recipients_page, recipients_page_size
+            recipients = await page_of_recipients(
+                session, of_broadcast(broadcast_id), recipients_page, recipients_page_size
             )
             [summary] = await _summaries(session, [(broadcast, row[1])])
             retryable = await count_retryable(session, broadcast_id)
@@ -323,7 +335,10 @@ class BroadcastReads:
         async with self._session_factory() as session:
             if await session.get(Broadcast, broadcast_id) is None:
                 raise BroadcastNotFound(broadcast_id)
-            return await self._recipients_page(session, broadcast_id, wanted, page, page_size)
+            conditions = of_broadcast(broadcast_id)
+            if wanted is not None:
+                conditions.append(BroadcastRecipient.status == wanted)
+            return await page_of_recipients(session, conditions, page, page_size)
 
     async def get_stats(self) -> Stats:
         """Status distribution, failed recipients and the average sending time."""
@@ -375,42 +390,50 @@ class BroadcastReads:
     def _start_of(self, day: date) -> datetime:
         return datetime.combine(day, time.min, tzinfo=self._tz)
 
-    @staticmethod
-    async def _recipients_page(
-        session: AsyncSession,
-        broadcast_id: int,
-        status: RecipientStatus | None,
-        page: int,
-        page_size: int,
-    ) -> Page[RecipientRow]:
-        conditions = [BroadcastRecipient.broadcast_id == broadcast_id]
-        if status is not None:
-            conditions.append(BroadcastRecipient.status == status)
-        count = await session.scalar(select(func.count(BroadcastRecipient.id)).where(*conditions))
-        rows = await session.execute(
-            select(
-                BroadcastRecipient, User.external_id, User.full_name, User.email, User.telegram_id
-            )
-            .join(User, BroadcastRecipient.recipient_id == User.id)
-            .where(*conditions)
-            .order_by(BroadcastRecipient.id)
-            .offset((page - 1) * page_size)
-            .limit(page_size)
+
+def recipients_query() -> Select[BroadcastRecipient, str, str, str | None, int | None, Role]:
+    """Recipient rows with the person each one is, in id order (`recipient_row` reads them)."""
+    return (
+        select(
+            BroadcastRecipient,
+            User.external_id,
+            User.full_name,
+            User.email,
+            User.telegram_id,
+            User.role,
         )
-        items = [
-            RecipientRow(
-                id=recipient.id,
-                user_id=recipient.recipient_id,
-                external_id=external_id,
-                user_name=full_name,
-                email=email,
-                telegram_id=telegram_id,
-                telegram_sent=recipient.telegram_sent,
-                error_message=recipient.telegram_error,
-                sent_at=recipient.sent_at,
-                status=recipient.status,
-                error_code=recipient.error_code,
-            )
-            for recipient, external_id, full_name, email, telegram_id in rows
-        ]
-        return Page(items, count or 0, page, page_size)
+        .join(User, BroadcastRecipient.recipient_id == User.id)
+        .order_by(BroadcastRecipient.id)
+    )
+
+
+def recipient_row(
+    found: Row[BroadcastRecipient, str, str, str | None, int | None, Role],
+) -> RecipientRow:
+    recipient, external_id, full_name, email, telegram_id, role = found
+    return RecipientRow(
+        id=recipient.id,
+        user_id=recipient.recipient_id,
+        external_id=external_id,
+        user_name=full_name,
+        email=email,
+        telegram_id=telegram_id,
+        telegram_sent=recipient.telegram_sent,
+        error_message=recipient.telegram_error,
+        sent_at=recipient.sent_at,
+        status=recipient.status,
+        error_code=recipient.error_code,
+        role=role,
+        confirmed_at=recipient.confirmed_at,
+    )
+
+
+async def page_of_recipients(
+    session: AsyncSession, conditions: Sequence[ColumnElement[bool]], page: int, page_size: int
+) -> Page[RecipientRow]:
+    """One page of the recipient rows that meet every condition, and how many do."""
+    count = await session.scalar(select(func.count(BroadcastRecipient.id)).where(*conditions))
+    rows = await session.execute(
+        recipients_query().where(*conditions).offset((page - 1) * page_size).limit(page_size)
+    )
+    return Page([recipient_row(found) for found in rows], count or 0, page, page_size)

@@ -20,7 +20,7 @@ from typing import Any
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from sqlalchemy import ColumnElement, ScalarSelect, case, func, select, update
 
-from db.models import Broadcast, BroadcastRecipient, User
+from db.models import Broadcast, BroadcastRecipient, RecipientStatus, User
 from db.session import SessionFactory
 from db.types import utcnow
 from services.audience import affected_rows
@@ -58,6 +58,15 @@ def confirmed_count(broadcast_id: int) -> ScalarSelect[Any]:
         )
         .scalar_subquery()
     )
+
+
+def not_confirmed(broadcast_id: int) -> list[ColumnElement[bool]]:
+    """The broadcast's recipients who were delivered it and have not confirmed reading."""
+    return [
+        BroadcastRecipient.broadcast_id == broadcast_id,
+        BroadcastRecipient.status == RecipientStatus.SENT,
+        BroadcastRecipient.confirmed_at.is_(None),
+    ]
 
 
 def confirmed_column(broadcast_id: int) -> ColumnElement[Any]:

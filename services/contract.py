@@ -83,7 +83,8 @@ def summary_dict(summary: BroadcastSummary) -> dict[str, Any]:
 
 def recipient_dict(row: RecipientRow) -> dict[str, Any]:
     fields = asdict(row)
-    del fields["external_id"]  # the bot's lists show it; the document's shape has none
+    for extra in ("external_id", "role", "confirmed_at"):
+        del fields[extra]  # the bot's lists and the CSV show them; the document's shape has none
     return {**fields, "status": row.status.value}
 
 

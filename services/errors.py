@@ -119,6 +119,16 @@ class NothingToRetry(DomainError):
         self.broadcast_id = broadcast_id
 
 
+class ConfirmationNotAsked(DomainError):
+    """Who has not confirmed was asked of a broadcast that does not ask for confirmation."""
+
+    code = "CONFIRMATION_NOT_ASKED"
+
+    def __init__(self, broadcast_id: int) -> None:
+        super().__init__(f"Broadcast {broadcast_id} does not ask recipients to confirm reading")
+        self.broadcast_id = broadcast_id
+
+
 class ValidationFailed(DomainError):
     """Bad input: an over-long message, a wrong filter, unknown user ids..."""
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from db.models import BroadcastStatus, ContentKind, RecipientStatus, TargetGroup
+from db.models import BroadcastStatus, ContentKind, RecipientStatus, Role, TargetGroup
 from services.options import NO_OPTIONS, BroadcastOptions
 
 Item = TypeVar("Item")
@@ -87,6 +87,9 @@ class RecipientRow:
     sent_at: datetime | None
     status: RecipientStatus
     error_code: str | None
+    role: Role
+    confirmed_at: datetime | None = None
+    """When they pressed "I have read it" (broadcasts that ask for it only)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +104,15 @@ class BroadcastDetails:
     """Failed recipients a retry would send to again (not those who blocked the bot)."""
     confirmed: int | None = None
     """Recipients who confirmed reading, when the broadcast asks them to."""
+
+    @property
+    def unconfirmed(self) -> int | None:
+        """Delivered and not confirmed, when the broadcast asks for confirmation: the
+        difference of the two numbers the details show (only a delivered message can be
+        confirmed)."""
+        if self.confirmed is None:
+            return None
+        return max(0, self.summary.sent_count - self.confirmed)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,68 @@
+"""Who of a broadcast's recipients has not confirmed reading, and every recipient for the
+CSV export: reads apart from `BroadcastReads`, over the same typed `RecipientRow`.
+
+The export streams: recipients are read by id, a page at a time, each page in its own
+short session, so a broadcast to thousands never holds one transaction open or loads
+every row in one query (nor runs one query per recipient).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from sqlalchemy import select
+
+from db.models import Broadcast, BroadcastRecipient
+from db.session import SessionFactory
+from services.broadcast_reads import check_page, page_of_recipients, recipient_row, recipients_query
+from services.confirmations import not_confirmed
+from services.errors import BroadcastNotFound, ConfirmationNotAsked
+from services.results import Page, RecipientRow
+
+
+class RecipientReads:
+    def __init__(self, session_factory: SessionFactory, page_size: int = 1000) -> None:
+        self._session_factory = session_factory
+        self._page_size = page_size
+
+    async def unconfirmed(
+        self, broadcast_id: int, page: int = 1, page_size: int = 20
+    ) -> Page[RecipientRow]:
+        """The recipients who were delivered the broadcast and have not confirmed reading;
+        refused (`ConfirmationNotAsked`) for a broadcast that does not ask them to."""
+        check_page(page, page_size)
+        async with self._session_factory() as session:
+            asks = await session.scalar(
+                select(Broadcast.ask_confirmation).where(Broadcast.id == broadcast_id)
+            )
+            if asks is None:
+                raise BroadcastNotFound(broadcast_id)
+            if not asks:
+                raise ConfirmationNotAsked(broadcast_id)
+            return await page_of_recipients(session, not_confirmed(broadcast_id), page, page_size)
+
+    async def export(self, broadcast_id: int) -> AsyncIterator[list[RecipientRow]]:
+        """Every recipient of the broadcast in id order, a page at a time. The broadcast
+        is checked before the first page: an unknown one raises `BroadcastNotFound`."""
+        async with self._session_factory() as session:
+            if await session.get(Broadcast, broadcast_id) is None:
+                raise BroadcastNotFound(broadcast_id)
+        after = 0
+        while True:
+            async with self._session_factory() as session:
+                rows = (
+                    await session.execute(
+                        recipients_query()
+                        .where(
+                            BroadcastRecipient.broadcast_id == broadcast_id,
+                            BroadcastRecipient.id > after,
+                        )
+                        .limit(self._page_size)
+                    )
+                ).all()
+            if rows:
+                page = [recipient_row(found) for found in rows]
+                yield page
+                after = page[-1].id
+            if len(rows) < self._page_size:
+                return
