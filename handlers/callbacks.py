@@ -30,6 +30,10 @@ class BroadcastButton(enum.StrEnum):
     OPEN = "open"
     PROGRESS = "progress"
     RECIPIENTS = "recipients"
+    UNCONFIRMED = "unconfirmed"
+    """Those delivered who have not confirmed reading."""
+    EXPORT = "export"
+    """Send the broadcast's recipients as a CSV document."""
     RETRY = "retry"
     CANCEL = "cancel"
     SEND = "send"
@@ -108,6 +112,13 @@ class ListPage(CallbackData, prefix="bl"):
 class RecipientPage(CallbackData, prefix="rl"):
     broadcast_id: BroadcastId
     status: RecipientStatus | None = None
+    page: PageNumber = 1
+
+
+class UnconfirmedPage(CallbackData, prefix="ul"):
+    """A page of those who were delivered a broadcast and have not confirmed reading."""
+
+    broadcast_id: BroadcastId
     page: PageNumber = 1
 
 

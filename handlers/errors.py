@@ -20,6 +20,7 @@ from core.i18n import Translator
 from core.settings import Settings
 from services.errors import (
     BroadcastNotFound,
+    ConfirmationNotAsked,
     ContentInvisible,
     ContentTooLong,
     DomainError,
@@ -47,6 +48,8 @@ def describe(error: DomainError, t: Translator, tz: ZoneInfo | None = None) -> s
     zone = tz or ZoneInfo("UTC")
     if isinstance(error, BroadcastNotFound):
         return t("error-broadcast-not-found", id=str(error.broadcast_id))
+    if isinstance(error, ConfirmationNotAsked):
+        return t("error-confirmation-not-asked", id=str(error.broadcast_id))
     if isinstance(error, StatusChanged):
         return t(
             "confirm-changed",

@@ -23,6 +23,7 @@ from handlers.callbacks import (
     RetryConfirm,
     TimeAbort,
     TimeAction,
+    UnconfirmedPage,
 )
 from services.progress import ProgressSnapshot
 from services.results import BroadcastSummary, Page
@@ -115,10 +116,11 @@ def progress_keyboard(
 
 
 def details_keyboard(
-    t: Translator, summary: BroadcastSummary, retryable: int
+    t: Translator, summary: BroadcastSummary, retryable: int, unconfirmed: int | None = None
 ) -> InlineKeyboardMarkup:
     """The buttons that make sense for the broadcast's status; Retry only with something
-    to retry, and how many."""
+    to retry, and how many; Not confirmed only when it asks for confirmation and someone
+    delivered has not given it (`unconfirmed`)."""
     broadcast_id, status = summary.id, summary.status
     builder = InlineKeyboardBuilder()
     if status not in (BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED):
@@ -127,6 +129,12 @@ def details_keyboard(
             action_button(t, "details-btn-progress", BroadcastButton.PROGRESS, broadcast_id),
             action_button(t, "details-btn-recipients", BroadcastButton.RECIPIENTS, broadcast_id),
         )
+        readers = []
+        if unconfirmed:
+            show = BroadcastAction(action=BroadcastButton.UNCONFIRMED, broadcast_id=broadcast_id)
+            readers.append(button(t("details-btn-unconfirmed", count=unconfirmed), show))
+        readers.append(action_button(t, "details-btn-export", BroadcastButton.EXPORT, broadcast_id))
+        builder.row(*readers)
     if status in (BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED):
         # a draft gets its time, a scheduled broadcast a new one
         timing = (
@@ -221,3 +229,12 @@ def recipients_keyboard(
         t, found, lambda page: RecipientPage(broadcast_id=broadcast_id, status=status, page=page)
     )
     return markup([pages, *filter_rows(choices)])
+
+
+def unconfirmed_keyboard(
+    t: Translator, broadcast_id: int, found: Page[Any]
+) -> InlineKeyboardMarkup:
+    """The pages of those who have not confirmed, and the way back to all recipients."""
+    pages = pager_row(t, found, lambda page: UnconfirmedPage(broadcast_id=broadcast_id, page=page))
+    everyone = button(t("unconfirmed-btn-all"), RecipientPage(broadcast_id=broadcast_id))
+    return markup([pages, [everyone]])

@@ -1,4 +1,5 @@
-"""/broadcasts, /broadcast, /recipients and /stats: looking at broadcasts.
+"""/broadcasts, /broadcast, /recipients and /stats: looking at broadcasts (and, with
+`/recipients ID unconfirmed`, who has not confirmed reading one).
 
 Lists are paginated newest first; their filter and page buttons edit the list in place.
 The text of a `/broadcasts search ...` is kept in the conversation data (callback data
@@ -21,10 +22,23 @@ from handlers.broadcasts.parsing import (
     parse_list_args,
     parse_recipients_args,
 )
-from handlers.broadcasts.views import details_view, list_view, recipients_view, stats_view
-from handlers.callbacks import BroadcastAction, BroadcastButton, ListPage, RecipientPage
+from handlers.broadcasts.views import (
+    details_view,
+    list_view,
+    recipients_view,
+    stats_view,
+    unconfirmed_view,
+)
+from handlers.callbacks import (
+    BroadcastAction,
+    BroadcastButton,
+    ListPage,
+    RecipientPage,
+    UnconfirmedPage,
+)
 from handlers.split import show
 from services.broadcasts import BroadcastService
+from services.recipient_reads import RecipientReads
 
 LIST_PAGE_SIZE = 10
 RECIPIENTS_PAGE_SIZE = 15
@@ -64,6 +78,21 @@ async def send_recipients(
         broadcast_id, status=status, page=page, page_size=RECIPIENTS_PAGE_SIZE
     )
     await show(target, *recipients_view(t, broadcast_id, found, status, settings.tz), edit=edit)
+
+
+async def send_unconfirmed(
+    target: MaybeInaccessibleMessageUnion,
+    t: Translator,
+    recipient_reads: RecipientReads,
+    broadcast_id: int,
+    page: int = 1,
+    *,
+    edit: bool = False,
+) -> None:
+    found = await recipient_reads.unconfirmed(
+        broadcast_id, page=page, page_size=RECIPIENTS_PAGE_SIZE
+    )
+    await show(target, *unconfirmed_view(t, broadcast_id, found), edit=edit)
 
 
 async def send_details(
@@ -112,13 +141,16 @@ async def recipients_command(
     command: CommandObject,
     t: Translator,
     broadcasts: BroadcastService,
+    recipient_reads: RecipientReads,
     settings: Settings,
 ) -> None:
-    parsed = parse_recipients_args(command.args)
-    if parsed is None:
+    query = parse_recipients_args(command.args)
+    if query is None:
         await message.answer(t("usage-recipients"))
-        return
-    await send_recipients(message, t, broadcasts, settings, *parsed)
+    elif query.unconfirmed:
+        await send_unconfirmed(message, t, recipient_reads, query.broadcast_id)
+    else:
+        await send_recipients(message, t, broadcasts, settings, query.broadcast_id, query.status)
 
 
 async def stats_command(message: Message, t: Translator, broadcasts: BroadcastService) -> None:
@@ -166,6 +198,19 @@ async def recipients_page(
     await callback.answer()
 
 
+async def unconfirmed_page(
+    callback: CallbackQuery,
+    callback_data: UnconfirmedPage,
+    on: MaybeInaccessibleMessageUnion,
+    t: Translator,
+    recipient_reads: RecipientReads,
+) -> None:
+    await send_unconfirmed(
+        on, t, recipient_reads, callback_data.broadcast_id, callback_data.page, edit=True
+    )
+    await callback.answer()
+
+
 async def open_button(
     callback: CallbackQuery,
     callback_data: BroadcastAction,
@@ -190,6 +235,17 @@ async def recipients_button(
     await callback.answer()
 
 
+async def unconfirmed_button(
+    callback: CallbackQuery,
+    callback_data: BroadcastAction,
+    on: MaybeInaccessibleMessageUnion,
+    t: Translator,
+    recipient_reads: RecipientReads,
+) -> None:
+    await send_unconfirmed(on, t, recipient_reads, callback_data.broadcast_id)
+    await callback.answer()
+
+
 def router() -> Router:
     browsing = Router(name=__name__)
     browsing.message.register(broadcasts_command, Command("broadcasts"))
@@ -198,12 +254,18 @@ def router() -> Router:
     browsing.message.register(stats_command, Command("stats"))
     browsing.callback_query.register(list_page, ListPage.filter(), ON_MESSAGE)
     browsing.callback_query.register(recipients_page, RecipientPage.filter(), ON_MESSAGE)
+    browsing.callback_query.register(unconfirmed_page, UnconfirmedPage.filter(), ON_MESSAGE)
     browsing.callback_query.register(
         open_button, BroadcastAction.filter(F.action == BroadcastButton.OPEN), ON_MESSAGE
     )
     browsing.callback_query.register(
         recipients_button,
         BroadcastAction.filter(F.action == BroadcastButton.RECIPIENTS),
+        ON_MESSAGE,
+    )
+    browsing.callback_query.register(
+        unconfirmed_button,
+        BroadcastAction.filter(F.action == BroadcastButton.UNCONFIRMED),
         ON_MESSAGE,
     )
     return browsing

@@ -19,11 +19,24 @@ from services.broadcasts import BroadcastService
 from services.errors import BroadcastNotFound
 from services.targets import MAX_ROW_ID
 
+UNCONFIRMED = "unconfirmed"
+"""The /recipients filter for those delivered who have not confirmed reading."""
+
 
 @dataclass(frozen=True, slots=True)
 class ListQuery:
     status: BroadcastStatus | None = None
     search: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientsQuery:
+    """Whose of a broadcast's recipients to list: all, those of a status, or those who
+    were delivered it and have not confirmed reading."""
+
+    broadcast_id: int
+    status: RecipientStatus | None = None
+    unconfirmed: bool = False
 
 
 def parse_broadcast_id(text: str) -> int | None:
@@ -49,8 +62,8 @@ def parse_list_args(args: str | None) -> ListQuery | None:
     return None
 
 
-def parse_recipients_args(args: str | None) -> tuple[int, RecipientStatus | None] | None:
-    """`/recipients id [sent|failed|pending]`; None when the arguments don't fit."""
+def parse_recipients_args(args: str | None) -> RecipientsQuery | None:
+    """`/recipients id [sent|failed|pending|unconfirmed]`; None when the arguments don't fit."""
     words = (args or "").split()
     if not 1 <= len(words) <= 2:
         return None
@@ -58,10 +71,13 @@ def parse_recipients_args(args: str | None) -> tuple[int, RecipientStatus | None
     if broadcast_id is None:
         return None
     if len(words) == 1:
-        return broadcast_id, None
-    if words[1].lower() not in set(RecipientStatus):
+        return RecipientsQuery(broadcast_id)
+    wanted = words[1].lower()
+    if wanted == UNCONFIRMED:
+        return RecipientsQuery(broadcast_id, unconfirmed=True)
+    if wanted not in set(RecipientStatus):
         return None
-    return broadcast_id, RecipientStatus(words[1].lower())
+    return RecipientsQuery(broadcast_id, RecipientStatus(wanted))
 
 
 async def target_broadcast(

@@ -19,6 +19,7 @@ from handlers.keyboards import (
     list_keyboard,
     recipients_keyboard,
     retry_keyboard,
+    unconfirmed_keyboard,
 )
 from handlers.options_view import confirmed_line, options_text
 from handlers.progress_view import STATUS_ICONS
@@ -179,7 +180,7 @@ def details_view(t: Translator, details: BroadcastDetails, tz: ZoneInfo) -> View
         else t("details-content-media", kind=t(f"content-kind-{kind.value}"))
     )
     lines.append(html.quote(summary.message))
-    return "\n".join(lines), details_keyboard(t, summary, details.retryable)
+    return "\n".join(lines), details_keyboard(t, summary, details.retryable, details.unconfirmed)
 
 
 def cancel_question(t: Translator, broadcast_id: int, status: BroadcastStatus) -> View:
@@ -228,15 +229,24 @@ def send_question(t: Translator, details: BroadcastDetails, reachable: int) -> V
     return text, confirm_keyboard(t, ConfirmedAction.SEND, summary.id, summary.status)
 
 
+def delivery_error(t: Translator, recipient: RecipientRow) -> str:
+    """Why a failed recipient did not get it, in words (a failure without a code: other)."""
+    return t(f"delivery-error-{recipient.error_code or 'other'}")
+
+
+def recipient_name(recipient: RecipientRow) -> str:
+    """The school's own id and the name, HTML-escaped."""
+    return f"{html.quote(recipient.external_id)} {shorten(recipient.user_name, NAME_LENGTH)}"
+
+
 def recipient_line(t: Translator, recipient: RecipientRow, tz: ZoneInfo) -> str:
     """The school's own id and the name; for a failure, why, in words (Telegram's own
     description stays in the database and the CSV, not on the admin's screen)."""
-    name = f"{html.quote(recipient.external_id)} {shorten(recipient.user_name, NAME_LENGTH)}"
+    name = recipient_name(recipient)
     if recipient.status is RecipientStatus.SENT:
         return t("recipients-item-sent", name=name, time=when(recipient.sent_at, tz))
     if recipient.status is RecipientStatus.FAILED:
-        error = t(f"delivery-error-{recipient.error_code or 'other'}")
-        return t("recipients-item-failed", name=name, error=error)
+        return t("recipients-item-failed", name=name, error=delivery_error(t, recipient))
     return t("recipients-item-pending", name=name)
 
 
@@ -265,6 +275,28 @@ def recipients_view(
     if not found.items:
         lines.append(t("recipients-empty"))
     return "\n".join(lines), recipients_keyboard(t, broadcast_id, found, status)
+
+
+def unconfirmed_view(t: Translator, broadcast_id: int, found: Page[RecipientRow]) -> View:
+    """Who was delivered the broadcast and has not confirmed reading: the school's id, the
+    name and the role."""
+    lines = [
+        t(
+            "unconfirmed-title",
+            id=str(broadcast_id),
+            count=found.count,
+            page=found.page,
+            pages=found.total_pages,
+        ),
+        "",
+    ]
+    lines += [
+        t("unconfirmed-item", name=recipient_name(row), role=t(f"role-{row.role.value}"))
+        for row in found.items
+    ]
+    if not found.items:
+        lines.append(t("unconfirmed-empty"))
+    return "\n".join(lines), unconfirmed_keyboard(t, broadcast_id, found)
 
 
 def stats_view(t: Translator, stats: Stats) -> str:

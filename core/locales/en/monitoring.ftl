@@ -9,7 +9,7 @@ command-broadcast = Broadcast details: ID
 command-progress = Progress of a broadcast: [ID]
 command-retry = Send again to failed recipients: [ID]
 command-cancel = Cancel a broadcast: [ID]
-command-recipients = Recipients: ID [sent|failed|pending]
+command-recipients = Recipients: ID [sent|failed|pending|unconfirmed]
 command-stats = Statistics of all broadcasts
 
 status-draft = Draft
@@ -63,7 +63,7 @@ usage-retry = Usage: /retry [ID] (without an id: your latest broadcast)
 usage-cancel = Usage: /cancel [ID] (without an id: your latest broadcast)
 usage-broadcasts = Usage: /broadcasts [{ $statuses }] or /broadcasts search WORDS
 usage-broadcast = Usage: /broadcast ID
-usage-recipients = Usage: /recipients ID [sent|failed|pending]
+usage-recipients = Usage: /recipients ID [sent|failed|pending|unconfirmed]
 no-broadcasts-yet = You have no broadcasts yet. Create one with /new, or give the id of a broadcast (/broadcasts lists them all).
 cannot-cancel = Broadcast #{ $id } is { $status }: there is nothing to cancel.
 cannot-retry = Broadcast #{ $id } is { $status }: there is nothing to retry.

@@ -9,7 +9,7 @@ command-broadcast = Подробности рассылки: ID
 command-progress = Ход рассылки: [ID]
 command-retry = Повторить отправку неудачным: [ID]
 command-cancel = Отменить рассылку: [ID]
-command-recipients = Получатели: ID [sent|failed|pending]
+command-recipients = Получатели: ID [sent|failed|pending|unconfirmed]
 command-stats = Статистика всех рассылок
 
 status-draft = Черновик
@@ -64,7 +64,7 @@ usage-retry = Использование: /retry [ID] (без ID — ваша п
 usage-cancel = Использование: /cancel [ID] (без ID — ваша последняя рассылка)
 usage-broadcasts = Использование: /broadcasts [{ $statuses }] или /broadcasts search СЛОВА
 usage-broadcast = Использование: /broadcast ID
-usage-recipients = Использование: /recipients ID [sent|failed|pending]
+usage-recipients = Использование: /recipients ID [sent|failed|pending|unconfirmed]
 no-broadcasts-yet = У вас пока нет рассылок. Создайте рассылку командой /new или укажите ID рассылки (все они — в /broadcasts).
 cannot-cancel = Рассылка #{ $id } в статусе «{ $status }»: отменять нечего.
 cannot-retry = Рассылка #{ $id } в статусе «{ $status }»: повторять нечего.
