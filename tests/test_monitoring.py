@@ -21,6 +21,7 @@ from db.types import utcnow
 from fake_bot_api import Delivered, FakeBotAPI
 from handlers.broadcasts.parsing import (
     ListQuery,
+    RecipientsQuery,
     parse_broadcast_id,
     parse_list_args,
     parse_recipients_args,
@@ -85,9 +86,10 @@ def test_broadcasts_arguments(args: str | None, expected: ListQuery | None) -> N
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        ("7", (7, None)),
-        ("7 failed", (7, RecipientStatus.FAILED)),
-        ("7 Sent", (7, RecipientStatus.SENT)),
+        ("7", RecipientsQuery(7)),
+        ("7 failed", RecipientsQuery(7, RecipientStatus.FAILED)),
+        ("7 Sent", RecipientsQuery(7, RecipientStatus.SENT)),
+        ("7 Unconfirmed", RecipientsQuery(7, unconfirmed=True)),
         (None, None),
         ("failed", None),
         ("7 lost", None),
@@ -516,7 +518,12 @@ async def test_broadcast_details_show_the_documented_fields_and_the_fitting_butt
     assert "Created by Anna &lt;Admin&gt; on " in body
     assert "Recipients: 2 · sent 1 · failed 1 · pending 0" in body
     assert body.endswith("Message:\nTests &amp; exams")
-    assert list(buttons(details)) == ["📊 Progress", "👥 Recipients", "🔁 Retry failed (1)"]
+    assert list(buttons(details)) == [
+        "📊 Progress",
+        "👥 Recipients",
+        "📄 Export CSV",
+        "🔁 Retry failed (1)",
+    ]
 
     sent, _, _ = await bot_harness.click(
         ADMIN_ID, buttons(details)["📊 Progress"], details.message_id
