@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from core.i18n import Catalog
-from db.models import BroadcastStatus, RecipientStatus, Role, TargetGroup
+from db.models import BroadcastRecipient, BroadcastStatus, RecipientStatus, Role, TargetGroup
 from fake_bot_api import Delivered
 from handlers.callbacks import BroadcastAction, BroadcastButton, UnconfirmedPage
 from tests.bot_harness import ADMIN_ID, BotHarness
@@ -198,10 +199,6 @@ async def test_the_details_offer_the_unconfirmed_list_with_its_count_and_the_exp
 async def test_no_unconfirmed_button_once_everyone_delivered_has_confirmed(
     app: BotHarness,
 ) -> None:
-    from sqlalchemy import update
-
-    from db.models import BroadcastRecipient
-
     broadcast_id = await school_broadcast(app)
     async with app.app.session_factory() as session, session.begin():
         await session.execute(
