@@ -2,7 +2,7 @@
 
     python -m benchmarks.bench_replies [--recipients 3000] [--rate 30] [--latency 0.05]
                                        [--commands 120] [--interval 0.5] [--admins 3]
-                                       [--redis URL]
+                                       [--redis]
 
 It runs the real application (`bot.app.build_application`, long polling) against the
 fake Bot API server in another process (`python -m fake_bot_api`, which enforces `--rate`
@@ -15,7 +15,9 @@ answer arrives there (both on the machine's monotonic clock). It prints p50 / p9
 reply time, the broadcast's rate while the commands came, and the 429s.
 
 The database is SQLite in a temporary folder. With `--redis` the rate budget is shared
-through Redis (and the conversation state kept there), as with REDIS_URL.
+through Redis (and the conversation state kept there), as with REDIS_URL: a database of
+the Redis server at TEST_REDIS_URL (default 127.0.0.1:6379) claimed as the tests claim
+theirs (tests/redis_db.py), emptied at the end.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import aiohttp
 
 from benchmarks.bench_send import FakeServer
 from bot.app import Application, build_application
+from tests.redis_db import claimed_database
 from tests.sender_process import process_settings, seed_broadcast
 
 FIRST_CHAT_ID = 3_000_000
@@ -53,13 +56,15 @@ def commands(broadcast_id: int) -> Iterator[str]:
         yield from ("/stats", "/broadcasts", f"/broadcast {broadcast_id}")
 
 
-async def start(args: argparse.Namespace, server: FakeServer, database_url: str) -> Application:
+async def start(
+    args: argparse.Namespace, server: FakeServer, database_url: str, redis_url: str | None
+) -> Application:
     settings = process_settings(
         database_url,
         server.url,
         args.rate,
         admin_ids=[FIRST_ADMIN_ID + i for i in range(args.admins)],
-        redis_url=args.redis,
+        redis_url=redis_url,
     )
     return await build_application(settings)  # migrates the fresh database
 
@@ -112,11 +117,14 @@ async def wait_for_replies(server: FakeServer, expected: int) -> None:
         await asyncio.sleep(0.5)
 
 
-async def run(args: argparse.Namespace, server: FakeServer, database_url: str) -> None:
-    app = await start(args, server, database_url)
+async def run(
+    args: argparse.Namespace, server: FakeServer, database_url: str, redis_url: str | None
+) -> None:
+    app = await start(args, server, database_url, redis_url)
     broadcast_id = await seed_broadcast(
         app.session_factory, args.recipients, first_chat_id=FIRST_CHAT_ID
     )
+    gc.freeze()  # as the bot does once it is built
     polling = asyncio.create_task(app.run_polling(handle_signals=False))  # resumes it
     try:
         await asyncio.sleep(WARM_UP)
@@ -137,7 +145,7 @@ async def run(args: argparse.Namespace, server: FakeServer, database_url: str) -
     during = [
         d for d in deliveries if d["chat_id"] >= FIRST_CHAT_ID and first <= d["timestamp"] <= last
     ]
-    budget = f"shared through {args.redis}" if args.redis else "this process's"
+    budget = f"shared through {redis_url}" if redis_url else "this process's"
     print(
         f"{args.recipients} recipients at rate {args.rate:g}/s, latency "
         f"{args.latency * 1000:.0f} ms, budget {budget}; {len(pushed)} commands, one every "
@@ -160,11 +168,15 @@ async def run(args: argparse.Namespace, server: FakeServer, database_url: str) -
 
 
 async def main(args: argparse.Namespace) -> None:
-    gc.freeze()  # as the bot does after its imports
     server = FakeServer(args.rate, args.latency)
     try:
         with tempfile.TemporaryDirectory() as folder:
-            await run(args, server, f"sqlite+aiosqlite:///{Path(folder) / 'bench.sqlite3'}")
+            database_url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.sqlite3'}"
+            if args.redis:
+                async with claimed_database() as redis_url:
+                    await run(args, server, database_url, redis_url)
+            else:
+                await run(args, server, database_url, None)
     finally:
         server.stop()
 
@@ -181,7 +193,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--commands", type=int, default=120)
     parser.add_argument("--interval", type=float, default=0.5, help="seconds between commands")
     parser.add_argument("--admins", type=int, default=3, help="admins taking turns")
-    parser.add_argument("--redis", default=None, help="Redis URL: share the budget through it")
+    parser.add_argument(
+        "--redis", action="store_true", help="share the budget through Redis (TEST_REDIS_URL)"
+    )
     args = parser.parse_args()
     if args.rate > 30:
         parser.error("this benchmark sends free broadcasts: --rate at most 30")
