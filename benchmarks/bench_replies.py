@@ -2,7 +2,7 @@
 
     python -m benchmarks.bench_replies [--recipients 3000] [--rate 30] [--latency 0.05]
                                        [--commands 120] [--interval 0.5] [--admins 3]
-                                       [--redis]
+                                       [--redis] [--elsewhere]
 
 It runs the real application (`bot.app.build_application`, long polling) against the
 fake Bot API server in another process (`python -m fake_bot_api`, which enforces `--rate`
@@ -17,7 +17,10 @@ reply time, the broadcast's rate while the commands came, and the 429s.
 The database is SQLite in a temporary folder. With `--redis` the rate budget is shared
 through Redis (and the conversation state kept there), as with REDIS_URL: a database of
 the Redis server at TEST_REDIS_URL (default 127.0.0.1:6379) claimed as the tests claim
-theirs (tests/redis_db.py), emptied at the end.
+theirs (tests/redis_db.py), emptied at the end. With `--elsewhere` the broadcast sends
+from another instance instead (`tests.sender_process`, the engine in a process of its own
+with a database of its own), drawing on the same budget in Redis, and the third command
+is `/help`.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import aiohttp
 
 from benchmarks.bench_send import FakeServer
 from bot.app import Application, build_application
+from tests.engine_processes import running_engines
 from tests.redis_db import claimed_database
 from tests.sender_process import process_settings, seed_broadcast
 
@@ -51,9 +55,12 @@ def quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
 
-def commands(broadcast_id: int) -> Iterator[str]:
+def commands(broadcast_id: int | None) -> Iterator[str]:
+    """The admins' commands in turn (/help instead of the details of a broadcast this
+    instance does not have)."""
+    third = "/help" if broadcast_id is None else f"/broadcast {broadcast_id}"
     while True:
-        yield from ("/stats", "/broadcasts", f"/broadcast {broadcast_id}")
+        yield from ("/stats", "/broadcasts", third)
 
 
 async def start(
@@ -70,7 +77,7 @@ async def start(
 
 
 async def push_commands(
-    args: argparse.Namespace, server: FakeServer, broadcast_id: int
+    args: argparse.Namespace, server: FakeServer, broadcast_id: int | None
 ) -> list[tuple[int, float]]:
     """(admin chat, push time) of every command, one every `interval` seconds."""
     pushed: list[tuple[int, float]] = []
@@ -117,27 +124,48 @@ async def wait_for_replies(server: FakeServer, expected: int) -> None:
         await asyncio.sleep(0.5)
 
 
-async def run(
-    args: argparse.Namespace, server: FakeServer, database_url: str, redis_url: str | None
-) -> None:
-    app = await start(args, server, database_url, redis_url)
-    broadcast_id = await seed_broadcast(
-        app.session_factory, args.recipients, first_chat_id=FIRST_CHAT_ID
-    )
-    gc.freeze()  # as the bot does once it is built
-    polling = asyncio.create_task(app.run_polling(handle_signals=False))  # resumes it
-    try:
-        await asyncio.sleep(WARM_UP)
-        pushed = await push_commands(args, server, broadcast_id)
-        await wait_for_replies(server, len(pushed))
-    finally:
-        await app.dispatcher.stop_polling()
-        with contextlib.suppress(asyncio.CancelledError):
-            await polling
-        await app.close()
-        if app.dispatcher.storage is not None:
-            await app.dispatcher.storage.close()
+async def exchange(
+    args: argparse.Namespace, server: FakeServer, folder: Path, redis_url: str | None
+) -> list[tuple[int, float]]:
+    """Run the bot while the broadcast sends, push the commands, wait for the answers."""
+    app = await start(args, server, f"sqlite+aiosqlite:///{folder / 'bot.sqlite3'}", redis_url)
+    async with contextlib.AsyncExitStack() as stack:
+        broadcast_id = None
+        if args.elsewhere:  # another instance, drawing on the same budget in Redis
+            await stack.enter_async_context(
+                running_engines(
+                    folder,
+                    server.url,
+                    count=1,
+                    recipients=args.recipients,
+                    rate=args.rate,
+                    first_chat_id=FIRST_CHAT_ID,
+                    redis_url=redis_url,
+                )
+            )
+        else:
+            broadcast_id = await seed_broadcast(
+                app.session_factory, args.recipients, first_chat_id=FIRST_CHAT_ID
+            )
+        gc.freeze()  # as the bot does once it is built
+        polling = asyncio.create_task(app.run_polling(handle_signals=False))  # resumes it
+        try:
+            await asyncio.sleep(WARM_UP)
+            pushed = await push_commands(args, server, broadcast_id)
+            await wait_for_replies(server, len(pushed))
+        finally:
+            await app.dispatcher.stop_polling()
+            with contextlib.suppress(asyncio.CancelledError):
+                await polling
+            await app.close()
+            if app.dispatcher.storage is not None:
+                await app.dispatcher.storage.close()
+    return pushed
 
+
+def report(
+    args: argparse.Namespace, server: FakeServer, pushed: list[tuple[int, float]], budget: str
+) -> None:
     stats = server.call("stats")
     deliveries = server.call("delivered")
     times, unanswered = reply_times(pushed, deliveries)
@@ -145,9 +173,9 @@ async def run(
     during = [
         d for d in deliveries if d["chat_id"] >= FIRST_CHAT_ID and first <= d["timestamp"] <= last
     ]
-    budget = f"shared through {redis_url}" if redis_url else "this process's"
+    where = "in another instance" if args.elsewhere else "in this one"
     print(
-        f"{args.recipients} recipients at rate {args.rate:g}/s, latency "
+        f"{args.recipients} recipients at rate {args.rate:g}/s {where}, latency "
         f"{args.latency * 1000:.0f} ms, budget {budget}; {len(pushed)} commands, one every "
         f"{args.interval:g} s from {args.admins} admins"
     )
@@ -170,13 +198,14 @@ async def run(
 async def main(args: argparse.Namespace) -> None:
     server = FakeServer(args.rate, args.latency)
     try:
-        with tempfile.TemporaryDirectory() as folder:
-            database_url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.sqlite3'}"
+        with tempfile.TemporaryDirectory() as name:
+            folder = Path(name)
             if args.redis:
                 async with claimed_database() as redis_url:
-                    await run(args, server, database_url, redis_url)
+                    pushed = await exchange(args, server, folder, redis_url)
+                report(args, server, pushed, f"shared through {redis_url}")
             else:
-                await run(args, server, database_url, None)
+                report(args, server, await exchange(args, server, folder, None), "this process's")
     finally:
         server.stop()
 
@@ -196,7 +225,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--redis", action="store_true", help="share the budget through Redis (TEST_REDIS_URL)"
     )
+    parser.add_argument(
+        "--elsewhere",
+        action="store_true",
+        help="the broadcast sends from another instance sharing the budget (implies --redis)",
+    )
     args = parser.parse_args()
+    args.redis = args.redis or args.elsewhere
     if args.rate > 30:
         parser.error("this benchmark sends free broadcasts: --rate at most 30")
     if args.admins * args.interval < 1:
