@@ -87,8 +87,8 @@ class RecordingLimiter(RateLimiter):
         super().__init__(rate)
         self.granted_at: dict[Hashable, float] = {}
 
-    async def acquire(self, chat_id: Hashable | None = None) -> None:
-        await super().acquire(chat_id)
+    async def acquire(self, chat_id: Hashable | None = None, *, bulk: bool = False) -> None:
+        await super().acquire(chat_id, bulk=bulk)
         if chat_id is not None:
             self.granted_at[chat_id] = time.monotonic()
 

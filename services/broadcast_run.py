@@ -296,7 +296,7 @@ class BroadcastRun:
         chat_id = recipient.chat_id
         new_chat_id: int | None = None
         while not self.stopping:
-            await self._limiter.acquire(chat_id)
+            await self._limiter.acquire(chat_id, bulk=True)  # replies to people go first
             if self.stopping:
                 return None
             self._sending.add(worker)  # from here on the request runs to its recorded end

@@ -14,6 +14,13 @@ There are two ways in, and every request takes exactly one of them:
   session: `bot.session.middleware(RateLimitMiddleware(limiter))`. It paces every
   message-sending or editing method unless the caller already holds a grant.
 
+Replies go first. The engine's acquires are `bulk`: while a broadcast keeps the budget
+busy, its workers queue for every slot, and a reply to an admin (a command's answer, a
+wizard step, a button's edit) queued behind them would wait a second or more. So bulk
+requests yield: whenever any other request is waiting for a slot, it gets the next one,
+and the broadcast the slots after it. Replies count toward the same rate and per-chat
+interval; a reply waiting for its chat's interval waits aside and holds nobody up.
+
 Grants are evenly spaced and, as a hard guarantee, no more than `floor(rate)` grants
 fall into any window of 1 s (1 / rate for rates below 1) plus a margin. The margin
 absorbs the difference between the moment a request is granted here and the moment it
@@ -68,7 +75,7 @@ class Limiter(Protocol):
 
     rate: float
 
-    async def acquire(self, chat_id: Hashable | None = None) -> None: ...
+    async def acquire(self, chat_id: Hashable | None = None, *, bulk: bool = False) -> None: ...
 
     def pause(self, seconds: float) -> None: ...
 
@@ -105,7 +112,14 @@ class RateLimiter:
         self._chat_interval = chat_interval + jitter_margin
         # chat -> time of its last grant, oldest first; entries older than the interval go.
         self._chat_last: dict[Hashable, float] = {}
-        self._lock = asyncio.Lock()
+        # Two queues, FIFO each: the holder of a lane's lock is the next of its kind to be
+        # granted. "Replies" are every request that is not bulk; the bulk lane yields
+        # while any of them is waiting for a slot.
+        self._bulk_lane = asyncio.Lock()
+        self._reply_lane = asyncio.Lock()
+        self._replies_waiting = 0
+        self._no_replies = asyncio.Event()
+        self._no_replies.set()
 
     @property
     def margin(self) -> float:
@@ -133,22 +147,44 @@ class RateLimiter:
         """Chats whose last grant is recent enough to matter (older ones are forgotten)."""
         return len(self._chat_last)
 
-    async def acquire(self, chat_id: Hashable | None = None) -> None:
-        """Wait until one more request (to `chat_id`, if given) may start now."""
+    async def acquire(self, chat_id: Hashable | None = None, *, bulk: bool = False) -> None:
+        """Wait until one more request (to `chat_id`, if given) may start now. A `bulk`
+        request (a broadcast's) lets every other one waiting for a slot go first."""
         while True:
             if chat_id is not None and (wait := self._chat_wait(chat_id, self._clock())) > 0:
                 await asyncio.sleep(wait)
-            async with self._lock:  # FIFO: waiters are granted in arrival order
-                while True:  # the ready time may move while sleeping (a pause)
-                    delay = self._ready_at() - self._clock()
-                    if delay <= 0:
-                        break
-                    await asyncio.sleep(delay)
-                now = self._clock()
-                if chat_id is not None and self._chat_wait(chat_id, now) > 0:
-                    continue  # another request to this chat was granted meanwhile
-                self._grant(now, chat_id)
+            if bulk:
+                async with self._bulk_lane:
+                    granted = await self._take_slot(chat_id, bulk=True)
+            else:
+                self._replies_waiting += 1
+                self._no_replies.clear()
+                try:
+                    async with self._reply_lane:
+                        granted = await self._take_slot(chat_id, bulk=False)
+                finally:
+                    self._replies_waiting -= 1
+                    if not self._replies_waiting:
+                        self._no_replies.set()
+            if granted:
                 return
+
+    async def _take_slot(self, chat_id: Hashable | None, *, bulk: bool) -> bool:
+        """Wait for the next slot and take it; False if the chat is not ready any more
+        (another request to it was granted meanwhile)."""
+        while True:  # the ready time may move while sleeping (a pause, a reply's grant)
+            if bulk and self._replies_waiting:
+                await self._no_replies.wait()
+                continue
+            delay = self._ready_at() - self._clock()
+            if delay > 0:
+                await asyncio.sleep(delay)
+                continue
+            now = self._clock()
+            if chat_id is not None and self._chat_wait(chat_id, now) > 0:
+                return False
+            self._grant(now, chat_id)
+            return True
 
     def _ready_at(self) -> float:
         ready = max(self._next_slot, self._paused_until)

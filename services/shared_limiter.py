@@ -20,8 +20,17 @@ at their next grant; each new flood wait widens the shared margin a step and a c
 minute narrows it, as in the local limiter. Every instance asks with its own `SEND_RATE`,
 so they should all run with the same one.
 
+Replies go first across instances too. A reply (any request that is not `bulk`) asks
+Redis at once, not at the time of the next slot: if the slot is not ready, the script
+writes the instance down as having a reply waiting (`:replies`, for two windows unless it
+asks again), and while anyone is written down a bulk request of any instance is told to
+ask again one slot later, leaving the next slot to the reply. Within an instance replies
+and bulk requests queue apart, and the bulk queue waits while a reply of its own is
+waiting, as in the local limiter.
+
 Every key expires: a chat's once its interval has passed, the list of latest grants a
-window after the last one, the state a minute after the last grant or flood wait.
+window after the last one, the waiting replies two windows after the last one asked, the
+state a minute after the last grant or flood wait.
 
 If Redis fails (refused, timed out) the instance paces itself with its own `RateLimiter`
 at a safe rate (half of `SEND_RATE` by default, since other instances may still be
@@ -35,6 +44,7 @@ import asyncio
 import logging
 import math
 import time
+import uuid
 from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
@@ -69,23 +79,29 @@ local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
 
 _GRANTED, _CHAT_WAIT = 1, 2  # the script answers 0 for "wait, then ask again"
 
-# KEYS: the budget's state (a hash), its latest grants (a list, newest first), and the
+# KEYS: the budget's state (a hash), its latest grants (a list, newest first), the
+# instances with a reply waiting (a sorted set, scored by when that lapses), and the
 # chat's last grant when the request is for a chat. ARGV: grants per window, the window
 # without margin, the base margin, the calm period, the chat interval (with margin), the
-# idle expiry, the most the even schedule may lag; all times in seconds. Answers
-# {1, µs until the next grant may come}, {0, µs to wait} or {2, µs until the chat is ready}.
+# idle expiry, the most the even schedule may lag, all times in seconds; 1 for a bulk
+# request, and the asking instance. Answers {1, µs until the next grant may come},
+# {0, µs to wait} or {2, µs until the chat is ready}.
 _RESERVE = (
     _LUA_HELPERS
     + """
 local per_window, min_window, base_margin = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local calm_period, chat_interval = tonumber(ARGV[4]), tonumber(ARGV[5])
 local idle_ttl, max_lag = tonumber(ARGV[6]), tonumber(ARGV[7])
+local bulk, instance = ARGV[8] == '1', ARGV[9]
 local state = redis.call('HMGET', KEYS[1], 'next_slot', 'paused_until', 'margin', 'calm_since')
 local paused_until = tonumber(state[2]) or 0
 if paused_until > now then return {0, micros(paused_until - now)} end
-if KEYS[3] then
-  local last = tonumber(redis.call('GET', KEYS[3]))
-  if last and last + chat_interval > now then return {2, micros(last + chat_interval - now)} end
+if KEYS[4] then
+  local last = tonumber(redis.call('GET', KEYS[4]))
+  if last and last + chat_interval > now then
+    if not bulk then redis.call('ZREM', KEYS[3], instance) end  -- it waits aside
+    return {2, micros(last + chat_interval - now)}
+  end
 end
 local margin = tonumber(state[3]) or base_margin
 local function ready_at(next_slot)
@@ -97,13 +113,27 @@ local function ready_at(next_slot)
 end
 local next_slot = tonumber(state[1]) or 0
 local ready = ready_at(next_slot)
-if ready > now then return {0, micros(ready - now)} end
+local window = min_window + margin
+if bulk then
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', fmt(now))
+  if redis.call('ZCARD', KEYS[3]) > 0 then
+    return {0, micros(math.max(ready, now) + window / per_window - now)}
+  end
+  if ready > now then return {0, micros(ready - now)} end
+else
+  if ready > now then
+    redis.call('ZADD', KEYS[3], fmt(now + 2 * window), instance)
+    redis.call('PEXPIRE', KEYS[3], millis(2 * window))
+    return {0, micros(ready - now)}
+  end
+  redis.call('ZREM', KEYS[3], instance)
+end
 local calm_since = tonumber(state[4]) or now
 if now - calm_since >= calm_period and margin > base_margin then
   margin = math.max(base_margin, margin - base_margin / 2)
   calm_since = now
+  window = min_window + margin
 end
-local window = min_window + margin
 next_slot = math.max(next_slot, now - max_lag) + window / per_window
 redis.call('HSET', KEYS[1], 'next_slot', fmt(next_slot), 'margin', fmt(margin),
   'calm_since', fmt(calm_since))
@@ -111,7 +141,7 @@ redis.call('PEXPIRE', KEYS[1], millis(math.max(idle_ttl, window)))
 redis.call('LPUSH', KEYS[2], fmt(now))
 redis.call('LTRIM', KEYS[2], 0, per_window - 1)
 redis.call('PEXPIRE', KEYS[2], millis(window))
-if KEYS[3] then redis.call('SET', KEYS[3], fmt(now), 'PX', millis(chat_interval)) end
+if KEYS[4] then redis.call('SET', KEYS[4], fmt(now), 'PX', millis(chat_interval)) end
 return {1, micros(ready_at(next_slot) - now)}
 """
 )
@@ -181,10 +211,17 @@ class SharedRateLimiter:
             MAX_LAG,
         )
         self._pause_args = (margin, MAX_JITTER_MARGIN, idle_ttl)
-        self._state_keys = [f"{namespace}:state", f"{namespace}:recent"]
+        self._state_keys = [f"{namespace}:state", f"{namespace}:recent", f"{namespace}:replies"]
+        self._instance = uuid.uuid4().hex
         self._reserve: AsyncScript = redis.register_script(_RESERVE)
         self._pause: AsyncScript = redis.register_script(_PAUSE)
-        self._turn = asyncio.Lock()  # FIFO: one request of this instance asks Redis at a time
+        # FIFO each: one bulk request and one reply of this instance ask Redis at a time;
+        # the bulk one waits while a reply of this instance is waiting.
+        self._bulk_turn = asyncio.Lock()
+        self._reply_turn = asyncio.Lock()
+        self._replies_waiting = 0
+        self._no_replies = asyncio.Event()
+        self._no_replies.set()
         self._next_ask = 0.0  # when Redis said the next grant may come (monotonic clock)
         self._probe_interval = probe_interval
         self._last_failure: float | None = None  # while Redis is down: when it last failed
@@ -217,8 +254,10 @@ class SharedRateLimiter:
             self._writes.add(task)
             task.add_done_callback(self._writes.discard)
 
-    async def acquire(self, chat_id: Hashable | None = None) -> None:
-        """Wait until one more request (to `chat_id`, if given) may start now."""
+    async def acquire(self, chat_id: Hashable | None = None, *, bulk: bool = False) -> None:
+        """Wait until one more request (to `chat_id`, if given) may start now. A `bulk`
+        request (a broadcast's) lets every other one waiting for a slot go first, on
+        every instance."""
         while True:
             if (paused := self._local.paused_for) > 0:  # before Redis has this flood wait
                 await asyncio.sleep(paused)
@@ -226,14 +265,13 @@ class SharedRateLimiter:
             probe = not self.shared
             if probe and not self._probe_due():
                 break
-            async with self._turn:
-                answer = await self._ask_in_turn(chat_id, probe)
+            answer = await self._ask_in_turn(chat_id, probe, bulk=bulk)
             if answer is None:
                 break
             if answer.granted:
                 return
             await asyncio.sleep(answer.wait)
-        await self._local.acquire(chat_id)
+        await self._local.acquire(chat_id, bulk=bulk)
 
     async def flush(self) -> None:
         """Until every flood wait given so far has been written to Redis (or given up)."""
@@ -252,18 +290,47 @@ class SharedRateLimiter:
         self._probing = True
         return True
 
-    async def _ask_in_turn(self, chat_id: Hashable | None, probe: bool) -> _Answer | None:
+    async def _ask_in_turn(
+        self, chat_id: Hashable | None, probe: bool, *, bulk: bool
+    ) -> _Answer | None:
+        """`_ask` in this instance's queue of bulk requests or of replies."""
+        if bulk:
+            async with self._bulk_turn:
+                return await self._ask(chat_id, probe, bulk=True)
+        self._replies_waiting += 1
+        self._no_replies.clear()
+        try:
+            async with self._reply_turn:
+                return await self._ask(chat_id, probe, bulk=False)
+        finally:
+            self._replies_waiting -= 1
+            if not self._replies_waiting:
+                self._no_replies.set()
+
+    async def _ask(self, chat_id: Hashable | None, probe: bool, *, bulk: bool) -> _Answer | None:
         """Ask Redis, sleeping as it says, until it grants or the request must wait aside;
-        None once Redis is down."""
+        None once Redis is down. A bulk request asks no earlier than the next slot Redis
+        told of, and not while a reply of this instance is waiting; a reply asks at once,
+        so Redis holds the next slot for it."""
+        ask_at = 0.0
         while self.shared or probe:
             if (paused := self._local.paused_for) > 0:
                 return _Answer(granted=False, wait=paused)
-            if (early := self._next_ask - time.monotonic()) > 0:
+            if bulk and self._replies_waiting:
+                await self._no_replies.wait()
+                continue
+            if bulk:
+                ask_at = self._next_ask
+            if (early := ask_at - time.monotonic()) > 0:
                 await asyncio.sleep(early)
                 continue
             try:
                 reply = await self._call(
-                    self._reserve, self._chat_keys(chat_id), *self._reserve_args
+                    self._reserve,
+                    self._chat_keys(chat_id),
+                    *self._reserve_args,
+                    int(bulk),
+                    self._instance,
                 )
             finally:
                 if probe:
@@ -273,7 +340,9 @@ class SharedRateLimiter:
             status, micros = reply
             if status == _CHAT_WAIT:
                 return _Answer(granted=False, wait=micros / 1_000_000)
-            self._next_ask = time.monotonic() + micros / 1_000_000
+            ask_at = time.monotonic() + micros / 1_000_000
+            if bulk or status == _GRANTED:
+                self._next_ask = ask_at
             if status == _GRANTED:
                 return _Answer(granted=True)
         return None
@@ -283,7 +352,7 @@ class SharedRateLimiter:
             return self._state_keys
         return [*self._state_keys, f"{self.namespace}:chat:{chat_id}"]
 
-    async def _call(self, script: AsyncScript, keys: list[str], *args: float) -> Any:
+    async def _call(self, script: AsyncScript, keys: list[str], *args: float | str) -> Any:
         """The script's answer, or None if Redis failed (logged when it goes down)."""
         try:
             reply = await script(keys=keys, args=args)

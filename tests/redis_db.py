@@ -1,4 +1,5 @@
-"""A Redis database of its own for each test that asks for `redis_url`.
+"""A Redis database of its own for each test that asks for `redis_url` (and for a
+benchmark that runs the bot with Redis).
 
 The Redis server (TEST_REDIS_URL, default 127.0.0.1:6379) is shared by every pytest
 process on the machine, so a test never flushes a database another may be using: it
@@ -10,6 +11,7 @@ killed. Database 0 holds only the claims.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 import uuid
@@ -58,9 +60,10 @@ async def claim_database(registry: Redis, token: str) -> int:
         await asyncio.sleep(0.2)
 
 
-@pytest.fixture
-async def redis_url() -> AsyncIterator[str]:
-    """The URL of an empty Redis database that no other test uses meanwhile."""
+@contextlib.asynccontextmanager
+async def claimed_database() -> AsyncIterator[str]:
+    """The URL of an empty Redis database that nobody else uses until the block ends
+    (then it is emptied and released)."""
     registry = Redis.from_url(database_url(0))
     token = uuid.uuid4().hex
     number = await claim_database(registry, token)
@@ -75,3 +78,10 @@ async def redis_url() -> AsyncIterator[str]:
         if await registry.get(claim_key(number)) == token.encode():
             await registry.delete(claim_key(number))
         await registry.aclose()
+
+
+@pytest.fixture
+async def redis_url() -> AsyncIterator[str]:
+    """The URL of an empty Redis database that no other test uses meanwhile."""
+    async with claimed_database() as url:
+        yield url

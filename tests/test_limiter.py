@@ -1,6 +1,7 @@
-"""The shared flood limiter: the window guarantee, pauses, per-chat spacing, the session
-middleware that paces the bot's own messages (against the fake Bot API), and the assembled
-application keeping Telegram's real 1 s between two messages to one chat."""
+"""The shared flood limiter: the window guarantee, pauses, per-chat spacing, replies taking
+the next slot ahead of a broadcast, the session middleware that paces the bot's own
+messages (against the fake Bot API), and the assembled application keeping Telegram's
+real 1 s between two messages to one chat."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from fake_bot_api import FakeBotAPI
 from services.limiter import (
     CHAT_INTERVAL,
     MAX_JITTER_MARGIN,
+    Limiter,
     RateLimiter,
     already_granted,
     is_paced,
@@ -103,6 +105,84 @@ async def test_chats_are_forgotten_once_their_interval_has_passed() -> None:
     limiter = RateLimiter(10_000, chat_interval=0.02, jitter_margin=0)
     await grant_times(limiter, 3000, chat_of=lambda i: i)
     assert limiter.tracked_chats < 1000
+
+
+class Saturated:
+    """A broadcast keeping limiters busy (the instances of one budget, or one limiter):
+    `bulk` acquires queued for every slot, each to a chat of its own, taken in turn from
+    each limiter, and replies asked for in between; `granted` is the order of all grants,
+    with each one's time."""
+
+    def __init__(self, limiters: list[Limiter], broadcast: int) -> None:
+        self.limiters = limiters
+        self.granted: list[tuple[str, float]] = []
+        self.asked_after: dict[str, int] = {}  # reply -> how many grants came before it asked
+        self._loop = asyncio.get_running_loop()
+        self._changed = asyncio.Condition()
+        self._broadcast = [
+            asyncio.create_task(
+                self._one(limiters[i % len(limiters)], f"bulk{i}", 10_000 + i, bulk=True)
+            )
+            for i in range(broadcast)
+        ]
+
+    async def _one(self, limiter: Limiter, label: str, chat: int, *, bulk: bool) -> None:
+        await limiter.acquire(chat, bulk=bulk)
+        self.granted.append((label, self._loop.time()))
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def reply(self, label: str, chat: int, *, on: int = 0) -> None:
+        """A reply to `chat` from limiter number `on`."""
+        self.asked_after[label] = len(self.granted)
+        await self._one(self.limiters[on], label, chat, bulk=False)
+
+    async def until_granted(self, count: int) -> None:
+        async with asyncio.timeout(30), self._changed:
+            await self._changed.wait_for(lambda: len(self.granted) >= count)
+
+    async def finish(self) -> None:
+        await asyncio.wait_for(asyncio.gather(*self._broadcast), 30)
+
+    def bulk_between(self, label: str) -> int:
+        """Broadcast grants between the reply's asking and its grant."""
+        order = [name for name, _ in self.granted]
+        between = order[self.asked_after[label] : order.index(label)]
+        return sum(name.startswith("bulk") for name in between)
+
+    @property
+    def times(self) -> list[float]:
+        return sorted(at for _, at in self.granted)
+
+
+async def test_a_reply_takes_the_next_slot_ahead_of_the_queued_broadcast() -> None:
+    saturated = Saturated([RateLimiter(100)], broadcast=150)
+    await saturated.until_granted(20)  # under way, dozens of bulk acquires queued
+    await saturated.reply("reply", 1)
+    await saturated.until_granted(60)
+    await asyncio.gather(*(saturated.reply(f"reply{i}", 2 + i) for i in range(3)))
+    await saturated.finish()
+
+    assert saturated.bulk_between("reply") == 0
+    assert [saturated.bulk_between(f"reply{i}") for i in range(3)] == [0, 0, 0]
+    # They count toward the same rate: no second holds more than 100 grants of any kind.
+    assert len(saturated.granted) == 154
+    assert most_in_window(saturated.times, 1.0) <= 100
+
+
+async def test_a_reply_waiting_for_its_chat_holds_the_broadcast_up_no_longer() -> None:
+    saturated = Saturated([RateLimiter(100, chat_interval=0.3)], broadcast=100)
+    await saturated.until_granted(10)
+    await saturated.reply("first", 1)
+    await saturated.reply("second", 1)  # waits 0.3 s for chat 1, aside
+    await saturated.finish()
+
+    assert saturated.bulk_between("first") == 0
+    # The broadcast went on while it waited (about 30 grants at 100/s): had the reply
+    # waited in the queue, the broadcast would have yielded it every slot meanwhile.
+    assert saturated.bulk_between("second") >= 1
+    second = dict(saturated.granted)
+    assert second["second"] - second["first"] >= 0.3
 
 
 def test_a_rate_must_be_positive() -> None:

@@ -460,6 +460,29 @@ async def test_two_broadcasts_at_once_share_the_limit(
         assert (broadcast.status, broadcast.sent_count) == (BroadcastStatus.SENT, 70)
 
 
+async def test_a_reply_during_a_broadcast_goes_ahead_of_the_senders_queued_for_a_slot(
+    session_factory: SessionFactory, settings: Settings
+) -> None:
+    admin = 555
+    async with FakeBotAPI(token=TEST_TOKEN, global_rate=20, per_chat_interval=1.0) as api:
+        broadcast_id = await seed_broadcast(session_factory, 80, first_chat_id=13_000)
+        async with running_engine(
+            api, session_factory, settings, rate=20, jitter_margin=LOOP_JITTER_MARGIN
+        ) as engine:
+            await engine.sender.start(broadcast_id)
+            await api.wait_for(lambda: len(api.delivered) >= 10, timeout=30, message="sending")
+            asked = len(api.delivered)
+            await engine.bot.send_message(admin, "Noted, thank you")  # paced by the middleware
+            await engine.sender.wait(broadcast_id)
+
+        order = [d.chat_id for d in api.delivered]
+        # Sends granted before it asked may arrive first (slots are 50 ms apart); the
+        # senders queued for the next slots (12 workers) do not go ahead of it.
+        assert order.index(admin) - asked <= 2
+        assert api.count_429() == 0 and len(order) == 81
+        assert busiest_second(api.delivered) <= 20
+
+
 async def cancel(session_factory: SessionFactory, broadcast_id: int) -> None:
     """What BroadcastService.cancel_broadcast does to the row."""
     async with session_factory() as session, session.begin():

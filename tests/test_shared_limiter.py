@@ -1,6 +1,7 @@
 """The flood budget shared through the real Redis: two limiter objects on connections of
 their own stand for two instances of the bot. Together they keep the window and per-chat
-guarantees, a flood wait on one holds the other, the margin is shared, every key expires,
+guarantees, a reply on either goes ahead of the broadcast on both, a flood wait on one
+holds the other, the margin is shared, every key expires,
 and while Redis is down (refused, or not answering) each paces itself alone at the safe
 rate, saying so once, and shares again once Redis is back. Last, the application builds
 the shared limiter when REDIS_URL is set."""
@@ -25,7 +26,7 @@ from fake_bot_api import FakeBotAPI
 from services.shared_limiter import SharedRateLimiter, bot_namespace
 from tests.bot_harness import harness_settings
 from tests.redis_db import REDIS_SERVER, server_answers
-from tests.test_limiter import most_in_window
+from tests.test_limiter import Saturated, most_in_window
 
 pytestmark = pytest.mark.skipif(
     not server_answers(), reason=f"Redis at {REDIS_SERVER} is not reachable"
@@ -205,6 +206,58 @@ async def test_a_flood_wait_on_one_instance_holds_the_other(budget: Budget) -> N
     paused_at = loop.time()
     await asyncio.wait_for(asyncio.gather(second.acquire(), second.acquire(7)), 10)
     assert loop.time() - paused_at >= 0.45  # Redis's clock, not ours: a little slack
+
+
+async def test_a_reply_on_one_instance_goes_ahead_of_the_broadcast_on_both(
+    budget: Budget,
+) -> None:
+    first, second = budget.limiter(20), budget.limiter(20)
+    saturated = Saturated([first, second], broadcast=70)
+    await saturated.until_granted(10)  # dozens of bulk acquires queued on each instance
+    await saturated.reply("on first", 1, on=0)
+    await saturated.until_granted(30)
+    await saturated.reply("on second", 2, on=1)
+    await saturated.finish()
+
+    # The next slot, or the one after when another instance's request for it was
+    # already on its way to Redis (slots are 50 ms apart here).
+    assert saturated.bulk_between("on first") <= 2
+    assert saturated.bulk_between("on second") <= 2
+    assert len(saturated.granted) == 72
+    # Replies count toward the rate. (Seen here a round trip after Redis granted them,
+    # later by a varying amount on a busy machine: 50 ms of slack.)
+    assert most_in_window(saturated.times, 0.95) <= 20
+
+
+async def test_a_reply_waiting_for_its_chat_does_not_hold_the_broadcast(budget: Budget) -> None:
+    saturated = Saturated([budget.limiter(100, chat_interval=0.3)], broadcast=100)
+    await saturated.until_granted(10)
+    await saturated.reply("first", 1)
+    await saturated.reply("second", 1)  # waits 0.3 s for chat 1, aside
+    await saturated.finish()
+
+    assert saturated.bulk_between("second") >= 1  # about 30 at 100/s
+    granted = dict(saturated.granted)
+    assert granted["second"] - granted["first"] >= 0.3 - 0.01  # Redis's clock: a little slack
+
+
+async def test_a_reply_left_waiting_lapses_after_two_windows(budget: Budget) -> None:
+    broadcast, replies = budget.limiter(1), budget.limiter(1)
+    await broadcast.acquire(bulk=True)  # the next slot is a second away
+    waiting = asyncio.create_task(replies.acquire(1))
+    key = f"{budget.namespace}:replies"
+
+    async def look() -> None:
+        await asyncio.sleep(0.01)
+        registered[:] = await budget.redis.zrange(key, 0, -1)
+
+    registered: list[str] = []
+    await eventually(lambda: bool(registered), look)
+    waiting.cancel()  # its instance went away without asking again
+    assert len(registered) == 1
+    assert 0 < await budget.redis.pttl(key) <= 2 * 1010  # two windows of 1 s + 10 ms margin
+    await asyncio.wait_for(broadcast.acquire(bulk=True), 10)  # once it has lapsed
+    assert await budget.redis.zcard(key) == 0
 
 
 async def test_flood_waits_widen_the_shared_margin_and_calm_narrows_it(budget: Budget) -> None:
