@@ -12,7 +12,8 @@ There are two ways in, and every request takes exactly one of them:
   request inside `already_granted()`.
 * Everything else goes through `RateLimitMiddleware`, registered once on the bot's
   session: `bot.session.middleware(RateLimitMiddleware(limiter))`. It paces every
-  message-sending or editing method unless the caller already holds a grant.
+  message-sending or editing method unless the caller already holds a grant, and a 429
+  one of them gets pauses the limiter, as the engine does after its own.
 
 Grants are evenly spaced and, as a hard guarantee, no more than `floor(rate)` grants
 fall into any window of 1 s (1 / rate for rates below 1) plus a margin. The margin
@@ -45,6 +46,7 @@ from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
+from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods.base import TelegramMethod, TelegramType
 
 if TYPE_CHECKING:
@@ -196,7 +198,8 @@ def is_paced(method: TelegramMethod[Any]) -> bool:
 
 
 class RateLimitMiddleware(BaseRequestMiddleware):
-    """Makes the bot's own messages and edits wait for the shared limiter."""
+    """Makes the bot's own messages and edits wait for the shared limiter, and a flood
+    wait one of them meets pause it for everyone."""
 
     def __init__(self, limiter: Limiter) -> None:
         self._limiter = limiter
@@ -207,6 +210,13 @@ class RateLimitMiddleware(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
-        if not _granted.get() and is_paced(method):
-            await self._limiter.acquire(getattr(method, "chat_id", None))
-        return await make_request(bot, method)
+        if _granted.get() or not is_paced(method):
+            return await make_request(bot, method)
+        await self._limiter.acquire(getattr(method, "chat_id", None))
+        try:
+            return await make_request(bot, method)
+        except TelegramRetryAfter as error:
+            # Telegram's wait holds for every request: go on granting and each one
+            # lengthens it (the engine pauses the same way for its own sends).
+            self._limiter.pause(error.retry_after)
+            raise

@@ -10,6 +10,7 @@ import time
 
 import pytest
 from aiogram import Bot
+from aiogram.exceptions import TelegramRetryAfter
 from aiogram.client.session.middlewares.base import NextRequestMiddlewareType
 from aiogram.methods import (
     AnswerCallbackQuery,
@@ -188,6 +189,25 @@ async def test_a_request_already_granted_skips_the_middleware() -> None:
                 await asyncio.wait_for(bot.send_message(2, "waits for the pause"), 0.2)
         finally:
             await bot.session.close()
+        assert [d.chat_id for d in api.delivered] == [1]
+
+
+async def test_a_flood_wait_one_of_the_bots_messages_meets_pauses_everyone() -> None:
+    """Granting on into Telegram's wait would lengthen it with every request (a storm of
+    "Confirmed" edits turned one 429 into a thousand): the middleware pauses the limiter."""
+    async with FakeBotAPI(token=TEST_TOKEN, global_rate=1, retry_after=5) as api:
+        limiter = RateLimiter(30)  # faster than this server accepts
+        bot = make_bot(api.url, limiter)
+        try:
+            await bot.send_message(1, "accepted")
+            with pytest.raises(TelegramRetryAfter):
+                await bot.send_message(2, "refused: retry after 5")
+            assert limiter.paused_for > 4
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(bot.send_message(3, "waits for the pause"), 0.3)
+        finally:
+            await bot.session.close()
+        assert api.count_429() == 1
         assert [d.chat_id for d in api.delivered] == [1]
 
 
