@@ -282,7 +282,7 @@ def sending_rate(api: FakeBotAPI, first_chat: int, count: int, window: tuple[flo
 async def broadcast_done(session_factory: SessionFactory, broadcast_id: int) -> bool:
     async with session_factory() as session:
         status = await session.scalar(select(Broadcast.status).where(Broadcast.id == broadcast_id))
-    return status is BroadcastStatus.COMPLETED
+    return status is not None and status.is_finished
 
 
 async def storm_phase(
