@@ -4,7 +4,9 @@ Recipients are parents, students and teachers, not admins, so this router comes 
 admin router (whose guard would refuse them). A press is answered at once; only then is
 the button replaced by "✅ Confirmed 14:02" (the school's time), an edit that waits its
 turn in the limiter like every message the bot sends, so a slow edit never delays the
-record or the answer; after a flood wait it is made again.
+record or the answer; after a flood wait it is made again. The edits queue behind the
+other messages (`in_background`): a storm of presses takes at most one grant in W + 1
+from a broadcast its W workers are sending.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from core.settings import Settings
 from handlers.callbacks import ReadConfirmation, ReadConfirmed
 from handlers.keyboards import confirmed_keyboard
 from services.confirmations import ConfirmationService, ReadButton
+from services.limiter import in_background
 from services.results import ConfirmOutcome
 
 logger = logging.getLogger(__name__)
@@ -56,7 +59,8 @@ async def read_pressed(
         await callback.answer(t("read-already", time=time))
         return
     await callback.answer(t("read-thanks"))
-    await replace_button(bot, chat_id, message_id, confirmed_keyboard(t, time))
+    with in_background():  # a broadcast sending meanwhile keeps its rate
+        await replace_button(bot, chat_id, message_id, confirmed_keyboard(t, time))
 
 
 async def replace_button(

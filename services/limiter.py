@@ -13,7 +13,8 @@ There are two ways in, and every request takes exactly one of them:
 * Everything else goes through `RateLimitMiddleware`, registered once on the bot's
   session: `bot.session.middleware(RateLimitMiddleware(limiter))`. It paces every
   message-sending or editing method unless the caller already holds a grant, and a 429
-  one of them gets pauses the limiter, as the engine does after its own.
+  one of them gets pauses the limiter, as the engine does after its own. Requests that
+  can wait (`in_background()`) queue behind the others one at a time.
 
 Grants are evenly spaced and, as a hard guarantee, no more than `floor(rate)` grants
 fall into any window of 1 s (1 / rate for rates below 1) plus a margin. The margin
@@ -62,6 +63,7 @@ CHAT_INTERVAL = 1.0
 MAX_LAG = 0.02
 
 _granted: ContextVar[bool] = ContextVar("rate_limit_granted", default=False)
+_background: ContextVar[bool] = ContextVar("rate_limit_background", default=False)
 
 
 class Limiter(Protocol):
@@ -188,6 +190,18 @@ def already_granted() -> Iterator[None]:
         _granted.reset(token)
 
 
+@contextlib.contextmanager
+def in_background() -> Iterator[None]:
+    """Requests made inside can wait: they queue behind everything else one at a time, so
+    however many there are (a storm of "Confirmed" edits), they take at most one grant in
+    W + 1 from a broadcast's W workers instead of crowding them out of the line."""
+    token = _background.set(True)
+    try:
+        yield
+    finally:
+        _background.reset(token)
+
+
 _UNPACED_METHODS = frozenset({"sendChatAction"})
 
 
@@ -203,6 +217,7 @@ class RateLimitMiddleware(BaseRequestMiddleware):
 
     def __init__(self, limiter: Limiter) -> None:
         self._limiter = limiter
+        self._background_turn = asyncio.Lock()  # one request `in_background()` in line
 
     async def __call__(
         self,
@@ -212,7 +227,12 @@ class RateLimitMiddleware(BaseRequestMiddleware):
     ) -> Response[TelegramType]:
         if _granted.get() or not is_paced(method):
             return await make_request(bot, method)
-        await self._limiter.acquire(getattr(method, "chat_id", None))
+        chat_id = getattr(method, "chat_id", None)
+        if _background.get():
+            async with self._background_turn:
+                await self._limiter.acquire(chat_id)
+        else:
+            await self._limiter.acquire(chat_id)
         try:
             return await make_request(bot, method)
         except TelegramRetryAfter as error:
