@@ -4,7 +4,9 @@ Recipients are parents, students and teachers, not admins, so this router comes 
 admin router (whose guard would refuse them). A press is answered at once; only then is
 the button replaced by "✅ Confirmed 14:02" (the school's time), an edit that waits its
 turn in the limiter like every message the bot sends, so a slow edit never delays the
-record or the answer.
+record or the answer; after a flood wait it is made again. The edits queue behind the
+other messages (`in_background`): a storm of presses takes at most one grant in W + 1
+from a broadcast its W workers are sending.
 """
 
 from __future__ import annotations
@@ -12,17 +14,19 @@ from __future__ import annotations
 import logging
 
 from aiogram import Bot, Router
-from aiogram.exceptions import TelegramAPIError
-from aiogram.types import CallbackQuery
+from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup
 
 from core.i18n import Catalog, Translator
 from core.settings import Settings
 from handlers.callbacks import ReadConfirmation, ReadConfirmed
 from handlers.keyboards import confirmed_keyboard
 from services.confirmations import ConfirmationService, ReadButton
+from services.limiter import in_background
 from services.results import ConfirmOutcome
 
 logger = logging.getLogger(__name__)
+EDIT_ATTEMPTS = 3
 
 
 def read_button(catalog: Catalog) -> ReadButton:
@@ -55,12 +59,27 @@ async def read_pressed(
         await callback.answer(t("read-already", time=time))
         return
     await callback.answer(t("read-thanks"))
-    try:
-        await bot.edit_message_reply_markup(
-            chat_id=chat_id, message_id=message_id, reply_markup=confirmed_keyboard(t, time)
-        )
-    except TelegramAPIError as error:  # the confirmation is recorded all the same
-        logger.warning("Confirmed button of message %s in %s: %s", message_id, chat_id, error)
+    with in_background():  # a broadcast sending meanwhile keeps its rate
+        await replace_button(bot, chat_id, message_id, confirmed_keyboard(t, time))
+
+
+async def replace_button(
+    bot: Bot, chat_id: int, message_id: int, markup: InlineKeyboardMarkup
+) -> None:
+    """The edit to "Confirmed"; after a flood wait (which has paused the limiter for every
+    sender) it is made again. A failure is logged: the confirmation is recorded anyway."""
+    for _ in range(EDIT_ATTEMPTS):
+        try:
+            await bot.edit_message_reply_markup(
+                chat_id=chat_id, message_id=message_id, reply_markup=markup
+            )
+            return
+        except TelegramRetryAfter:
+            continue
+        except TelegramAPIError as error:
+            logger.warning("Confirmed button of message %s in %s: %s", message_id, chat_id, error)
+            return
+    logger.warning("Confirmed button of message %s in %s: flood waits", message_id, chat_id)
 
 
 async def confirmed_pressed(callback: CallbackQuery, t: Translator) -> None:

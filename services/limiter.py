@@ -12,7 +12,9 @@ There are two ways in, and every request takes exactly one of them:
   request inside `already_granted()`.
 * Everything else goes through `RateLimitMiddleware`, registered once on the bot's
   session: `bot.session.middleware(RateLimitMiddleware(limiter))`. It paces every
-  message-sending or editing method unless the caller already holds a grant.
+  message-sending or editing method unless the caller already holds a grant, and a 429
+  one of them gets pauses the limiter, as the engine does after its own. Requests that
+  can wait (`in_background()`) queue behind the others one at a time.
 
 Replies go first. The engine's acquires are `bulk`: while a broadcast keeps the budget
 busy, its workers queue for every slot, and a reply to an admin (a command's answer, a
@@ -52,6 +54,7 @@ from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
+from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods.base import TelegramMethod, TelegramType
 
 if TYPE_CHECKING:
@@ -67,6 +70,7 @@ CHAT_INTERVAL = 1.0
 MAX_LAG = 0.02
 
 _granted: ContextVar[bool] = ContextVar("rate_limit_granted", default=False)
+_background: ContextVar[bool] = ContextVar("rate_limit_background", default=False)
 
 
 class Limiter(Protocol):
@@ -222,6 +226,19 @@ def already_granted() -> Iterator[None]:
         _granted.reset(token)
 
 
+@contextlib.contextmanager
+def in_background() -> Iterator[None]:
+    """Requests made inside can wait: they queue as bulk requests, behind replies and in
+    line with a broadcast's workers, one at a time, so however many there are (a storm of
+    "Confirmed" edits) they take at most one grant in W + 1 from a broadcast's W workers
+    instead of crowding them out of the line."""
+    token = _background.set(True)
+    try:
+        yield
+    finally:
+        _background.reset(token)
+
+
 _UNPACED_METHODS = frozenset({"sendChatAction"})
 
 
@@ -232,10 +249,12 @@ def is_paced(method: TelegramMethod[Any]) -> bool:
 
 
 class RateLimitMiddleware(BaseRequestMiddleware):
-    """Makes the bot's own messages and edits wait for the shared limiter."""
+    """Makes the bot's own messages and edits wait for the shared limiter, and a flood
+    wait one of them meets pause it for everyone."""
 
     def __init__(self, limiter: Limiter) -> None:
         self._limiter = limiter
+        self._background_turn = asyncio.Lock()  # one request `in_background()` in line
 
     async def __call__(
         self,
@@ -243,6 +262,18 @@ class RateLimitMiddleware(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
-        if not _granted.get() and is_paced(method):
-            await self._limiter.acquire(getattr(method, "chat_id", None))
-        return await make_request(bot, method)
+        if _granted.get() or not is_paced(method):
+            return await make_request(bot, method)
+        chat_id = getattr(method, "chat_id", None)
+        if _background.get():  # in the broadcast's line, not ahead of it
+            async with self._background_turn:
+                await self._limiter.acquire(chat_id, bulk=True)
+        else:
+            await self._limiter.acquire(chat_id)
+        try:
+            return await make_request(bot, method)
+        except TelegramRetryAfter as error:
+            # Telegram's wait holds for every request: go on granting and each one
+            # lengthens it (the engine pauses the same way for its own sends).
+            self._limiter.pause(error.retry_after)
+            raise

@@ -12,6 +12,7 @@ import time
 import pytest
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import NextRequestMiddlewareType
+from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import (
     AnswerCallbackQuery,
     CopyMessage,
@@ -31,6 +32,7 @@ from services.limiter import (
     Limiter,
     RateLimiter,
     already_granted,
+    in_background,
     is_paced,
 )
 from tests.bot_harness import ADMIN_ID, harness_settings, start_harness, stop_harness
@@ -269,6 +271,50 @@ async def test_a_request_already_granted_skips_the_middleware() -> None:
         finally:
             await bot.session.close()
         assert [d.chat_id for d in api.delivered] == [1]
+
+
+async def test_a_flood_wait_one_of_the_bots_messages_meets_pauses_everyone() -> None:
+    """Granting on into Telegram's wait would lengthen it with every request (a storm of
+    "Confirmed" edits turned one 429 into a thousand): the middleware pauses the limiter."""
+    async with FakeBotAPI(token=TEST_TOKEN, global_rate=1, retry_after=5) as api:
+        limiter = RateLimiter(30)  # faster than this server accepts
+        bot = make_bot(api.url, limiter)
+        try:
+            await bot.send_message(1, "accepted")
+            with pytest.raises(TelegramRetryAfter):
+                await bot.send_message(2, "refused: retry after 5")
+            assert limiter.paused_for > 4
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(bot.send_message(3, "waits for the pause"), 0.3)
+        finally:
+            await bot.session.close()
+        assert api.count_429() == 1
+        assert [d.chat_id for d in api.delivered] == [1]
+
+
+async def test_requests_in_background_queue_behind_the_others_one_at_a_time() -> None:
+    """Fifty messages that can wait, then ten that cannot: the ten go out one after the
+    other, once the few background ones already granted are out, not behind the fifty."""
+    async with FakeBotAPI(token=TEST_TOKEN) as api:
+        limiter = RateLimiter(100, chat_interval=0)
+        bot = make_bot(api.url, limiter)
+
+        async def background(chat_id: int) -> None:
+            with in_background():
+                await bot.send_message(chat_id, "can wait")
+
+        try:
+            waiting = [asyncio.create_task(background(5000 + i)) for i in range(50)]
+            await asyncio.sleep(0)  # they are all in line first
+            await asyncio.gather(*(bot.send_message(6000 + i, "now") for i in range(10)))
+            await asyncio.gather(*waiting)
+        finally:
+            await bot.session.close()
+        order = [d.chat_id for d in api.delivered]
+        assert len(order) == 60
+        first = order.index(6000)
+        assert first < 10, str(order[:30])  # the few already granted before they came
+        assert order[first : first + 10] == list(range(6000, 6010)), str(order[:30])
 
 
 async def test_each_flood_wait_widens_the_margin_and_calm_narrows_it() -> None:
