@@ -10,6 +10,8 @@ the services with their facts and are worded by the error router.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiogram import Bot, F, Router, html
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, MaybeInaccessibleMessageUnion, Message
@@ -72,54 +74,44 @@ def changed_question(t: Translator, changed: StatusChanged, question: View) -> V
     return f"{note}\n\n{text}", markup
 
 
-async def cancel_command(
-    message: Message,
-    command: CommandObject,
-    t: Translator,
-    admin: AdminIdentity,
-    bot: Bot,
-    broadcasts: BroadcastService,
-) -> None:
-    broadcast_id = await target_broadcast(message, command, t, admin, broadcasts)
-    if broadcast_id is not None:
-        await ask_cancel(bot, message.chat.id, broadcast_id, t, broadcasts)
+Ask = Callable[[Bot, int, int, Translator, BroadcastService], Awaitable[None]]
+"""Posts a Yes/No question about a broadcast in a chat (`ask_cancel`, `ask_retry`)."""
 
 
-async def retry_command(
-    message: Message,
-    command: CommandObject,
-    t: Translator,
-    admin: AdminIdentity,
-    bot: Bot,
-    broadcasts: BroadcastService,
-) -> None:
-    broadcast_id = await target_broadcast(message, command, t, admin, broadcasts)
-    if broadcast_id is not None:
-        await ask_retry(bot, message.chat.id, broadcast_id, t, broadcasts)
+def asked_by_command(ask: Ask) -> Callable[..., Awaitable[None]]:
+    """`/cancel [ID]`, `/retry [ID]`: the question about the broadcast named (or the
+    admin's latest)."""
+
+    async def command_asks(
+        message: Message,
+        command: CommandObject,
+        t: Translator,
+        admin: AdminIdentity,
+        bot: Bot,
+        broadcasts: BroadcastService,
+    ) -> None:
+        broadcast_id = await target_broadcast(message, command, t, admin, broadcasts)
+        if broadcast_id is not None:
+            await ask(bot, message.chat.id, broadcast_id, t, broadcasts)
+
+    return command_asks
 
 
-async def cancel_button(
-    callback: CallbackQuery,
-    callback_data: BroadcastAction,
-    on: MaybeInaccessibleMessageUnion,
-    t: Translator,
-    bot: Bot,
-    broadcasts: BroadcastService,
-) -> None:
-    await ask_cancel(bot, on.chat.id, callback_data.broadcast_id, t, broadcasts)
-    await callback.answer()
+def asked_by_button(ask: Ask) -> Callable[..., Awaitable[None]]:
+    """Cancel and Retry on a progress message or in the details: the question, below."""
 
+    async def button_asks(
+        callback: CallbackQuery,
+        callback_data: BroadcastAction,
+        on: MaybeInaccessibleMessageUnion,
+        t: Translator,
+        bot: Bot,
+        broadcasts: BroadcastService,
+    ) -> None:
+        await ask(bot, on.chat.id, callback_data.broadcast_id, t, broadcasts)
+        await callback.answer()
 
-async def retry_button(
-    callback: CallbackQuery,
-    callback_data: BroadcastAction,
-    on: MaybeInaccessibleMessageUnion,
-    t: Translator,
-    bot: Bot,
-    broadcasts: BroadcastService,
-) -> None:
-    await ask_retry(bot, on.chat.id, callback_data.broadcast_id, t, broadcasts)
-    await callback.answer()
+    return button_asks
 
 
 async def cancel_confirmed(
@@ -235,14 +227,18 @@ async def send_confirmed(
 
 def router() -> Router:
     acting = Router(name=__name__)
-    acting.message.register(cancel_command, Command("cancel"))
-    acting.message.register(retry_command, Command("retry"))
+    acting.message.register(asked_by_command(ask_cancel), Command("cancel"))
+    acting.message.register(asked_by_command(ask_retry), Command("retry"))
     buttons = acting.callback_query
     buttons.register(
-        cancel_button, BroadcastAction.filter(F.action == BroadcastButton.CANCEL), ON_MESSAGE
+        asked_by_button(ask_cancel),
+        BroadcastAction.filter(F.action == BroadcastButton.CANCEL),
+        ON_MESSAGE,
     )
     buttons.register(
-        retry_button, BroadcastAction.filter(F.action == BroadcastButton.RETRY), ON_MESSAGE
+        asked_by_button(ask_retry),
+        BroadcastAction.filter(F.action == BroadcastButton.RETRY),
+        ON_MESSAGE,
     )
     buttons.register(
         send_button, BroadcastAction.filter(F.action == BroadcastButton.SEND), ON_MESSAGE
