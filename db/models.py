@@ -1,4 +1,4 @@
-"""The tables: the school roster (users, subjects, enrollments, tutoring) and broadcasts.
+"""The tables: the school roster (users, subjects, enrollments, tutoring, families), broadcasts.
 
 Models are dialect-neutral so the same schema runs on SQLite and PostgreSQL. Enumerated
 values are stored as lowercase strings (the service document's names), timestamps as aware UTC.
@@ -118,7 +118,7 @@ def _enum(enum_class: type[enum.StrEnum], name: str) -> Enum:
 
 class User(Base):
     __tablename__ = "users"
-    __table_args__ = (Index(None, "role", "is_active"),)
+    __table_args__ = (Index(None, "role", "is_active"), Index(None, "class_key"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     external_id: Mapped[str] = mapped_column(String(64), unique=True)
@@ -129,6 +129,13 @@ class User(Base):
     telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     telegram_username: Mapped[str | None] = mapped_column(String(64))
     language_code: Mapped[str | None] = mapped_column(String(16))
+    # A student's class as the roster spells it ("5B", "10А"), and for a teacher the class
+    # they are homeroom teacher of. Each has a casefolded key beside it, the one compared:
+    # SQLite's lower() folds ASCII only, and "10а" must match "10А".
+    class_name: Mapped[str | None] = mapped_column(String(64))
+    class_key: Mapped[str | None] = mapped_column(String(64))
+    homeroom_class: Mapped[str | None] = mapped_column(String(64))
+    homeroom_class_key: Mapped[str | None] = mapped_column(String(64))
     bot_blocked_at: Mapped[datetime | None]
     # Telegram answered "user is deactivated": the account was deleted. Kept apart from
     # bot_blocked_at (the person's choice) so previews can say which is which.
@@ -163,6 +170,17 @@ class TutorAssignment(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tutor_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    student_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+
+
+class GuardianLink(Base):
+    """A family: a parent (role `parent`) and one of their children (role `student`)."""
+
+    __tablename__ = "guardian_links"
+    __table_args__ = (UniqueConstraint("guardian_id", "student_id"), Index(None, "student_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    guardian_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     student_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
 
 
