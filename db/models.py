@@ -78,6 +78,18 @@ FINISHED_STATUSES = frozenset(
 )
 
 
+class BroadcastKind(enum.StrEnum):
+    """What a broadcast's run does to each recipient. An announcement is what an admin
+    composes; the others are runs over an announcement's delivered messages (`parent_id`),
+    each recipient row pointing at the row of the message it acts on (`source_id`), so
+    they reuse the engine: its pacing, retries, leases and live progress message."""
+
+    ANNOUNCEMENT = "announcement"
+    REMINDER = "reminder"  # a reply to the original, to those who have not confirmed
+    EDIT = "edit"  # the original's text or caption corrected in every chat
+    DELETE = "delete"  # the original deleted in every chat
+
+
 class TargetGroup(enum.StrEnum):
     ALL_STUDENTS = "all_students"
     ALL_TEACHERS = "all_teachers"
@@ -190,9 +202,16 @@ class Broadcast(Base):
         Index(None, "status"),
         Index(None, "scheduled_at"),
         Index(None, "created_by_id", "id"),
+        Index(None, "parent_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[BroadcastKind] = mapped_column(
+        _enum(BroadcastKind, "broadcast_kind"),
+        default=BroadcastKind.ANNOUNCEMENT,
+        server_default=BroadcastKind.ANNOUNCEMENT.value,
+    )
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     target_group: Mapped[TargetGroup] = mapped_column(_enum(TargetGroup, "target_group"))
     target_filter: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -245,11 +264,16 @@ class BroadcastRecipient(Base):
         Index(None, "telegram_sent"),
         Index(None, "recipient_id"),
         Index(None, "broadcast_id", "confirmed_at"),  # counting confirmations
+        Index(None, "source_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"))
     recipient_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # In a reminder, edit or delete run: the announcement's row whose message this acts on.
+    source_id: Mapped[int | None] = mapped_column(
+        ForeignKey("broadcast_recipients.id", ondelete="CASCADE")
+    )
     status: Mapped[RecipientStatus] = mapped_column(
         _enum(RecipientStatus, "recipient_status"),
         default=RecipientStatus.PENDING,
