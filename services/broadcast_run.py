@@ -45,7 +45,7 @@ from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import Message
 from sqlalchemy import select
 
 from db.models import Broadcast, BroadcastStatus, RecipientStatus
@@ -61,11 +61,11 @@ from services.delivery_record import (
 from services.lease import LeaseLost
 from services.limiter import already_granted
 from services.outage import OutageGuard
-from services.outgoing import OutgoingContent, send_content
 from services.progress import RunProgress, elapsed_seconds, failed_by_code, format_duration
 from services.result_buffer import NotRecorded, ResultBuffer
 
 if TYPE_CHECKING:
+    from services.run_actions import RunAction
     from services.sender import BroadcastSender
 
 logger = logging.getLogger(__name__)
@@ -94,15 +94,14 @@ class BroadcastRun:
     """Sends one broadcast until nothing is pending, or until it is stopped."""
 
     def __init__(
-        self, sender: BroadcastSender, broadcast_id: int, content: OutgoingContent, task_id: str
+        self, sender: BroadcastSender, broadcast_id: int, action: RunAction, task_id: str
     ) -> None:
         self.sender = sender
         self.broadcast_id = broadcast_id
         self.task_id = task_id
         self.stopping = False
         self.abandoned = False
-        self._content = content
-        self._read_button = sender.read_button if content.options.ask_confirmation else None
+        self._action = action
         self._policy = sender.policy
         self._limiter = sender.limiter
         self._stats = sender.stats
@@ -287,7 +286,7 @@ class BroadcastRun:
     async def _deliver(
         self, recipient: Recipient, worker: asyncio.Task[Any]
     ) -> DeliveryResult | None:
-        """Send to one recipient; None when stopped before sending (it stays pending)."""
+        """Act in one recipient's chat; None when stopped before (it stays pending)."""
         if recipient.chat_id is None:
             error = DeliveryError(
                 Disposition.PERMANENT, ErrorCode.CHAT_NOT_FOUND, "User has no Telegram chat"
@@ -302,12 +301,8 @@ class BroadcastRun:
             self._sending.add(worker)  # from here on the request runs to its recorded end
             try:
                 with already_granted():
-                    message = await send_content(
-                        self.sender.bot,
-                        chat_id,
-                        self._content,
-                        paid=self._policy.paid_broadcast,
-                        reply_markup=self._read_markup(recipient),
+                    answer = await self._action(
+                        self.sender.bot, chat_id, recipient, paid=self._policy.paid_broadcast
                     )
             except Exception as exc:  # every failure of a send is sorted out below
                 error = classify(exc)
@@ -317,7 +312,7 @@ class BroadcastRun:
                     RecipientStatus.SENT,
                     recipient.attempts,
                     utcnow(),
-                    message_id=str(message.message_id),
+                    message_id=str(answer.message_id) if isinstance(answer, Message) else None,
                     new_chat_id=new_chat_id,
                 )
             if error.disposition is Disposition.FLOOD_WAIT:
@@ -341,12 +336,6 @@ class BroadcastRun:
                 return self._failure(recipient, error)
             self._sending.discard(worker)  # waiting for the next grant may be cancelled
         return None
-
-    def _read_markup(self, recipient: Recipient) -> InlineKeyboardMarkup | None:
-        """The recipient's "I have read it" button, when the broadcast asks for it."""
-        if self._read_button is None:
-            return None
-        return self._read_button.markup(recipient.language_code)
 
     def _failure(self, recipient: Recipient, error: DeliveryError) -> DeliveryResult:
         return DeliveryResult(

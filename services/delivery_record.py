@@ -50,6 +50,7 @@ class Recipient:
     chat_id: int | None
     attempts: int
     language_code: str | None = None  # the user's, for the "I have read it" button
+    source_message_id: int | None = None  # a run over an announcement: its message here
 
 
 @dataclass(slots=True)
@@ -130,8 +131,10 @@ class DeliveryRecord:
 
     async def due(self, now: datetime, *, after_id: int, limit: int) -> list[Recipient]:
         """Up to `limit` pending recipients due by `now` with a row id above `after_id`,
-        in id order (a keyset page), each with its user's chat id."""
+        in id order (a keyset page), each with its user's chat id and, in a run over an
+        announcement, the id of the announcement's message in that chat."""
         recipient = BroadcastRecipient
+        source = aliased(BroadcastRecipient)
         async with self._session_factory() as session:
             rows = (
                 await session.execute(
@@ -141,8 +144,10 @@ class DeliveryRecord:
                         User.telegram_id,
                         recipient.attempts,
                         User.language_code,
+                        source.telegram_message_id,
                     )
                     .join(User, User.id == recipient.recipient_id)
+                    .outerjoin(source, source.id == recipient.source_id)
                     .where(
                         recipient.broadcast_id == self._broadcast_id,
                         recipient.status == RecipientStatus.PENDING,
@@ -156,7 +161,10 @@ class DeliveryRecord:
                     .limit(limit)
                 )
             ).all()
-        return [Recipient(*row) for row in rows]
+        return [
+            Recipient(*row[:5], source_message_id=None if row[5] is None else int(row[5]))
+            for row in rows
+        ]
 
     async def next_due(self) -> datetime | None:
         """When the earliest pending recipient may be sent; None when nothing is pending."""

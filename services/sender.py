@@ -32,14 +32,12 @@ from services.broadcast_run import (
     SenderStats,
 )
 from services.confirmations import ReadButton
-from services.content import BroadcastContent
 from services.delivery_record import DeliveryRecord
 from services.errors import Action, BroadcastNotFound, DomainError, InvalidStatus
 from services.lease import Leases, LeaseTerms, new_instance_id
 from services.limiter import Limiter
-from services.options import BroadcastOptions
-from services.outgoing import OutgoingContent
 from services.progress import ProgressHub
+from services.run_actions import RunAction, run_action
 from services.send_policy import SendPolicy
 from services.supervisor import SendSupervisor
 
@@ -106,17 +104,17 @@ class BroadcastSender:
             if run is not None:
                 run.wake()
                 return run.task_id
-            content = await self._load_content(broadcast_id)
+            action = await self._load_action(broadcast_id)
             holder = await self.leases.take(broadcast_id)
             if holder is not None:
                 logger.info("Broadcast %s is being sent by instance %s", broadcast_id, holder)
                 return f"send-{broadcast_id}@{holder}"
-            return self._launch(broadcast_id, content)
+            return self._launch(broadcast_id, action)
 
-    def _launch(self, broadcast_id: int, content: OutgoingContent) -> str:
+    def _launch(self, broadcast_id: int, action: RunAction) -> str:
         """Start a run of a broadcast whose lease this instance has just taken."""
         task_id = f"send-{broadcast_id}-{next(self._task_numbers)}"
-        run = BroadcastRun(self, broadcast_id, content, task_id)
+        run = BroadcastRun(self, broadcast_id, action, task_id)
         task = asyncio.create_task(run.run(), name=task_id)
         self._runs[broadcast_id] = run
         self._tasks[broadcast_id] = task
@@ -131,21 +129,14 @@ class BroadcastSender:
         if not task.cancelled() and (error := task.exception()) is not None:
             logger.error("Broadcast %s: the run failed", broadcast_id, exc_info=error)
 
-    async def _load_content(self, broadcast_id: int) -> OutgoingContent:
+    async def _load_action(self, broadcast_id: int) -> RunAction:
         async with self.session_factory() as session:
             broadcast = await session.get(Broadcast, broadcast_id)
             if broadcast is None:
                 raise BroadcastNotFound(broadcast_id)
             if broadcast.status is not BroadcastStatus.SENDING:
                 raise InvalidStatus(broadcast_id, Action.DELIVER, broadcast.status)
-            if broadcast.ask_confirmation and self.read_button is None:
-                raise RuntimeError(f"Broadcast {broadcast_id} asks for confirmation: no button")
-            return OutgoingContent.of(
-                BroadcastContent(
-                    broadcast.content_kind, broadcast.message, broadcast.entities, broadcast.file_id
-                ),
-                BroadcastOptions(broadcast.ask_confirmation, broadcast.silent, broadcast.protected),
-            )
+            return run_action(broadcast, self.read_button)
 
     async def resume_all(self, *, at_start: bool = True) -> list[int]:
         """Take over every `sending` broadcast whose lease is free or expired, and go on
@@ -157,11 +148,11 @@ class BroadcastSender:
                 if broadcast_id in self._runs:
                     continue
                 try:
-                    content = await self._load_content(broadcast_id)
+                    action = await self._load_action(broadcast_id)
                 except DomainError as refused:  # finished or cancelled meanwhile
                     logger.info("Broadcast %s not resumed: %s", broadcast_id, refused)
                     continue
-                self._launch(broadcast_id, content)
+                self._launch(broadcast_id, action)
                 started.append(broadcast_id)
                 await self._log_resumed(broadcast_id)
         return started
