@@ -39,7 +39,7 @@ Conventions:
   count toward flood limits and are subject to per-chat behaviours; other methods are not.
 * A message request is *accepted* once it passed the flood check; accepted requests fill
   the global 1 s window and restart the chat's ``per_chat_interval`` clock even if the
-  chat's behaviour then answers 403/400.  Flaky failures (502 / dropped connection) and
+  chat's behaviour then answers 403/400.  Flaky failures (502 / dropped connection / 429) and
   ``set_slow`` delays and ``hold`` (a request waits until ``release()``) happen *before*
   the flood check (they model the network path).
 * Text is stored verbatim: ``parse_mode`` markup is not parsed.

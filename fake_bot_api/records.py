@@ -52,9 +52,12 @@ KIND_ERRORS: Final[dict[BehaviourKind, tuple[int, str]]] = {
 }
 
 
+FAIL_MODES: Final = ("5xx", "drop", "flood")
+
+
 def check_fail_mode(mode: str) -> None:
-    if mode not in ("5xx", "drop"):
-        raise ValueError(f"flaky mode must be '5xx' or 'drop', not {mode!r}")
+    if mode not in FAIL_MODES:
+        raise ValueError(f"flaky mode must be one of {', '.join(FAIL_MODES)}, not {mode!r}")
 
 
 @dataclass(slots=True)
@@ -62,7 +65,8 @@ class ChatBehaviour:
     """Per-chat behaviour.  Components combine: e.g. slow + flaky + blocked.
 
     Evaluation order for a message request: ``failures`` (each consumes one: 502 "Bad
-    Gateway" when ``fail_mode == "5xx"``, closed socket when ``"drop"``), then ``held``
+    Gateway" when ``fail_mode == "5xx"``, closed socket when ``"drop"``, 429 with
+    ``retry_after`` 1 when ``"flood"``), then ``held``
     (the request waits until released), then ``delay``, then the flood check, then
     ``kind``.
     """
@@ -142,7 +146,8 @@ class ChatBehaviours:
         self._set_kind(chat_id, BehaviourKind.MIGRATED, new_chat_id)
 
     def set_flaky(self, chat_id: int | str, failures: int, mode: str = "5xx") -> None:
-        """The next ``failures`` message requests to the chat fail (502 or dropped socket)."""
+        """The next ``failures`` message requests to the chat fail (502, dropped socket, or
+        a 429 whatever the flood limits)."""
         check_fail_mode(mode)
         beh = self._behaviour(chat_id)
         beh.failures = failures

@@ -383,6 +383,8 @@ class FakeBotAPI(ChatBehaviours, Journal, UpdateBuilders):
                 beh.failures -= 1
                 if beh.fail_mode == "drop":
                     raise _Drop
+                if beh.fail_mode == "flood":
+                    return err(429, "Too Many Requests: retry after 1", {"retry_after": 1})
                 return err(502, "Bad Gateway")
             if beh.held:
                 await self._wait_released()

@@ -204,6 +204,25 @@ async def test_a_press_is_answered_recorded_once_and_the_button_becomes_confirme
     assert ReadConfirmed().pack() == "rdk"
 
 
+async def test_a_confirmed_edit_that_meets_a_flood_wait_is_made_again(app: BotHarness) -> None:
+    """The edit waits out the 429 (which pauses the limiter for every sender) and is made
+    again; the press was answered and recorded before it, whatever the edit met."""
+    broadcast_id = await send_to_parents(app, ask_confirmation=True)
+    message = delivered_to(app, 4002)
+    app.api.set_flaky(4002, 1, mode="flood")
+
+    answers, _ = await press(app, 4002, message)
+    await app.api.wait_for(lambda: app.api.edits_of(4002))
+
+    assert [a["text"] for a in answers] == [t("read-thanks")]
+    assert [r.status for r in app.api.requests_for("editMessageReplyMarkup")] == [429, 200]
+    [edit] = app.api.edits_of(4002)
+    assert edit.reply_markup == {
+        "inline_keyboard": [[{"text": "✅ Confirmed 14:02", "callback_data": "rdk"}]]
+    }
+    assert (await confirmations(app, broadcast_id))[4002] == PRESSED_AT
+
+
 async def test_a_russian_press_gets_russian_words(app: BotHarness) -> None:
     await send_to_parents(app, ask_confirmation=True)
     message = delivered_to(app, 4001)
