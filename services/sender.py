@@ -19,11 +19,12 @@ import itertools
 import logging
 import math
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from functools import partial
 
 from aiogram import Bot
 
-from db.models import Broadcast, BroadcastStatus
+from db.models import Broadcast, BroadcastKind, BroadcastStatus
 from db.session import SessionFactory
 from services.broadcast_run import (
     RELEASE_TIMEOUT,
@@ -40,6 +41,7 @@ from services.limiter import Limiter
 from services.options import BroadcastOptions
 from services.outgoing import OutgoingContent
 from services.progress import ProgressHub
+from services.quiet_hours import QuietGate
 from services.send_policy import SendPolicy
 from services.supervisor import SendSupervisor
 
@@ -72,11 +74,14 @@ class BroadcastSender:
         lease: LeaseTerms | None = None,
         instance_id: str | None = None,
         read_button: ReadButton | None = None,
+        quiet: QuietGate | None = None,
     ) -> None:
         """`read_button` is the "I have read it" button (services/confirmations.py); a
-        sender without one refuses broadcasts that ask for confirmation."""
+        sender without one refuses broadcasts that ask for confirmation. `quiet`: the
+        quiet hours in which only urgent broadcasts are sent (default: none)."""
         self.bot = bot
         self.read_button = read_button
+        self.quiet = quiet or QuietGate(None)
         self.session_factory = session_factory
         self.policy = policy
         self.limiter = limiter
@@ -140,11 +145,14 @@ class BroadcastSender:
                 raise InvalidStatus(broadcast_id, Action.DELIVER, broadcast.status)
             if broadcast.ask_confirmation and self.read_button is None:
                 raise RuntimeError(f"Broadcast {broadcast_id} asks for confirmation: no button")
+            options = BroadcastOptions.of(broadcast)
+            if broadcast.kind is not BroadcastKind.ANNOUNCEMENT:  # a reminder is never urgent
+                options = replace(options, urgent=False)
             return OutgoingContent.of(
                 BroadcastContent(
                     broadcast.content_kind, broadcast.message, broadcast.entities, broadcast.file_id
                 ),
-                BroadcastOptions(broadcast.ask_confirmation, broadcast.silent, broadcast.protected),
+                options,
             )
 
     async def resume_all(self, *, at_start: bool = True) -> list[int]:
