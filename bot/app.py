@@ -31,6 +31,7 @@ from services.launcher import BroadcastLauncher
 from services.limiter import CHAT_INTERVAL, RateLimiter, RateLimitMiddleware
 from services.progress import ProgressHub
 from services.progress_reporter import ProgressReporter
+from services.quiet_hours import Clock, QuietGate, QuietHours
 from services.recipient_reads import RecipientReads
 from services.scheduler import BroadcastScheduler
 from services.send_policy import SendPolicy
@@ -88,10 +89,15 @@ class Application:
 
 
 async def build_application(
-    settings: Settings, bot: Bot | None = None, *, chat_interval: float = CHAT_INTERVAL
+    settings: Settings,
+    bot: Bot | None = None,
+    *,
+    chat_interval: float = CHAT_INTERVAL,
+    clock: Clock | None = None,
 ) -> Application:
     """`chat_interval` is Telegram's 1 s per chat; only tests that do not look at the
-    pacing pass less, so they do not wait a second after each reply."""
+    pacing pass less, so they do not wait a second after each reply. `clock` is what
+    quiet hours are read by (default: the system's); tests move one across them."""
     engine = create_engine(settings.database_url)
     await migrate.upgrade(engine)
     session_factory = create_session_factory(engine)
@@ -115,8 +121,15 @@ async def build_application(
     limiter = shared_limiter or RateLimiter(settings.send_rate, chat_interval=chat_interval)
     bot.session.middleware(RateLimitMiddleware(limiter))
     hub = ProgressHub()
+    quiet = quiet_gate(settings, clock)
     sender = BroadcastSender(
-        bot, session_factory, send_policy(settings), limiter, hub, read_button=read_button(catalog)
+        bot,
+        session_factory,
+        send_policy(settings),
+        limiter,
+        hub,
+        read_button=read_button(catalog),
+        quiet=quiet,
     )
     progress = ProgressReporter(
         bot,
@@ -124,8 +137,9 @@ async def build_application(
         hub,
         edit_interval=settings.progress_edit_interval,
         render=progress_renderer(catalog, settings.tz),
+        quiet=quiet,
     )
-    launcher = BroadcastLauncher(broadcasts, audience, sender, progress)
+    launcher = BroadcastLauncher(broadcasts, audience, sender, progress, quiet=quiet)
     scheduler = BroadcastScheduler(
         session_factory, launcher, scheduled_failure_notifier(bot, catalog, settings)
     )
@@ -139,6 +153,7 @@ async def build_application(
         progress=progress,
         launcher=launcher,
         scheduler=scheduler,
+        quiet_hours=quiet,
         confirmations=ConfirmationService(session_factory),
         recipient_reads=RecipientReads(session_factory, page_size=settings.batch_size),
     )
@@ -154,6 +169,13 @@ async def build_application(
         scheduler,
         shared_limiter,
     )
+
+
+def quiet_gate(settings: Settings, clock: Clock | None = None) -> QuietGate:
+    """The school's quiet hours (QUIET_HOURS in TIMEZONE, or none), read by `clock`."""
+    window = settings.quiet_hours
+    hours = None if window is None else QuietHours(*window, settings.tz)
+    return QuietGate(hours) if clock is None else QuietGate(hours, clock)
 
 
 def send_policy(settings: Settings) -> SendPolicy:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import sys
+from datetime import time
 from functools import cached_property
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -27,6 +28,7 @@ from core.languages import SUPPORTED_LANGUAGES
 TELEGRAM_API_URL = "https://api.telegram.org"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/bot.sqlite3"
 FREE_RATE_LIMIT = 30
+QUIET_HOURS_FORMAT = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
 PAID_RATE_LIMIT = 1000
 
 
@@ -46,6 +48,9 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     bot_api_url: str = TELEGRAM_API_URL
     timezone: str = "UTC"
+    quiet_hours: Annotated[tuple[time, time] | None, NoDecode] = None
+    """Start and end (local times in `timezone`) of the nightly window in which only
+    urgent broadcasts are sent; None: no quiet hours."""
     send_rate: float = Field(default=25, gt=0)
     paid_broadcast: bool = False
     batch_size: int = Field(default=1000, ge=1)
@@ -119,6 +124,24 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("must be an IANA time zone name, e.g. Europe/Moscow") from None
         return value
+
+    @field_validator("quiet_hours", mode="before")
+    @classmethod
+    def _quiet_window(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        if not value.strip():
+            return None
+        match = QUIET_HOURS_FORMAT.fullmatch(value.strip())
+        numbers = [int(part) for part in match.groups()] if match else []
+        if not numbers or max(numbers[0::2]) > 23 or max(numbers[1::2]) > 59:
+            raise ValueError(
+                "must be two times HH:MM-HH:MM in TIMEZONE, e.g. 21:00-07:00 (empty: none)"
+            )
+        start, end = time(numbers[0], numbers[1]), time(numbers[2], numbers[3])
+        if start == end:
+            raise ValueError("must end at another time than it starts, e.g. 21:00-07:00")
+        return start, end
 
     @field_validator("retry_delays")
     @classmethod

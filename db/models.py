@@ -223,10 +223,11 @@ class Broadcast(Base):
     entities: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     file_id: Mapped[str | None] = mapped_column(String(255))
     # Delivery options (services/options.py): a "✅ I have read it" button on every
-    # delivered message, no sound, no forwarding or saving.
+    # delivered message, no sound, no forwarding or saving, sent even in quiet hours.
     ask_confirmation: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     silent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     protected: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     recipient_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     sent_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     failed_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

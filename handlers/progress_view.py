@@ -24,7 +24,7 @@ from fluent.runtime.types import fluent_number
 from core.i18n import Catalog, Translator
 from db.models import BroadcastStatus
 from handlers.keyboards import progress_keyboard
-from handlers.options_view import confirmed_line
+from handlers.options_view import clock_time, confirmed_line
 from services.progress import (
     ProgressSnapshot,
     Render,
@@ -69,10 +69,10 @@ def render_progress(
     t: Translator, snapshot: ProgressSnapshot, tz: ZoneInfo, footer: str | None = None
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """Bar, percent, sent / failed / pending, the read confirmations when it asks for them,
-    rate and ETA while sending (or that it is paused, waiting for the database, or waiting
-    for retries and when the next is due, in the school's time zone `tz`), status in words;
-    the final summary with how long it took and the errors once finished. `footer` marks
-    the full view."""
+    rate and ETA while sending (or that it is paused, waiting for the database or for quiet
+    hours to end, or that it starts when they end, or waiting for retries and when the next
+    is due; times in the school's time zone `tz`), status in words; the final summary with
+    how long it took and the errors once finished. `footer` marks the full view."""
     status = snapshot.status
     lines = [
         t(
@@ -94,6 +94,9 @@ def render_progress(
         lines.append(confirmed_line(t, snapshot.confirmed, snapshot.sent))
     if status is BroadcastStatus.SENDING and snapshot.paused:
         lines.append(t("progress-paused"))
+    elif status is BroadcastStatus.SENDING and snapshot.quiet_until is not None:
+        key = "progress-quiet-paused" if snapshot.started else "progress-quiet-start"
+        lines.append(t(key, time=clock_time(snapshot.quiet_until, tz)))
     elif snapshot.waiting_for_retries and snapshot.next_retry_at is not None:
         due = snapshot.next_retry_at.astimezone(tz)
         lines.append(t("progress-retry-wait", count=snapshot.retry_waiting, time=f"{due:%H:%M:%S}"))

@@ -148,7 +148,7 @@ def summary_of(
         cancelled_at=broadcast.cancelled_at,
         target_name=target_name,
         reachable_now=reachable_now,
-        options=BroadcastOptions(broadcast.ask_confirmation, broadcast.silent, broadcast.protected),
+        options=BroadcastOptions.of(broadcast),
     )
 
 

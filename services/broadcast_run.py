@@ -17,7 +17,13 @@ One run per broadcast in status `sending` (services/sender.py starts and stops t
 * a watcher polls the broadcast's status; once it is no longer `sending` (cancelled)
   nothing new starts, in-flight requests finish and are recorded, the rest stay pending;
 * a heartbeat renews the broadcast's lease (services/lease.py); a run whose lease went to
-  another instance stops, and what it had not recorded yet is not recorded.
+  another instance stops, and what it had not recorded yet is not recorded;
+* a broadcast that is not urgent is not sent during quiet hours (services/quiet_hours.py):
+  before each send, and again once its grant comes, a worker asks the sender's
+  `QuietGate`; inside quiet hours it keeps its recipient (still pending in the database)
+  and waits for their end, while the requests already in flight finish and are recorded.
+  The heartbeat and the status watcher go on meanwhile (a paused run keeps its lease and
+  can be cancelled), and the progress says until when it waits.
 
 `stop` lets requests in flight finish and be recorded; `abandon` (at shutdown, once the
 grace is over) cancels them too, leaving their recipients pending as a kill would.
@@ -102,6 +108,7 @@ class BroadcastRun:
         self.stopping = False
         self.abandoned = False
         self._action = action
+        self._quiet = sender.quiet if action.sits_out_quiet_hours else None
         self._policy = sender.policy
         self._limiter = sender.limiter
         self._stats = sender.stats
@@ -295,9 +302,12 @@ class BroadcastRun:
         chat_id = recipient.chat_id
         new_chat_id: int | None = None
         while not self.stopping:
+            await self._sit_out_quiet_hours()
             await self._limiter.acquire(chat_id, bulk=True)  # replies to people go first
             if self.stopping:
                 return None
+            if self._quiet is not None and self._quiet.until() is not None:
+                continue  # they began while this worker waited for its grant
             self._sending.add(worker)  # from here on the request runs to its recorded end
             try:
                 with already_granted():
@@ -336,6 +346,16 @@ class BroadcastRun:
                 return self._failure(recipient, error)
             self._sending.discard(worker)  # waiting for the next grant may be cancelled
         return None
+
+    async def _sit_out_quiet_hours(self) -> None:
+        """Return once sending is allowed: at once for an urgent broadcast or outside quiet
+        hours, else when they end (the progress says until when meanwhile)."""
+        if self._quiet is None:
+            return
+        while (until := self._quiet.until()) is not None:
+            self._progress.quiet(until)
+            await self._quiet.nap(until)
+        self._progress.quiet(None)
 
     def _failure(self, recipient: Recipient, error: DeliveryError) -> DeliveryResult:
         return DeliveryResult(

@@ -174,9 +174,7 @@ class BroadcastService(BroadcastReads):
                 message=content.text,
                 entities=content.entities,
                 file_id=content.file_id,
-                ask_confirmation=options.ask_confirmation,
-                silent=options.silent,
-                protected=options.protected,
+                **options.columns(),
                 scheduled_at=scheduled_at,
                 status=BroadcastStatus.DRAFT if scheduled_at is None else BroadcastStatus.SCHEDULED,
             )

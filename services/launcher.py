@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from aiogram.exceptions import TelegramAPIError
 
@@ -30,6 +31,7 @@ from services.audience import AudienceService
 from services.broadcasts import DEFAULT_RETRY_ROUNDS, BroadcastService
 from services.errors import Action, NoRecipients
 from services.progress_reporter import ProgressReporter
+from services.quiet_hours import QuietGate
 from services.results import BroadcastDetails, CancelOutcome, Started
 from services.sender import BroadcastSender
 
@@ -49,6 +51,8 @@ class SendPreview:
 
     details: BroadcastDetails
     reachable: int
+    starts_at: datetime | None = None
+    """When it would really start: the end of quiet hours; None: at once."""
 
 
 class BroadcastLauncher:
@@ -60,23 +64,27 @@ class BroadcastLauncher:
         progress: ProgressReporter,
         *,
         settle_timeout: float = SETTLE_TIMEOUT,
+        quiet: QuietGate | None = None,
     ) -> None:
         self._broadcasts = broadcasts
+        self._quiet = quiet or QuietGate(None)
         self._audience = audience
         self._sender = sender
         self._progress = progress
         self.settle_timeout = settle_timeout
 
     async def preview(self, broadcast_id: int) -> SendPreview:
-        """The broadcast and how many could get it now; refused (InvalidStatus) when it
-        cannot be sent now, NoRecipients when nobody can be reached."""
+        """The broadcast, how many could get it now and, in quiet hours, when it would
+        start; refused (InvalidStatus) when it cannot be sent now, NoRecipients when nobody
+        can be reached."""
         await self._broadcasts.status_for(broadcast_id, Action.START)
         details = await self._broadcasts.get_details(broadcast_id, recipients_page_size=1)
         summary = details.summary
         counts = await self._audience.preview(summary.target_group, summary.target_filter)
         if counts.reachable == 0:
             raise NoRecipients(summary.target_group.value)
-        return SendPreview(details, counts.reachable)
+        starts_at = self._quiet.start_of(summary.options.urgent)
+        return SendPreview(details, counts.reachable, starts_at)
 
     async def send_now(
         self,

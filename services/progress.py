@@ -2,7 +2,8 @@
 
 The engine publishes a `ProgressSnapshot` to the `ProgressHub` after every batch of
 results it writes (only when somebody listens), a `paused` one while the database
-cannot be written (services/outage.py), and, before it waits for retries, one saying
+cannot be written (services/outage.py), one saying until when it waits for quiet hours
+to end (services/quiet_hours.py), and, before it waits for retries, one saying
 that everyone still pending waits for one and when the next is due. `read_snapshot`
 gives the same from the database, for a Refresh button, a command or another instance's
 broadcast. The message that shows them is kept up to date by
@@ -32,12 +33,13 @@ from aiogram.types import InlineKeyboardMarkup
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import BroadcastRecipient, BroadcastStatus, RecipientStatus
+from db.models import Broadcast, BroadcastRecipient, BroadcastStatus, RecipientStatus
 from db.session import SessionFactory
 from db.types import utcnow
 from services.delivery_record import counts_query
 from services.errors import BroadcastNotFound
 from services.lease import live_lease
+from services.quiet_hours import QuietGate
 
 RATE_WINDOW = 5.0
 """Seconds over which a run's sending rate is measured."""
@@ -61,6 +63,8 @@ class ProgressSnapshot:
     next_retry_at: datetime | None = None  # when the first of them is due
     took_seconds: float | None = None  # from the start of sending to the end, once finished
     confirmed: int | None = None  # read confirmations, when the broadcast asks for them
+    quiet_until: datetime | None = None
+    """Sending waits for quiet hours to end at this time (nothing sent yet: it starts then)."""
 
     @property
     def pending(self) -> int:
@@ -74,6 +78,11 @@ class ProgressSnapshot:
             and 0 < self.pending <= self.retry_waiting
             and self.next_retry_at is not None
         )
+
+    @property
+    def started(self) -> bool:
+        """Someone has a result already: waiting now is a pause, not a later start."""
+        return self.sent + self.failed > 0
 
     @property
     def percent(self) -> int:
@@ -162,6 +171,7 @@ class RunProgress:
         self._processed = 0
         self._samples: deque[tuple[float, int]] = deque()
         self._paused = False
+        self._quiet_until: datetime | None = None
         self._last: ProgressSnapshot | None = None
 
     @property
@@ -197,7 +207,7 @@ class RunProgress:
         confirmed: int | None = None,
     ) -> None:
         """The counters as stored; `running=False` the last time, once the run is over."""
-        rate = 0.0 if self._paused else self.rate()
+        rate = 0.0 if self._paused or self._quiet_until else self.rate()
         pending = max(total - sent - failed, 0)
         self._publish(
             ProgressSnapshot(
@@ -213,8 +223,19 @@ class RunProgress:
                 settling=running and status.is_finished,
                 took_seconds=took_seconds,
                 confirmed=confirmed,
+                quiet_until=self._quiet_until,
             )
         )
+
+    def quiet(self, until: datetime | None) -> None:
+        """Sending waits for quiet hours to end at `until` (None: it goes on): the last
+        counters, so marked. Telling the same twice publishes nothing new."""
+        if until == self._quiet_until:
+            return
+        self._quiet_until = until
+        self._samples.clear()  # the rate after quiet hours starts afresh
+        if self._last is not None:
+            self._publish(replace(self._last, quiet_until=until, rate=0.0, eta_seconds=None))
 
     def wait_for_retries(self, next_at: datetime) -> None:
         """Everyone still pending waits for a retry, the first due at `next_at`: the last
@@ -258,16 +279,22 @@ def error_breakdown(counts: dict[str, int]) -> tuple[tuple[str, int], ...]:
 
 
 async def read_snapshot(
-    session_factory: SessionFactory, broadcast_id: int, now: datetime | None = None
+    session_factory: SessionFactory,
+    broadcast_id: int,
+    now: datetime | None = None,
+    quiet: QuietGate | None = None,
 ) -> ProgressSnapshot:
     """The broadcast's progress as stored (no rate or ETA: those need a running engine),
     with the recipients whose retry is not due by `now` (default: the current time);
-    settling while it is finished but an instance still holds its lease."""
+    settling while it is finished but an instance still holds its lease; and, by `quiet`,
+    until when one that is sending and not urgent waits for quiet hours to end."""
     now = now or utcnow()
     recipient = BroadcastRecipient
     async with session_factory() as session:
         row = (
-            await session.execute(counts_query(broadcast_id).add_columns(live_lease(now)))
+            await session.execute(
+                counts_query(broadcast_id).add_columns(live_lease(now), Broadcast.urgent)
+            )
         ).one_or_none()
         if row is None:
             raise BroadcastNotFound(broadcast_id)
@@ -281,8 +308,11 @@ async def read_snapshot(
                 )
             )
         ).one()
-    status, total, sent, failed, started_at, finished_at, confirmed, leased = row
+    status, total, sent, failed, started_at, finished_at, confirmed, leased, urgent = row
     status = BroadcastStatus(status)
+    quiet_until = None
+    if quiet is not None and status is BroadcastStatus.SENDING:
+        quiet_until = quiet.start_of(urgent)
     return ProgressSnapshot(
         broadcast_id,
         status,
@@ -295,6 +325,7 @@ async def read_snapshot(
         took_seconds=elapsed_seconds(started_at, finished_at),
         settling=status.is_finished and bool(leased),
         confirmed=confirmed,
+        quiet_until=quiet_until,
     )
 
 
@@ -330,6 +361,11 @@ def render_plain(
     ]
     if snapshot.paused and not snapshot.finished:
         lines.append("Paused: database unavailable, retrying")
+    elif snapshot.quiet_until is not None and not snapshot.finished:
+        lines.append(
+            f"{'Paused for quiet hours until' if snapshot.started else 'Will start at'} "
+            f"{snapshot.quiet_until:%H:%M} ({snapshot.quiet_until.tzname()})"
+        )
     elif snapshot.waiting_for_retries and snapshot.next_retry_at is not None:
         lines.append(
             f"Waiting for retries: {snapshot.retry_waiting} pending, "

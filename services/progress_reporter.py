@@ -33,6 +33,7 @@ from services.progress import (
     read_snapshot,
     render_plain,
 )
+from services.quiet_hours import QuietGate
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +62,11 @@ class ProgressReporter:
         *,
         edit_interval: float,
         render: Render = render_plain,
+        quiet: QuietGate | None = None,
     ) -> None:
+        """`quiet`: the quiet hours a broadcast read from the database may be waiting for."""
         self._bot = bot
+        self._quiet = quiet
         self._session_factory = session_factory
         self._hub = hub
         self._edit_interval = edit_interval
@@ -75,7 +79,7 @@ class ProgressReporter:
         returns its message id. An earlier progress message of the broadcast (a retry
         posts a new one) loses its buttons: they act on a state that is gone."""
         earlier = await self._stored_message(broadcast_id)
-        snapshot = await read_snapshot(self._session_factory, broadcast_id)
+        snapshot = await self._read(broadcast_id)
         text, markup = self._render(snapshot, language)
         message = await self._bot.send_message(chat_id, text, reply_markup=markup)
         async with self._session_factory() as session, session.begin():
@@ -142,7 +146,10 @@ class ProgressReporter:
 
     async def snapshot(self, broadcast_id: int) -> ProgressSnapshot:
         """The broadcast's progress as stored, for a Refresh button or a command."""
-        return await read_snapshot(self._session_factory, broadcast_id)
+        return await self._read(broadcast_id)
+
+    async def _read(self, broadcast_id: int) -> ProgressSnapshot:
+        return await read_snapshot(self._session_factory, broadcast_id, quiet=self._quiet)
 
     async def wait(self, broadcast_id: int) -> None:
         """Until the broadcast's message shows its final state (or following stopped)."""
@@ -178,9 +185,7 @@ class ProgressReporter:
     ) -> None:
         with self._hub.subscribe(broadcast_id) as subscription:
             # Read after subscribing, so no snapshot published in between is missed.
-            snapshot: ProgressSnapshot | None = await read_snapshot(
-                self._session_factory, broadcast_id
-            )
+            snapshot: ProgressSnapshot | None = await self._read(broadcast_id)
             next_edit_at = time.monotonic() + (self._edit_interval if shown else 0.0)
             settling = False  # once a finished snapshot was shown that is not final yet
             while True:
@@ -224,7 +229,7 @@ class ProgressReporter:
         try:
             return await asyncio.wait_for(subscription.next(), SETTLE_POLL)
         except TimeoutError:
-            return await read_snapshot(self._session_factory, subscription.broadcast_id)
+            return await self._read(subscription.broadcast_id)
 
     async def _edit(self, message: ProgressMessage, rendered: Rendered) -> None:
         text, markup = rendered

@@ -28,6 +28,11 @@ class RunAction(Protocol):
     """One request in one recipient's chat: the message sent (or edited), or True when
     Telegram answers a request without a message (a delete)."""
 
+    @property
+    def sits_out_quiet_hours(self) -> bool:
+        """Whether the run waits while QUIET_HOURS last (services/quiet_hours.py)."""
+        ...
+
     def __call__(
         self, bot: Bot, chat_id: int, recipient: Recipient, *, paid: bool
     ) -> Awaitable[Message | bool]: ...
@@ -39,6 +44,10 @@ class SendAction:
 
     content: OutgoingContent
     read_button: ReadButton | None = None
+
+    @property
+    def sits_out_quiet_hours(self) -> bool:
+        return not self.content.options.urgent  # urgent rings whatever the hour
 
     def __call__(
         self, bot: Bot, chat_id: int, recipient: Recipient, *, paid: bool
@@ -54,7 +63,7 @@ def run_action(broadcast: Broadcast, read_button: ReadButton | None) -> RunActio
     which refuses broadcasts that ask for confirmation."""
     if broadcast.kind is not BroadcastKind.ANNOUNCEMENT:
         raise RuntimeError(f"Broadcast {broadcast.id}: no run action for {broadcast.kind}")
-    options = BroadcastOptions(broadcast.ask_confirmation, broadcast.silent, broadcast.protected)
+    options = BroadcastOptions.of(broadcast)
     if options.ask_confirmation and read_button is None:
         raise RuntimeError(f"Broadcast {broadcast.id} asks for confirmation: no button")
     content = BroadcastContent(

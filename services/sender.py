@@ -37,6 +37,7 @@ from services.errors import Action, BroadcastNotFound, DomainError, InvalidStatu
 from services.lease import Leases, LeaseTerms, new_instance_id
 from services.limiter import Limiter
 from services.progress import ProgressHub
+from services.quiet_hours import QuietGate
 from services.run_actions import RunAction, run_action
 from services.send_policy import SendPolicy
 from services.supervisor import SendSupervisor
@@ -70,11 +71,14 @@ class BroadcastSender:
         lease: LeaseTerms | None = None,
         instance_id: str | None = None,
         read_button: ReadButton | None = None,
+        quiet: QuietGate | None = None,
     ) -> None:
         """`read_button` is the "I have read it" button (services/confirmations.py); a
-        sender without one refuses broadcasts that ask for confirmation."""
+        sender without one refuses broadcasts that ask for confirmation. `quiet`: the
+        quiet hours in which only urgent broadcasts are sent (default: none)."""
         self.bot = bot
         self.read_button = read_button
+        self.quiet = quiet or QuietGate(None)
         self.session_factory = session_factory
         self.policy = policy
         self.limiter = limiter

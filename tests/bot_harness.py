@@ -27,6 +27,7 @@ from core.settings import Settings
 from db.models import Base
 from db.session import create_engine
 from fake_bot_api import Delivered, Edit, FakeBotAPI
+from services.quiet_hours import Clock
 from tests.conftest import TEST_TOKEN
 
 ADMIN_ID = 1000
@@ -121,17 +122,22 @@ def harness_settings(database_url: str, api_url: str, **overrides: Any) -> Setti
 
 
 async def start_harness(
-    api: FakeBotAPI, settings: Settings, *, chat_interval: float | None = FAST_CHAT_INTERVAL
+    api: FakeBotAPI,
+    settings: Settings,
+    *,
+    chat_interval: float | None = FAST_CHAT_INTERVAL,
+    clock: Clock | None = None,
 ) -> tuple[BotHarness, asyncio.Task[None]]:
     """Start the application and return once it has finished starting: broadcasts resumed,
     scheduled timers armed, startup handlers run. Rows a test adds after this are new to
     the running bot (not picked up by a start racing with the test).
 
-    `chat_interval=None` builds the application exactly as production does."""
+    `chat_interval=None` builds the application exactly as production does; `clock` is
+    the one quiet hours are read by (default: the system's)."""
     if chat_interval is None:
-        app = await build_application(settings)
+        app = await build_application(settings, clock=clock)
     else:
-        app = await build_application(settings, chat_interval=chat_interval)
+        app = await build_application(settings, chat_interval=chat_interval, clock=clock)
     harness = BotHarness(api, app)
     started = asyncio.Event()
 
@@ -161,9 +167,12 @@ async def stop_harness(harness: BotHarness, polling: asyncio.Task[None]) -> None
 
 
 @contextlib.asynccontextmanager
-async def running_harness(api: FakeBotAPI, settings: Settings) -> AsyncIterator[BotHarness]:
-    """The application polling `api` with `settings` until the block ends."""
-    harness, polling = await start_harness(api, settings)
+async def running_harness(
+    api: FakeBotAPI, settings: Settings, *, clock: Clock | None = None
+) -> AsyncIterator[BotHarness]:
+    """The application polling `api` with `settings` (quiet hours read by `clock`) until
+    the block ends."""
+    harness, polling = await start_harness(api, settings, clock=clock)
     try:
         yield harness
     finally:

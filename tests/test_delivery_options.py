@@ -36,6 +36,7 @@ WORDS: dict[str, dict[str, Any]] = {
             "Ask to confirm reading",
             "Silent: no sound",
             "Protected: no forwarding or saving",
+            "Urgent: at once, with sound, even in quiet hours",
         ],
         "continue": "Continue »",
         "back": "« Back",
@@ -52,6 +53,7 @@ WORDS: dict[str, dict[str, Any]] = {
             "Просить подтвердить прочтение",
             "Без звука",
             "Защищённое: нельзя переслать или сохранить",
+            "Срочное: сразу, со звуком, даже в тихие часы",
         ],
         "continue": "Продолжить »",
         "back": "« Назад",
@@ -74,7 +76,7 @@ async def test_the_options_step_toggles_each_option_and_a_draft_keeps_them(
     bot_harness: BotHarness, language: str
 ) -> None:
     words = WORDS[language]
-    confirm, silent, protected = words["toggles"]
+    confirm, silent, protected, urgent = words["toggles"]
     await add_students(bot_harness)
     wizard = Wizard(bot_harness, language=language)
     await wizard.say("/new")
@@ -86,13 +88,26 @@ async def test_the_options_step_toggles_each_option_and_a_draft_keeps_them(
         f"⬜ {confirm}",
         f"⬜ {silent}",
         f"⬜ {protected}",
+        f"⬜ {urgent}",
         words["continue"],
         words["back"],
         words["cancel"],
     ]
     for label in (f"⬜ {confirm}", f"⬜ {protected}", f"✅ {protected}", f"⬜ {protected}"):
         await wizard.press(label)
-    assert wizard.labels()[:3] == [f"✅ {confirm}", f"⬜ {silent}", f"✅ {protected}"]
+    assert wizard.labels()[:4] == [
+        f"✅ {confirm}",
+        f"⬜ {silent}",
+        f"✅ {protected}",
+        f"⬜ {urgent}",
+    ]
+    # Urgent rings: switching it on switches Silent off, and the reverse.
+    await wizard.press(f"⬜ {silent}")
+    await wizard.press(f"⬜ {urgent}")
+    assert wizard.labels()[1:4] == [f"⬜ {silent}", f"✅ {protected}", f"✅ {urgent}"]
+    await wizard.press(f"⬜ {silent}")
+    assert wizard.labels()[1:4] == [f"✅ {silent}", f"✅ {protected}", f"⬜ {urgent}"]
+    await wizard.press(f"✅ {silent}")
 
     replies = await wizard.past_options()
     assert words["options"] in (replies[-1].text or "").split("\n")

@@ -179,12 +179,13 @@ async def send_button(
     callback_data: BroadcastAction,
     on: MaybeInaccessibleMessageUnion,
     t: Translator,
+    settings: Settings,
     launcher: BroadcastLauncher,
 ) -> None:
     """Ask before sending a draft or a scheduled broadcast now; one that cannot be sent,
     or that nobody could receive, is refused by the error router without asking."""
     preview = await launcher.preview(callback_data.broadcast_id)
-    await show(on, *send_question(t, preview.details, preview.reachable))
+    await show(on, *send_question(t, preview, settings.tz))
     await callback.answer()
 
 
@@ -220,7 +221,7 @@ async def send_confirmed(
         await show(on, html.quote(describe(error, t, settings.tz)), edit=True)
     except StatusChanged as changed:
         preview = await launcher.preview(broadcast_id)
-        question = send_question(t, preview.details, preview.reachable)
+        question = send_question(t, preview, settings.tz)
         await show(on, *changed_question(t, changed, question), edit=True)
     await callback.answer()
 

@@ -21,8 +21,9 @@ from handlers.keyboards import (
     retry_keyboard,
     unconfirmed_keyboard,
 )
-from handlers.options_view import confirmed_line, options_text
+from handlers.options_view import confirmed_line, options_text, quiet_line
 from handlers.progress_view import STATUS_ICONS
+from services.launcher import SendPreview
 from services.progress import format_duration
 from services.results import (
     BroadcastDetails,
@@ -216,16 +217,19 @@ def retry_question(t: Translator, preview: RetryPreview) -> View:
     return text, retry_keyboard(t, preview.broadcast_id, preview.status, preview.rounds)
 
 
-def send_question(t: Translator, details: BroadcastDetails, reachable: int) -> View:
-    """The question before sending now: the audience, how many can receive it, Yes/No."""
-    summary = details.summary
+def send_question(t: Translator, preview: SendPreview, tz: ZoneInfo) -> View:
+    """The question before sending now: the audience, how many can receive it, in quiet
+    hours when it will start, Yes/No."""
+    summary = preview.details.summary
     text = t(
         "send-confirm",
         id=str(summary.id),
         status=status_name(t, summary.status),
         audience=audience_text(t, summary),
-        count=reachable,
+        count=preview.reachable,
     )
+    if quiet := quiet_line(t, preview.starts_at, tz):
+        text += "\n" + quiet
     return text, confirm_keyboard(t, ConfirmedAction.SEND, summary.id, summary.status)
 
 

@@ -30,8 +30,9 @@ from handlers.compose.draft import PICKED_ROLES, Draft, step_of
 from handlers.compose.options import options_window
 from handlers.compose.states import ComposeStates
 from handlers.compose.widgets import PageCounter, Tr, cancel_button, translator
-from handlers.options_view import options_text
+from handlers.options_view import clock_time, options_text
 from services.audience import AudienceService
+from services.quiet_hours import QuietGate
 
 MEDIA_TYPES = [
     ContentType.TEXT,
@@ -111,11 +112,16 @@ def describe_audience(manager: DialogManager) -> str:
 
 
 async def preview_getter(
-    dialog_manager: DialogManager, audience: AudienceService, **_: Any
+    dialog_manager: DialogManager,
+    audience: AudienceService,
+    quiet_hours: QuietGate,
+    settings: Settings,
+    **_: Any,
 ) -> dict[str, Any]:
     draft = Draft.of(dialog_manager)
     assert draft.target_group is not None
     counts = await audience.preview(draft.target_group, draft.target_filter)
+    starts_at = quiet_hours.start_of(draft.options.urgent)
     return {
         **step_of(draft, "preview"),
         "audience": describe_audience(dialog_manager),
@@ -125,6 +131,7 @@ async def preview_getter(
         "deactivated": counts.deactivated,
         "sendable": counts.reachable > 0,
         "options": options_text(translator(dialog_manager), draft.options),
+        "time": None if starts_at is None else clock_time(starts_at, settings.tz),
     }
 
 
@@ -262,6 +269,7 @@ def preview_window() -> Window:
                 Tr("compose-preview-counts", "reachable", "no_telegram", "blocked", "deactivated"),
                 Tr("compose-preview-options", "options", when="options"),
             ),
+            Tr("quiet-starts", "time", when=F["time"] & F["sendable"]),
             Tr("compose-no-recipients", "audience", when=~F["sendable"]),
         ),
         Row(

@@ -125,10 +125,9 @@ class Draft:
         return BroadcastOptions(**{name: bool(chosen.get(name)) for name in OPTION_NAMES})
 
     def toggle_option(self, name: str) -> None:
-        """Switch one option (a name of `BroadcastOptions`) on or off."""
-        chosen = dict(self._data.get("options", {}))
-        chosen[name] = not chosen.get(name, False)
-        self._data["options"] = chosen
+        """Switch one option (a name of `BroadcastOptions`) on or off, and off the one it
+        excludes (Urgent rings, Silent does not)."""
+        self._data["options"] = self.options.toggled(name).columns()
 
 
 def step_of(draft: Draft, step: str) -> dict[str, int]:

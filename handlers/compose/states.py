@@ -10,6 +10,6 @@ class ComposeStates(StatesGroup):
     pick = State()  # 2: the subject, tutor or teacher, paged and searchable
     custom = State()  # 2: a typed list of user references
     content = State()  # 3: the message itself
-    options = State()  # 4: confirm reading, silent, protected
+    options = State()  # 4: confirm reading, silent, protected, urgent
     preview = State()  # 5: what recipients will see, who they are, what to do
     schedule = State()  # 6: when a scheduled broadcast goes out

@@ -34,6 +34,7 @@ from services.broadcasts import BroadcastService
 from services.errors import NoRecipients
 from services.launcher import BroadcastLauncher
 from services.outgoing import OutgoingContent, send_content
+from services.quiet_hours import QuietGate
 from services.schedule_time import format_schedule_time, parse_schedule_time
 from services.scheduler import BroadcastScheduler
 
@@ -59,6 +60,7 @@ class Deps:
     broadcasts: BroadcastService
     bot: Bot
     chat: Chat
+    quiet: QuietGate
 
     @classmethod
     def of(cls, manager: DialogManager) -> Deps:
@@ -71,6 +73,7 @@ class Deps:
             broadcasts=data["broadcasts"],
             bot=data["bot"],
             chat=data["event_chat"],
+            quiet=data["quiet_hours"],
         )
 
 
@@ -366,6 +369,8 @@ async def _schedule(manager: DialogManager, when: datetime) -> None:
         time=format_schedule_time(when, tz),
         tz=tz.key,
     )
+    if (starts_at := deps.quiet.start_of(Draft.of(manager).options.urgent, when)) is not None:
+        text += "\n" + deps.t("quiet-scheduled", time=format_schedule_time(starts_at, tz))
     await finish(manager, text)
 
 

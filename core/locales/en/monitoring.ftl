@@ -46,6 +46,8 @@ progress-title = { $icon } <b>Broadcast #{ $id }</b> · { $status }
 progress-counts = Sent: { $sent } · Failed: { $failed } · Pending: { $pending } (of { $total })
 progress-rate = Rate: { $rate } msg/s · ETA: { $eta }
 progress-paused = ⏸ Paused: database unavailable, retrying
+progress-quiet-paused = ⏸ Paused for quiet hours until { $time }
+progress-quiet-start = 🌙 Will start at { $time } (quiet hours)
 progress-retry-wait = ⏳ Waiting for retries: { $count ->
         [one] { $count } recipient
        *[other] { $count } recipients

@@ -5,6 +5,7 @@
 compose-step-options =
     <b>New broadcast</b> · { compose-step-number }
     How should it be delivered? Tap an option to switch it on or off, then continue.
+    Urgent goes out at once and with sound, even in quiet hours: switching it on switches Silent off, and the reverse.
 compose-option-ask_confirmation = { $ask_confirmation ->
         [on] ✅
        *[off] ⬜
@@ -17,11 +18,20 @@ compose-option-protected = { $protected ->
         [on] ✅
        *[off] ⬜
     } Protected: no forwarding or saving
+compose-option-urgent = { $urgent ->
+        [on] ✅
+       *[off] ⬜
+    } Urgent: at once, with sound, even in quiet hours
 compose-preview-options = Options: { $options }
 details-options = Options: { $options }
 option-ask_confirmation = asks to confirm reading
 option-silent = silent
 option-protected = protected
+option-urgent = urgent
+
+# Quiet hours (QUIET_HOURS): a broadcast that is not urgent waits for their end.
+quiet-starts = 🌙 Quiet hours now: it will start at { $time }.
+quiet-scheduled = 🌙 That is within quiet hours: it will start at { $time }.
 
 read-btn = ✅ I have read it
 read-btn-confirmed = ✅ Confirmed { $time }

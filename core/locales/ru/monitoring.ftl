@@ -46,6 +46,8 @@ progress-title = { $icon } <b>Рассылка #{ $id }</b> · { $status }
 progress-counts = Доставлено: { $sent } · Ошибок: { $failed } · Ожидают: { $pending } (из { $total })
 progress-rate = Скорость: { $rate } сообщ./с · Осталось: { $eta }
 progress-paused = ⏸ Пауза: база данных недоступна, повторяем попытки
+progress-quiet-paused = ⏸ Пауза на тихие часы до { $time }
+progress-quiet-start = 🌙 Начнётся в { $time } (тихие часы)
 progress-retry-wait = ⏳ Ждут повторной попытки: { $count } { $count ->
         [one] получатель
         [few] получателя
