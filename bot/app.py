@@ -31,6 +31,7 @@ from services.launcher import BroadcastLauncher
 from services.limiter import CHAT_INTERVAL, RateLimiter, RateLimitMiddleware
 from services.progress import ProgressHub
 from services.progress_reporter import ProgressReporter
+from services.reach import ReachService
 from services.recipient_reads import RecipientReads
 from services.scheduler import BroadcastScheduler
 from services.send_policy import SendPolicy
@@ -141,6 +142,7 @@ async def build_application(
         scheduler=scheduler,
         confirmations=ConfirmationService(session_factory),
         recipient_reads=RecipientReads(session_factory, page_size=settings.batch_size),
+        reach=ReachService(session_factory, links),
     )
     return Application(
         settings,

@@ -124,6 +124,7 @@ async def preview_getter(
         "blocked": counts.blocked,
         "deactivated": counts.deactivated,
         "sendable": counts.reachable > 0,
+        "unreachable": counts.total - counts.reachable,
         "options": options_text(translator(dialog_manager), draft.options),
     }
 
@@ -272,6 +273,12 @@ def preview_window() -> Window:
                 state=ComposeStates.schedule,
                 when="sendable",
             ),
+        ),
+        Button(
+            Tr("reach-btn-unreachable", "unreachable"),
+            id="unreachable",
+            on_click=steps.on_unreachable,
+            when="unreachable",
         ),
         Button(Tr("compose-btn-draft"), id="draft", on_click=steps.on_save_draft),
         Row(
