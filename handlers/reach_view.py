@@ -95,7 +95,7 @@ def _table(t: Translator, rows: list[tuple[str, AudiencePreview]]) -> list[str]:
     header = [t(f"reach-col-{column}") for column in ("linked", "blocked", "deleted", "none")]
     cells = [
         [
-            _cut(name),
+            name,
             *(
                 _number(t, value)
                 for value in (reach.reachable, reach.blocked, reach.deactivated, reach.no_telegram)
@@ -122,7 +122,10 @@ def school_reach_view(t: Translator, reach: SchoolReach) -> tuple[str, InlineKey
         lines += ["", t("reach-classes-title")]
         lines += _table(
             t,
-            [(found.class_name or t("reach-no-class"), found.reach) for found in reach.classes],
+            [
+                (_cut(found.class_name) if found.class_name else t("reach-no-class"), found.reach)
+                for found in reach.classes
+            ],
         )
     lines += ["", t("reach-legend")]
     if total.no_telegram:

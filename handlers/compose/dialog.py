@@ -124,7 +124,7 @@ async def preview_getter(
         "blocked": counts.blocked,
         "deactivated": counts.deactivated,
         "sendable": counts.reachable > 0,
-        "unreachable": counts.total - counts.reachable,
+        "count": counts.total - counts.reachable,  # who cannot be reached
         "options": options_text(translator(dialog_manager), draft.options),
     }
 
@@ -275,10 +275,10 @@ def preview_window() -> Window:
             ),
         ),
         Button(
-            Tr("reach-btn-unreachable", "unreachable"),
+            Tr("reach-btn-unreachable", "count"),
             id="unreachable",
             on_click=steps.on_unreachable,
-            when="unreachable",
+            when="count",
         ),
         Button(Tr("compose-btn-draft"), id="draft", on_click=steps.on_save_draft),
         Row(
