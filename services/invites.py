@@ -6,13 +6,16 @@ person. Tokens are random, single-use and stored only as their SHA-256, so the t
 reveals no working links. A user has at most one unused token: issuing links again
 replaces it. Links go to the active people with no Telegram linked unless all are asked
 for (a linked person needs none: a school reruns the command for newcomers and those who
-have not joined yet), and only the unused links of the people issued to are voided.
+have not joined yet), and only the unused links of the people issued to are voided. A
+caller may narrow who is considered with a condition on users (`services.reach` passes
+"those of this list"), so every way of issuing links follows these rules.
 
 Linking rules: one Telegram account per user, and one user per Telegram account. A
 user who links again gets the new account (the old one is dropped). A Telegram account
 that was linked to somebody else moves to the user of the token: the token is the
 school's proof that the holder is that person, and refusing would strand them until an
-admin edits the database. The previous user is unlinked and the reply says so.
+admin edits the database. The previous user is unlinked and the reply says so. A parent
+linking is told their active children's names (guardian links), for the greeting.
 
 The same service sets `bot_blocked_at` when a linked person blocks the bot, clears it and
 `telegram_deactivated_at` when they link, start or unblock it (the account evidently

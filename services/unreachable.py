@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Broadcast, BroadcastRecipient, RecipientStatus, TargetGroup, User
 from services.audience import audience_select, is_reachable
 from services.delivery_errors import ErrorCode
+from services.errors import ValidationFailed
 
 
 class UnreachableReason(enum.StrEnum):
@@ -64,9 +65,14 @@ def _failed_as_unreachable(broadcast_id: int) -> Select[str | None]:
 def unreachable_in_broadcast(
     broadcast_id: int, group: TargetGroup | str, target_filter: Mapping[str, Any] | None
 ) -> ColumnElement[bool]:
-    """The module doc's rule for a broadcast, as a condition on users."""
+    """The module doc's rule for a broadcast, as a condition on users. A stored target
+    that no longer parses has no audience: only the failed deliveries are left."""
     failed = and_(User.is_active, exists(_failed_as_unreachable(broadcast_id)))
-    return or_(unreachable_in_target(group, target_filter), failed)
+    try:
+        in_audience = unreachable_in_target(group, target_filter)
+    except ValidationFailed:
+        return failed
+    return or_(in_audience, failed)
 
 
 async def count_unreachable(session: AsyncSession, broadcast: Broadcast) -> int:

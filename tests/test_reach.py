@@ -525,3 +525,29 @@ async def test_reach_is_for_admins_only_and_listed_in_the_menu_and_help(app: Bot
     assert app.api.uploads == {}
     [help_] = await app.send(ADMIN_ID, "/help")
     assert "/reach — who can be reached" in (help_.text or "")
+
+
+async def test_a_broadcast_whose_stored_target_no_longer_parses_lists_only_its_failures(
+    app: BotHarness,
+) -> None:
+    found = await school(app, extra=0)
+    async with app.app.session_factory() as session, session.begin():
+        broadcast = await make_broadcast(
+            session, target_group=TargetGroup.BY_SUBJECT, status=BroadcastStatus.COMPLETED
+        )  # no subject_id: it does not parse any more
+        await add_recipient(
+            session, broadcast, found.rita, status=RecipientStatus.FAILED, error_code="blocked"
+        )
+    [details] = await app.send(ADMIN_ID, f"/broadcast {broadcast.id}")
+    sent, _, _ = await app.click(
+        ADMIN_ID, buttons(details)[t("reach-btn-unreachable", count=1)], details.message_id
+    )
+    [page] = sent
+    assert items(page) == [
+        t(
+            "unreachable-item",
+            name="S5 Rita Unblocked",
+            role=t("role-student"),
+            reason=t("unreachable-blocked"),
+        )
+    ]
