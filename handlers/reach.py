@@ -42,7 +42,7 @@ PAGE_SIZE = 15
 DRAFT_DATA = "reach_draft"
 """Conversation data: the wizard audience the last list was opened for, and its key."""
 
-Button = UnreachablePage | InviteLinks
+ListButton = UnreachablePage | InviteLinks
 
 
 def draft_key(target_group: TargetGroup | str, target_filter: Mapping[str, Any] | None) -> str:
@@ -50,7 +50,7 @@ def draft_key(target_group: TargetGroup | str, target_filter: Mapping[str, Any] 
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
-async def source_of(data: Button, state: FSMContext) -> AudienceSource | None:
+async def source_of(data: ListButton, state: FSMContext) -> AudienceSource | None:
     """The audience a button is about; None for a wizard list that is not the latest or
     whose data is gone, and for the school, which has no list."""
     if data.scope is ReachScope.BROADCAST:
