@@ -32,6 +32,7 @@ from services.limiter import CHAT_INTERVAL, RateLimiter, RateLimitMiddleware
 from services.progress import ProgressHub
 from services.progress_reporter import ProgressReporter
 from services.quiet_hours import Clock, QuietGate, QuietHours
+from services.reach import ReachService
 from services.recipient_reads import RecipientReads
 from services.scheduler import BroadcastScheduler
 from services.send_policy import SendPolicy
@@ -156,6 +157,7 @@ async def build_application(
         quiet_hours=quiet,
         confirmations=ConfirmationService(session_factory),
         recipient_reads=RecipientReads(session_factory, page_size=settings.batch_size),
+        reach=ReachService(session_factory, links),
     )
     return Application(
         settings,

@@ -5,7 +5,16 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram_dialog import setup_dialogs
 
-from handlers import broadcasts, compose, confirmations, fallback, membership, replies, start
+from handlers import (
+    broadcasts,
+    compose,
+    confirmations,
+    fallback,
+    membership,
+    reach,
+    replies,
+    start,
+)
 from handlers.middlewares import AdminOnlyMiddleware
 from services.access import AccessService
 
@@ -23,7 +32,7 @@ def get_routers(access: AccessService) -> list[Router]:
     admin.message.outer_middleware(guard)
     admin.callback_query.outer_middleware(guard)
     setup_dialogs(admin)  # aiogram-dialog (the compose wizard), behind the guard
-    admin.include_routers(compose.router(), broadcasts.router())
+    admin.include_routers(compose.router(), broadcasts.router(), reach.router())
     return [
         start.router(),
         membership.router(),

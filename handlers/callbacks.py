@@ -22,6 +22,10 @@ from services.targets import MAX_ROW_ID
 BroadcastId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
 """A broadcast id in callback data: forged out-of-range values never reach the database."""
 PageNumber = Annotated[int, Field(ge=1)]
+OptionalBroadcastId = Annotated[int, Field(ge=0, le=MAX_ROW_ID)]
+"""0 where the button is not about a saved broadcast."""
+DraftKey = Annotated[str, Field(pattern=r"^[0-9a-f]{0,12}$")]
+"""Names the wizard audience a list was opened for (`handlers.reach.draft_key`)."""
 RetryRounds = Annotated[int, Field(ge=0, le=MAX_ROW_ID)]
 """How many times a broadcast was retried; a forged value only makes a Yes refused."""
 
@@ -34,6 +38,8 @@ class BroadcastButton(enum.StrEnum):
     """Those delivered who have not confirmed reading."""
     EXPORT = "export"
     """Send the broadcast's recipients as a CSV document."""
+    UNREACHABLE = "unreachable"
+    """Who of its audience cannot be reached."""
     RETRY = "retry"
     CANCEL = "cancel"
     SEND = "send"
@@ -130,3 +136,30 @@ class ReadConfirmation(CallbackData, prefix="rd"):
 
 class ReadConfirmed(CallbackData, prefix="rdk"):
     """The "✅ Confirmed 14:02" button that replaces it: a press only gets an answer."""
+
+
+class ReachScope(enum.StrEnum):
+    """Whose unreachable people a button is about."""
+
+    DRAFT = "draft"
+    """The compose wizard's audience, kept in the conversation data under its `key`."""
+    BROADCAST = "broadcast"
+    SCHOOL = "school"
+    """Everyone (/reach): only its invite links, there is no list."""
+
+
+class UnreachablePage(CallbackData, prefix="nr"):
+    """A page of who cannot be reached."""
+
+    scope: ReachScope
+    broadcast_id: OptionalBroadcastId = 0
+    key: DraftKey = ""
+    page: PageNumber = 1
+
+
+class InviteLinks(CallbackData, prefix="il"):
+    """ "Invite links for these (N)": a CSV of fresh links for those with no Telegram."""
+
+    scope: ReachScope
+    broadcast_id: OptionalBroadcastId = 0
+    key: DraftKey = ""

@@ -26,6 +26,7 @@ ADMIN_COMMANDS = (
     "cancel",
     "recipients",
     "stats",
+    "reach",
     "help",
     "start",
 )

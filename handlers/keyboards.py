@@ -16,8 +16,10 @@ from handlers.callbacks import (
     BroadcastButton,
     Confirm,
     ConfirmedAction,
+    InviteLinks,
     ListPage,
     ProgressRefresh,
+    ReachScope,
     ReadConfirmed,
     RecipientPage,
     RetryConfirm,
@@ -116,11 +118,16 @@ def progress_keyboard(
 
 
 def details_keyboard(
-    t: Translator, summary: BroadcastSummary, retryable: int, unconfirmed: int | None = None
+    t: Translator,
+    summary: BroadcastSummary,
+    retryable: int,
+    unconfirmed: int | None = None,
+    unreachable: int = 0,
 ) -> InlineKeyboardMarkup:
     """The buttons that make sense for the broadcast's status; Retry only with something
     to retry, and how many; Not confirmed only when it asks for confirmation and someone
-    delivered has not given it (`unconfirmed`)."""
+    delivered has not given it (`unconfirmed`); Who can't be reached when someone of its
+    audience cannot be."""
     broadcast_id, status = summary.id, summary.status
     builder = InlineKeyboardBuilder()
     if status not in (BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED):
@@ -146,6 +153,9 @@ def details_keyboard(
             action_button(t, "details-btn-send", BroadcastButton.SEND, broadcast_id),
             action_button(t, f"details-btn-{timing}", timing, broadcast_id),
         )
+    if unreachable:
+        who = BroadcastAction(action=BroadcastButton.UNREACHABLE, broadcast_id=broadcast_id)
+        builder.row(button(t("reach-btn-unreachable", count=unreachable), who))
     actions = []
     if status in RETRYABLE_STATUSES and retryable > 0:
         retry = BroadcastAction(action=BroadcastButton.RETRY, broadcast_id=broadcast_id)
@@ -238,3 +248,24 @@ def unconfirmed_keyboard(
     pages = pager_row(t, found, lambda page: UnconfirmedPage(broadcast_id=broadcast_id, page=page))
     everyone = button(t("unconfirmed-btn-all"), RecipientPage(broadcast_id=broadcast_id))
     return markup([pages, [everyone]])
+
+
+def unreachable_keyboard(
+    t: Translator,
+    found: Page[Any],
+    page_data: Callable[[int], CallbackData],
+    export: CallbackData,
+    not_linked: int,
+) -> InlineKeyboardMarkup:
+    """The pages of who cannot be reached, and their invite links when some have no
+    Telegram linked."""
+    invite = [button(t("reach-btn-invite", count=not_linked), export)] if not_linked else []
+    return markup([pager_row(t, found, page_data), invite])
+
+
+def school_reach_keyboard(t: Translator, not_linked: int) -> InlineKeyboardMarkup | None:
+    """/reach's one button: the invite links of everyone with no Telegram linked."""
+    if not not_linked:
+        return None
+    export = InviteLinks(scope=ReachScope.SCHOOL)
+    return markup([[button(t("reach-btn-invite", count=not_linked), export)]])

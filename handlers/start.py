@@ -1,8 +1,9 @@
 """/start and /help: the only commands open to everyone.
 
 `/start <token>` (a personal invite link) links the sender's Telegram account to their
-roster user; a plain `/start` refreshes a linked person's details and clears the mark
-left when they blocked the bot. Admins are greeted with a "New broadcast" button.
+roster user, and tells a parent whose messages they will get (their children, by name);
+a plain `/start` refreshes a linked person's details and clears the mark left when they
+blocked the bot. Admins are greeted with a "New broadcast" button.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from aiogram.types import Message, User
 from core.i18n import Catalog, Translator
 from handlers.commands import set_admin_commands
 from handlers.compose import new_broadcast_keyboard
+from handlers.reach_view import joined
 from services.access import AccessService
 from services.invites import LinkService, RedeemStatus, TelegramAccount
 
@@ -37,7 +39,12 @@ async def start_with_invite(
     if redemption.status is not RedeemStatus.LINKED:
         await message.answer(t(f"invite-{redemption.status.value}"))
         return
-    lines = [t("invite-linked", name=html.quote(redemption.full_name or ""))]
+    name = html.quote(redemption.full_name or "")
+    if redemption.children:
+        children = joined(t, [html.quote(child) for child in redemption.children])
+        lines = [t("invite-linked-parent", name=name, children=children)]
+    else:
+        lines = [t("invite-linked", name=name)]
     if redemption.moved_from is not None:
         lines.append(t("invite-moved", previous=html.quote(redemption.moved_from)))
     if await access.admin_identity(message.from_user.id) is None:

@@ -297,10 +297,12 @@ class _Matches:
         return None
 
 
-async def count_audience(
-    session: AsyncSession, group: TargetGroup, target_filter: TargetFilter
-) -> AudiencePreview:
-    """Who a parsed target reaches now, in one statement."""
+def reach_split() -> tuple[
+    ColumnElement[int], ColumnElement[int], ColumnElement[int], ColumnElement[int]
+]:
+    """Aggregates over users: how many, and of them with no Telegram linked, who blocked
+    the bot, whose account is deleted (a deleted account counts as deleted, not blocked).
+    `reach_of` reads a row of them."""
     linked = User.telegram_id.is_not(None)
     deactivated = and_(linked, User.telegram_deactivated_at.is_not(None))
     blocked = and_(linked, User.telegram_deactivated_at.is_(None), User.bot_blocked_at.is_not(None))
@@ -308,17 +310,25 @@ async def count_audience(
     def how_many(condition: ColumnElement[bool]) -> ColumnElement[int]:
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
-    counts = audience_select(group, target_filter).with_only_columns(
-        func.count(), how_many(~linked), how_many(blocked), how_many(deactivated)
-    )
-    total, no_telegram, blocked_count, deactivated_count = (await session.execute(counts)).one()
+    return func.count(), how_many(~linked), how_many(blocked), how_many(deactivated)
+
+
+def reach_of(total: int, no_telegram: int, blocked: int, deactivated: int) -> AudiencePreview:
     return AudiencePreview(
         total=total,
-        reachable=total - no_telegram - blocked_count - deactivated_count,
+        reachable=total - no_telegram - blocked - deactivated,
         no_telegram=no_telegram,
-        blocked=blocked_count,
-        deactivated=deactivated_count,
+        blocked=blocked,
+        deactivated=deactivated,
     )
+
+
+async def count_audience(
+    session: AsyncSession, group: TargetGroup, target_filter: TargetFilter
+) -> AudiencePreview:
+    """Who a parsed target reaches now, in one statement."""
+    counts = audience_select(group, target_filter).with_only_columns(*reach_split())
+    return reach_of(*(await session.execute(counts)).one())
 
 
 class AudienceService:

@@ -42,6 +42,7 @@ from services.statuses import (
     STARTABLE_STATUSES,
 )
 from services.targets import parse_target
+from services.unreachable import count_unreachable
 
 MAX_PAGE_SIZE = 100
 ERROR_LABELS: dict[str, str] = {
@@ -241,6 +242,7 @@ class BroadcastReads:
                 if broadcast.ask_confirmation
                 else None
             )
+            unreachable = await count_unreachable(session, broadcast)
         return BroadcastDetails(
             summary=summary,
             entities=broadcast.entities,
@@ -248,6 +250,7 @@ class BroadcastReads:
             recipients=recipients,
             retryable=retryable,
             confirmed=confirmed,
+            unreachable=unreachable,
         )
 
     async def list_broadcasts(

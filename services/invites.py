@@ -6,13 +6,16 @@ person. Tokens are random, single-use and stored only as their SHA-256, so the t
 reveals no working links. A user has at most one unused token: issuing links again
 replaces it. Links go to the active people with no Telegram linked unless all are asked
 for (a linked person needs none: a school reruns the command for newcomers and those who
-have not joined yet), and only the unused links of the people issued to are voided.
+have not joined yet), and only the unused links of the people issued to are voided. A
+caller may narrow who is considered with a condition on users (`services.reach` passes
+"those of this list"), so every way of issuing links follows these rules.
 
 Linking rules: one Telegram account per user, and one user per Telegram account. A
 user who links again gets the new account (the old one is dropped). A Telegram account
 that was linked to somebody else moves to the user of the token: the token is the
 school's proof that the holder is that person, and refusing would strand them until an
-admin edits the database. The previous user is unlinked and the reply says so.
+admin edits the database. The previous user is unlinked and the reply says so. A parent
+linking is told their active children's names (guardian links), for the greeting.
 
 The same service sets `bot_blocked_at` when a linked person blocks the bot, clears it and
 `telegram_deactivated_at` when they link, start or unblock it (the account evidently
@@ -30,9 +33,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import ColumnElement, delete, func, insert, select, update
 
-from db.models import InviteToken, Role, User
+from db.models import GuardianLink, InviteToken, Role, User
 from db.session import SessionFactory
 from db.types import utcnow
 from services.results import InvitesIssued
@@ -46,6 +49,11 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CSV_HEADER = ("external_id", "full_name", "role", "link")
 REACHABLE_AGAIN = {"bot_blocked_at": None, "telegram_deactivated_at": None}
 """The marks of an unreachable person, cleared when their account shows it works."""
+
+
+def class_of() -> ColumnElement[str | None]:
+    """The class a person is listed under: a student's own, a teacher's homeroom class."""
+    return func.coalesce(User.class_name, User.homeroom_class)
 
 
 def new_token() -> str:
@@ -71,6 +79,8 @@ class Invite:
     full_name: str
     role: Role
     token: str
+    class_name: str | None = None
+    """A student's class, or the class a teacher is homeroom teacher of."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +105,8 @@ class Redemption:
     full_name: str | None = None
     moved_from: str | None = None
     """The name of the user this Telegram account was linked to until now, if another one."""
+    children: tuple[str, ...] = ()
+    """The names of the linked person's active children (guardian links), if a parent."""
 
 
 INVALID = Redemption(RedeemStatus.INVALID)
@@ -132,15 +144,19 @@ class LinkService:
         *,
         role: Role | None = None,
         include_linked: bool = False,
+        among: ColumnElement[bool] | None = None,
     ) -> InvitesIssued:
-        """Fresh invites for the active users (of `role`) who have no Telegram linked, or
-        for all active ones with `include_linked`, handed to `deliver` a page at a time.
+        """Fresh invites for the active users (of `role`, and `among` those a condition
+        on users picks) who have no Telegram linked, or for all active ones with
+        `include_linked`, handed to `deliver` a page at a time.
 
         Users are read by id, a page at a time, each page in its own transaction: the
         unused tokens of the page's invitees are deleted and new ones stored, so every
         invite is valid once delivered. Everyone else keeps their unused link.
         """
-        of_role = [] if role is None else [User.role == role]
+        conditions = [] if role is None else [User.role == role]
+        if among is not None:
+            conditions.append(among)
         issued = skipped_linked = skipped_inactive = 0
         after = 0
         while True:
@@ -152,10 +168,11 @@ class LinkService:
                             User.external_id,
                             User.full_name,
                             User.role,
+                            class_of().label("class_"),
                             User.is_active,
                             User.telegram_id.is_not(None).label("linked"),
                         )
-                        .where(*of_role, User.id > after)
+                        .where(*conditions, User.id > after)
                         .order_by(User.id)
                         .limit(self._page_size)
                     )
@@ -187,7 +204,7 @@ class LinkService:
                 )
             deliver(
                 [
-                    Invite(user.external_id, user.full_name, user.role, token)
+                    Invite(user.external_id, user.full_name, user.role, token, user.class_)
                     for user, token in zip(invitees, tokens, strict=True)
                 ]
             )
@@ -237,7 +254,14 @@ class LinkService:
                     **REACHABLE_AGAIN,
                 )
             )
-        return Redemption(RedeemStatus.LINKED, invite.user_id, invite.full_name, moved_from)
+            children = await session.scalars(
+                select(User.full_name)
+                .join(GuardianLink, GuardianLink.student_id == User.id)
+                .where(GuardianLink.guardian_id == invite.user_id, User.is_active)
+                .order_by(User.full_name, User.id)
+            )
+            names = tuple(children)
+        return Redemption(RedeemStatus.LINKED, invite.user_id, invite.full_name, moved_from, names)
 
     async def refresh(self, account: TelegramAccount) -> str | None:
         """A plain /start: update the linked user's Telegram details and clear the blocked

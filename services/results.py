@@ -104,6 +104,8 @@ class BroadcastDetails:
     """Failed recipients a retry would send to again (not those who blocked the bot)."""
     confirmed: int | None = None
     """Recipients who confirmed reading, when the broadcast asks them to."""
+    unreachable: int = 0
+    """Who of its audience cannot be reached (`services.unreachable`'s rule)."""
 
     @property
     def unconfirmed(self) -> int | None:

@@ -20,6 +20,7 @@ from db.models import (
     BroadcastStatus,
     ContentKind,
     Enrollment,
+    GuardianLink,
     RecipientStatus,
     Role,
     Subject,
@@ -53,6 +54,8 @@ async def add_user(
     full_name: str | None = None,
     email: str | None = None,
     telegram_username: str | None = None,
+    class_name: str | None = None,
+    homeroom_class: str | None = None,
 ) -> User:
     number = next(_sequence)
     user = User(
@@ -65,6 +68,10 @@ async def add_user(
         telegram_username=telegram_username,
         bot_blocked_at=utcnow() if blocked else None,
         telegram_deactivated_at=utcnow() if deactivated else None,
+        class_name=class_name,
+        class_key=None if class_name is None else class_name.casefold(),
+        homeroom_class=homeroom_class,
+        homeroom_class_key=None if homeroom_class is None else homeroom_class.casefold(),
     )
     session.add(user)
     await session.flush()
@@ -101,6 +108,15 @@ async def assign_tutor(
     session.add(assignment)
     await session.flush()
     return assignment
+
+
+async def link_guardian(
+    session: AsyncSession, guardian: User | int, student: User | int
+) -> GuardianLink:
+    link = GuardianLink(guardian_id=_id(guardian), student_id=_id(student))
+    session.add(link)
+    await session.flush()
+    return link
 
 
 async def make_broadcast(

@@ -85,6 +85,7 @@ async def test_a_draft_is_sent_now_after_a_confirmation_naming_audience_and_coun
     assert list(buttons(details)) == [
         "🚀 Send now",
         "🕒 Schedule",
+        "🚫 Who can't be reached (1)",  # the one who blocked the bot
         "✖ Cancel",
     ]
     question = await ask_to_send(bot_harness, details)

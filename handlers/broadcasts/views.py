@@ -181,7 +181,10 @@ def details_view(t: Translator, details: BroadcastDetails, tz: ZoneInfo) -> View
         else t("details-content-media", kind=t(f"content-kind-{kind.value}"))
     )
     lines.append(html.quote(summary.message))
-    return "\n".join(lines), details_keyboard(t, summary, details.retryable, details.unconfirmed)
+    keyboard = details_keyboard(
+        t, summary, details.retryable, details.unconfirmed, details.unreachable
+    )
+    return "\n".join(lines), keyboard
 
 
 def cancel_question(t: Translator, broadcast_id: int, status: BroadcastStatus) -> View:

@@ -130,6 +130,7 @@ async def preview_getter(
         "blocked": counts.blocked,
         "deactivated": counts.deactivated,
         "sendable": counts.reachable > 0,
+        "count": counts.total - counts.reachable,  # who cannot be reached
         "options": options_text(translator(dialog_manager), draft.options),
         "time": None if starts_at is None else clock_time(starts_at, settings.tz),
     }
@@ -280,6 +281,12 @@ def preview_window() -> Window:
                 state=ComposeStates.schedule,
                 when="sendable",
             ),
+        ),
+        Button(
+            Tr("reach-btn-unreachable", "count"),
+            id="unreachable",
+            on_click=steps.on_unreachable,
+            when="count",
         ),
         Button(Tr("compose-btn-draft"), id="draft", on_click=steps.on_save_draft),
         Row(

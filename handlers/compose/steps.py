@@ -27,6 +27,7 @@ from db.types import utcnow
 from handlers.compose.draft import PICKED_ROLES, Draft, content_from_message
 from handlers.compose.states import ComposeStates
 from handlers.errors import describe
+from handlers.reach import open_draft_list
 from handlers.split import split_text
 from services.access import AdminIdentity
 from services.audience import AudienceService, SearchPage
@@ -342,6 +343,23 @@ async def on_send_now(callback: CallbackQuery, button: Button, manager: DialogMa
 async def on_save_draft(callback: CallbackQuery, button: Button, manager: DialogManager) -> None:
     broadcast_id = await _create(manager)
     await finish(manager, Deps.of(manager).t("compose-created-draft", id=str(broadcast_id)))
+
+
+async def on_unreachable(callback: CallbackQuery, button: Button, manager: DialogManager) -> None:
+    """Who of the audience cannot be reached, in a new message below; the preview stays."""
+    deps = Deps.of(manager)
+    draft = Draft.of(manager)
+    assert draft.target_group is not None and callback.message is not None
+    data = manager.middleware_data
+    await open_draft_list(
+        callback.message,
+        deps.t,
+        data["reach"],
+        data["state"],
+        draft.target_group,
+        draft.target_filter,
+    )
+    manager.show_mode = ShowMode.NO_UPDATE
 
 
 async def on_edit_content(callback: CallbackQuery, button: Button, manager: DialogManager) -> None:

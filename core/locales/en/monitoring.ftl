@@ -11,6 +11,7 @@ command-retry = Send again to failed recipients: [ID]
 command-cancel = Cancel a broadcast: [ID]
 command-recipients = Recipients: ID [sent|failed|pending|unconfirmed]
 command-stats = Statistics of all broadcasts
+command-reach = Who can be reached, per role and class
 
 status-draft = Draft
 status-scheduled = Scheduled

@@ -11,6 +11,7 @@ command-retry = Повторить отправку неудачным: [ID]
 command-cancel = Отменить рассылку: [ID]
 command-recipients = Получатели: ID [sent|failed|pending|unconfirmed]
 command-stats = Статистика всех рассылок
+command-reach = Кто доступен, по ролям и классам
 
 status-draft = Черновик
 status-scheduled = Запланирована
