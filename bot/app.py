@@ -19,6 +19,7 @@ from core.i18n import Catalog
 from core.settings import Settings
 from db import migrate
 from db.session import SessionFactory, create_engine, create_session_factory
+from handlers.broadcasts.reminders import reminder_text
 from handlers.confirmations import read_button
 from handlers.notices import scheduled_failure_notifier
 from handlers.progress_view import progress_renderer
@@ -32,6 +33,7 @@ from services.limiter import CHAT_INTERVAL, RateLimiter, RateLimitMiddleware
 from services.progress import ProgressHub
 from services.progress_reporter import ProgressReporter
 from services.recipient_reads import RecipientReads
+from services.reminders import ReminderService
 from services.scheduler import BroadcastScheduler
 from services.send_policy import SendPolicy
 from services.sender import BroadcastSender
@@ -116,7 +118,13 @@ async def build_application(
     bot.session.middleware(RateLimitMiddleware(limiter))
     hub = ProgressHub()
     sender = BroadcastSender(
-        bot, session_factory, send_policy(settings), limiter, hub, read_button=read_button(catalog)
+        bot,
+        session_factory,
+        send_policy(settings),
+        limiter,
+        hub,
+        read_button=read_button(catalog),
+        reminder_text=reminder_text(catalog),
     )
     progress = ProgressReporter(
         bot,
@@ -125,10 +133,12 @@ async def build_application(
         edit_interval=settings.progress_edit_interval,
         render=progress_renderer(catalog, settings.tz),
     )
-    launcher = BroadcastLauncher(broadcasts, audience, sender, progress)
+    reminders = ReminderService(session_factory)
+    launcher = BroadcastLauncher(broadcasts, audience, sender, progress, reminders=reminders)
     scheduler = BroadcastScheduler(
         session_factory, launcher, scheduled_failure_notifier(bot, catalog, settings)
     )
+    launcher.arm_reminders_with(scheduler.arm)
     dispatcher = create_dispatcher(
         settings,
         catalog,
@@ -141,6 +151,7 @@ async def build_application(
         scheduler=scheduler,
         confirmations=ConfirmationService(session_factory),
         recipient_reads=RecipientReads(session_factory, page_size=settings.batch_size),
+        reminders=reminders,
     )
     return Application(
         settings,

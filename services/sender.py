@@ -37,6 +37,7 @@ from services.errors import Action, BroadcastNotFound, DomainError, InvalidStatu
 from services.lease import Leases, LeaseTerms, new_instance_id
 from services.limiter import Limiter
 from services.progress import ProgressHub
+from services.reminder_action import ReminderText
 from services.run_actions import RunAction, run_action
 from services.send_policy import SendPolicy
 from services.supervisor import SendSupervisor
@@ -70,11 +71,14 @@ class BroadcastSender:
         lease: LeaseTerms | None = None,
         instance_id: str | None = None,
         read_button: ReadButton | None = None,
+        reminder_text: ReminderText | None = None,
     ) -> None:
         """`read_button` is the "I have read it" button (services/confirmations.py); a
-        sender without one refuses broadcasts that ask for confirmation."""
+        sender without one refuses broadcasts that ask for confirmation. `reminder_text`
+        is a reminder's words in a recipient's language (services/reminder_action.py)."""
         self.bot = bot
         self.read_button = read_button
+        self.reminder_text = reminder_text
         self.session_factory = session_factory
         self.policy = policy
         self.limiter = limiter
@@ -136,7 +140,7 @@ class BroadcastSender:
                 raise BroadcastNotFound(broadcast_id)
             if broadcast.status is not BroadcastStatus.SENDING:
                 raise InvalidStatus(broadcast_id, Action.DELIVER, broadcast.status)
-            return run_action(broadcast, self.read_button)
+            return run_action(broadcast, self.read_button, self.reminder_text)
 
     async def resume_all(self, *, at_start: bool = True) -> list[int]:
         """Take over every `sending` broadcast whose lease is free or expired, and go on

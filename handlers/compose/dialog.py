@@ -25,6 +25,7 @@ from aiogram_dialog.widgets.text import Format, Multi
 
 from core.settings import Settings
 from db.models import TargetGroup
+from handlers.broadcasts.reminders_view import auto_remind_text
 from handlers.compose import steps
 from handlers.compose.draft import PICKED_ROLES, Draft, step_of
 from handlers.compose.options import options_window
@@ -125,6 +126,11 @@ async def preview_getter(
         "deactivated": counts.deactivated,
         "sendable": counts.reachable > 0,
         "options": options_text(translator(dialog_manager), draft.options),
+        "auto_remind": (
+            auto_remind_text(translator(dialog_manager), draft.auto_remind)
+            if draft.auto_remind
+            else None
+        ),
     }
 
 
@@ -261,6 +267,7 @@ def preview_window() -> Window:
                 Tr("compose-preview-audience", "audience"),
                 Tr("compose-preview-counts", "reachable", "no_telegram", "blocked", "deactivated"),
                 Tr("compose-preview-options", "options", when="options"),
+                Tr("compose-preview-auto-remind", "auto_remind", when="auto_remind"),
             ),
             Tr("compose-no-recipients", "audience", when=~F["sendable"]),
         ),
