@@ -19,6 +19,7 @@ from core.i18n import Catalog
 from core.settings import Settings
 from db import migrate
 from db.session import SessionFactory, create_engine, create_session_factory
+from handlers.broadcasts.reminders import reminder_text
 from handlers.confirmations import read_button
 from handlers.notices import scheduled_failure_notifier
 from handlers.progress_view import progress_renderer
@@ -34,6 +35,7 @@ from services.progress_reporter import ProgressReporter
 from services.quiet_hours import Clock, QuietGate, QuietHours
 from services.reach import ReachService
 from services.recipient_reads import RecipientReads
+from services.reminders import ReminderService
 from services.scheduler import BroadcastScheduler
 from services.send_policy import SendPolicy
 from services.sender import BroadcastSender
@@ -131,6 +133,7 @@ async def build_application(
         hub,
         read_button=read_button(catalog),
         quiet=quiet,
+        reminder_text=reminder_text(catalog),
     )
     progress = ProgressReporter(
         bot,
@@ -140,10 +143,14 @@ async def build_application(
         render=progress_renderer(catalog, settings.tz),
         quiet=quiet,
     )
-    launcher = BroadcastLauncher(broadcasts, audience, sender, progress, quiet=quiet)
+    reminders = ReminderService(session_factory)
+    launcher = BroadcastLauncher(
+        broadcasts, audience, sender, progress, quiet=quiet, reminders=reminders
+    )
     scheduler = BroadcastScheduler(
         session_factory, launcher, scheduled_failure_notifier(bot, catalog, settings)
     )
+    launcher.arm_reminders_with(scheduler.arm)
     dispatcher = create_dispatcher(
         settings,
         catalog,
@@ -158,6 +165,7 @@ async def build_application(
         confirmations=ConfirmationService(session_factory),
         recipient_reads=RecipientReads(session_factory, page_size=settings.batch_size),
         reach=ReachService(session_factory, links),
+        reminders=reminders,
     )
     return Application(
         settings,

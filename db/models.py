@@ -228,6 +228,9 @@ class Broadcast(Base):
     silent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     protected: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # An automatic reminder to those who have not confirmed, this long after sending
+    # starts (services/reminders.py); NULL: none.
+    auto_remind_after_minutes: Mapped[int | None] = mapped_column(Integer)
     recipient_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     sent_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     failed_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -108,6 +108,21 @@ class MessageMethods:
             out[low] = (canonical, self.send_media)
         return out
 
+    def _reply(self, params: dict[str, str], chat_id: int) -> tuple[int | None, bool, str | None]:
+        """The message a send replies to, whether it may go without it, and Telegram's
+        refusal when that message is not in the chat and it may not."""
+        reply = loads_or_none(params.get("reply_parameters")) or {}
+        raw = reply.get("message_id", params.get("reply_to_message_id"))
+        allow = bool(reply.get("allow_sending_without_reply")) or (
+            params.get("allow_sending_without_reply") == "true"
+        )
+        if raw is None:
+            return None, allow, None
+        message_id = int(raw)
+        if self._store.get(chat_id, message_id) is None and not allow:
+            return message_id, allow, "Bad Request: message to be replied not found"
+        return message_id, allow, None
+
     def _deliver(
         self,
         name: str,
@@ -121,6 +136,7 @@ class MessageMethods:
     ) -> Delivered:
         markup = params.get("reply_markup")
         parse_mode = params.get("parse_mode")
+        reply_to, allow_without_reply, _ = self._reply(params, chat_id)
         intern = sys.intern
         d = Delivered(
             chat_id,
@@ -136,6 +152,8 @@ class MessageMethods:
             allow_paid_broadcast=params.get("allow_paid_broadcast") == "true",
             disable_notification=params.get("disable_notification") == "true",
             protect_content=params.get("protect_content") == "true",
+            reply_to_message_id=reply_to,
+            allow_sending_without_reply=allow_without_reply,
             params=None if self._journal.compact else decode_params(params),
         )
         self._journal.delivered.append(d)
@@ -147,6 +165,7 @@ class MessageMethods:
         if not text:
             return err(400, "Bad Request: message text is empty")
         problem = _check_length(text, params.get("parse_mode"), caption=False)
+        problem = problem or self._reply(params, chat_id)[2]
         if problem:
             return err(400, problem)
         d = self._deliver(name, params, chat_id, now, "text", text, None, params.get("entities"))

@@ -207,12 +207,15 @@ class Delivered:
     ``entities`` / ``reply_markup`` are decoded lazily from the raw JSON the bot sent.
     ``params`` is the full decoded request in normal mode; in compact mode it is rebuilt
     from the kept fields only.  ``disable_notification`` / ``protect_content`` say whether
-    it was sent silently / protected from forwarding and saving.
+    it was sent silently / protected from forwarding and saving. ``reply_to_message_id`` is
+    the message it replies to (``reply_parameters`` or the older field), and
+    ``allow_sending_without_reply`` whether it was to go out even without that message.
     """
 
     __slots__ = (
         "_params",
         "allow_paid_broadcast",
+        "allow_sending_without_reply",
         "chat_id",
         "disable_notification",
         "entities_json",
@@ -223,6 +226,7 @@ class Delivered:
         "parse_mode",
         "protect_content",
         "reply_markup_json",
+        "reply_to_message_id",
         "text",
         "timestamp",
     )
@@ -244,6 +248,8 @@ class Delivered:
         allow_paid_broadcast: bool = False,
         disable_notification: bool = False,
         protect_content: bool = False,
+        reply_to_message_id: int | None = None,
+        allow_sending_without_reply: bool = False,
         params: dict[str, Any] | None = None,
     ) -> None:
         self.chat_id = chat_id
@@ -259,6 +265,8 @@ class Delivered:
         self.allow_paid_broadcast = allow_paid_broadcast
         self.disable_notification = disable_notification
         self.protect_content = protect_content
+        self.reply_to_message_id = reply_to_message_id
+        self.allow_sending_without_reply = allow_sending_without_reply
         self._params = params
 
     @property

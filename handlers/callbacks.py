@@ -40,6 +40,8 @@ class BroadcastButton(enum.StrEnum):
     """Send the broadcast's recipients as a CSV document."""
     UNREACHABLE = "unreachable"
     """Who of its audience cannot be reached."""
+    REMIND = "remind"
+    """Remind those delivered who have not confirmed (asks first)."""
     RETRY = "retry"
     CANCEL = "cancel"
     SEND = "send"
@@ -89,6 +91,15 @@ class RetryConfirm(CallbackData, prefix="rc"):
     broadcast_id: BroadcastId
     status: BroadcastStatus
     rounds: RetryRounds
+    yes: bool
+
+
+class RemindConfirm(CallbackData, prefix="rm"):
+    """The answer to "remind those who have not confirmed?" about an announcement that had
+    had `sent` reminders: a Yes after another reminder is refused, not a second one."""
+
+    broadcast_id: BroadcastId
+    sent: RetryRounds
     yes: bool
 
 

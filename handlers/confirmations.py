@@ -59,8 +59,11 @@ async def read_pressed(
         await callback.answer(t("read-already", time=time))
         return
     await callback.answer(t("read-thanks"))
+    confirmed = confirmed_keyboard(t, time)
     with in_background():  # a broadcast sending meanwhile keeps its rate
-        await replace_button(bot, chat_id, message_id, confirmed_keyboard(t, time))
+        await replace_button(bot, chat_id, message_id, confirmed)
+        if result.original_message_id is not None:  # a reminder's: the original's too
+            await replace_button(bot, chat_id, result.original_message_id, confirmed)
 
 
 async def replace_button(

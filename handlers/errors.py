@@ -25,8 +25,12 @@ from services.errors import (
     ContentTooLong,
     DomainError,
     InvalidStatus,
+    NobodyToRemind,
     NoRecipients,
     NothingToRetry,
+    RemindedMeanwhile,
+    ReminderInProgress,
+    ReminderLimitReached,
     RetriedMeanwhile,
     RetryLimitReached,
     StatusChanged,
@@ -69,6 +73,20 @@ def describe(error: DomainError, t: Translator, tz: ZoneInfo | None = None) -> s
         )
     if isinstance(error, RetriedMeanwhile):
         return t("error-retried-meanwhile", id=str(error.broadcast_id), rounds=error.rounds)
+    if isinstance(error, ReminderLimitReached):
+        return t(
+            "error-reminder-limit", id=str(error.broadcast_id), sent=error.sent, limit=error.limit
+        )
+    if isinstance(error, ReminderInProgress):
+        return t(
+            "error-reminder-in-progress",
+            id=str(error.broadcast_id),
+            reminder=str(error.reminder_id),
+        )
+    if isinstance(error, RemindedMeanwhile):
+        return t("error-reminded-meanwhile", id=str(error.broadcast_id), sent=error.sent)
+    if isinstance(error, NobodyToRemind):
+        return t("error-nobody-to-remind", id=str(error.broadcast_id))
     if isinstance(error, NothingToRetry):
         return t("retry-nothing", id=str(error.broadcast_id))
     if isinstance(error, ContentTooLong):

@@ -28,7 +28,7 @@ from handlers.callbacks import (
     UnconfirmedPage,
 )
 from services.progress import ProgressSnapshot
-from services.results import BroadcastSummary, Page
+from services.results import BroadcastSummary, Page, Reminders
 from services.statuses import CANCELLABLE_STATUSES, RETRYABLE_ERROR_CODES, RETRYABLE_STATUSES
 
 OPEN_PER_ROW = 5
@@ -117,17 +117,30 @@ def progress_keyboard(
     return InlineKeyboardMarkup(inline_keyboard=[row]) if row else None
 
 
+def remind_button(
+    t: Translator, broadcast_id: int, unconfirmed: int, reminders: Reminders
+) -> InlineKeyboardButton:
+    """🔔 Remind (N), saying how many reminders are left; with none left it says so (a
+    press is refused with the limit)."""
+    remind = BroadcastAction(action=BroadcastButton.REMIND, broadcast_id=broadcast_id)
+    if reminders.left == 0:
+        return button(t("details-btn-remind-none-left", limit=reminders.limit), remind)
+    label = t("details-btn-remind", count=unconfirmed, left=reminders.left, limit=reminders.limit)
+    return button(label, remind)
+
+
 def details_keyboard(
     t: Translator,
     summary: BroadcastSummary,
     retryable: int,
     unconfirmed: int | None = None,
     unreachable: int = 0,
+    reminders: Reminders | None = None,
 ) -> InlineKeyboardMarkup:
     """The buttons that make sense for the broadcast's status; Retry only with something
     to retry, and how many; Not confirmed only when it asks for confirmation and someone
-    delivered has not given it (`unconfirmed`); Who can't be reached when someone of its
-    audience cannot be."""
+    delivered has not given it (`unconfirmed`), and then the reminder to them; Who can't
+    be reached when someone of its audience cannot be."""
     broadcast_id, status = summary.id, summary.status
     builder = InlineKeyboardBuilder()
     if status not in (BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED):
@@ -142,6 +155,8 @@ def details_keyboard(
             readers.append(button(t("details-btn-unconfirmed", count=unconfirmed), show))
         readers.append(action_button(t, "details-btn-export", BroadcastButton.EXPORT, broadcast_id))
         builder.row(*readers)
+        if unconfirmed and reminders is not None:
+            builder.row(remind_button(t, broadcast_id, unconfirmed, reminders))
     if status in (BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED):
         # a draft gets its time, a scheduled broadcast a new one
         timing = (

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
     Broadcast,
+    BroadcastKind,
     BroadcastRecipient,
     BroadcastStatus,
     RecipientStatus,
@@ -28,6 +29,7 @@ from services.audience import count_audience
 from services.confirmations import confirmed_count
 from services.errors import BroadcastNotFound, ValidationFailed
 from services.options import BroadcastOptions
+from services.reminders import reminders_of
 from services.results import (
     BroadcastDetails,
     BroadcastSummary,
@@ -54,6 +56,7 @@ ERROR_LABELS: dict[str, str] = {
     "network": "network error",
     "timeout": "timeout",
     "unauthorized": "bot token revoked",
+    "not_needed": "confirmed before the reminder",
     "other": "other error",
 }
 """The sending engine's error codes (recipient.error_code) as the English `error_summary`
@@ -150,6 +153,7 @@ def summary_of(
         target_name=target_name,
         reachable_now=reachable_now,
         options=BroadcastOptions.of(broadcast),
+        auto_remind_after_minutes=broadcast.auto_remind_after_minutes,
     )
 
 
@@ -237,11 +241,10 @@ class BroadcastReads:
             )
             [summary] = await _summaries(session, [(broadcast, row[1])])
             retryable = await count_retryable(session, broadcast_id)
-            confirmed = (
-                await session.scalar(select(confirmed_count(broadcast_id)))
-                if broadcast.ask_confirmation
-                else None
-            )
+            confirmed = reminders = None
+            if broadcast.ask_confirmation:
+                confirmed = await session.scalar(select(confirmed_count(broadcast_id)))
+                reminders = await reminders_of(session, broadcast_id)
             unreachable = await count_unreachable(session, broadcast)
         return BroadcastDetails(
             summary=summary,
@@ -251,6 +254,7 @@ class BroadcastReads:
             retryable=retryable,
             confirmed=confirmed,
             unreachable=unreachable,
+            reminders=reminders,
         )
 
     async def list_broadcasts(
@@ -266,7 +270,7 @@ class BroadcastReads:
         """Newest first. Dates are whole days in the school's zone, inclusive; `search`
         is a case-insensitive substring of the message."""
         check_page(page, page_size)
-        conditions: list[ColumnElement[bool]] = []
+        conditions: list[ColumnElement[bool]] = [Broadcast.kind == BroadcastKind.ANNOUNCEMENT]
         if status is not None:
             conditions.append(Broadcast.status == parse_status(status, BroadcastStatus))
         if date_from is not None and date_to is not None and date_from > date_to:
@@ -347,7 +351,9 @@ class BroadcastReads:
         """Status distribution, failed recipients and the average sending time."""
         async with self._session_factory() as session:
             by_status = await session.execute(
-                select(Broadcast.status, func.count()).group_by(Broadcast.status)
+                select(Broadcast.status, func.count())
+                .where(Broadcast.kind == BroadcastKind.ANNOUNCEMENT)
+                .group_by(Broadcast.status)
             )
             distribution = {status: 0 for status in BroadcastStatus}
             distribution.update({status: count for status, count in by_status})
@@ -363,7 +369,10 @@ class BroadcastReads:
                             ),
                             0,
                         ),
-                    ).select_from(BroadcastRecipient)
+                    )
+                    .select_from(BroadcastRecipient)
+                    .join(Broadcast, Broadcast.id == BroadcastRecipient.broadcast_id)
+                    .where(Broadcast.kind == BroadcastKind.ANNOUNCEMENT)
                 )
             ).one()
             finished_count, average_seconds = (
@@ -374,6 +383,7 @@ class BroadcastReads:
                             _seconds_between(session, Broadcast.sent_at, Broadcast.completed_at)
                         ),
                     ).where(
+                        Broadcast.kind == BroadcastKind.ANNOUNCEMENT,
                         Broadcast.status.in_(FINISHED_WITH_TIMES_STATUSES),
                         Broadcast.sent_at.is_not(None),
                         Broadcast.completed_at.is_not(None),

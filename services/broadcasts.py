@@ -47,6 +47,7 @@ from services.errors import (
     ValidationFailed,
 )
 from services.options import NO_OPTIONS, BroadcastOptions
+from services.reminders import cancel_automatic, schedule_automatic
 from services.results import Cancelled, Retried, RetryPreview
 from services.statuses import (
     ALLOWED_STATUSES,
@@ -156,9 +157,11 @@ class BroadcastService(BroadcastReads):
         created_by_id: int | None = None,
         scheduled_at: datetime | None = None,
         options: BroadcastOptions = NO_OPTIONS,
+        auto_remind_after_minutes: int | None = None,
     ) -> int:
         """Store a draft (or a scheduled broadcast when `scheduled_at` is given) with its
-        delivery options; its id."""
+        delivery options, and its automatic reminder (only when it asks to confirm); its
+        id."""
         content.validate(self._rules.message_max_length)
         if scheduled_at is not None:
             check_scheduled_at(scheduled_at)
@@ -175,6 +178,9 @@ class BroadcastService(BroadcastReads):
                 entities=content.entities,
                 file_id=content.file_id,
                 **options.columns(),
+                auto_remind_after_minutes=(
+                    auto_remind_after_minutes if options.ask_confirmation else None
+                ),
                 scheduled_at=scheduled_at,
                 status=BroadcastStatus.DRAFT if scheduled_at is None else BroadcastStatus.SCHEDULED,
             )
@@ -235,8 +241,9 @@ class BroadcastService(BroadcastReads):
         """draft|scheduled -> sending: resolve the audience into recipients now.
 
         Re-validates the target, writes its reachable users as pending recipients, sets
-        recipient_count and sent_at. Returns the recipient count. With nobody reachable it
-        raises NoRecipients and changes nothing. `expected` is the status a confirmation
+        recipient_count and sent_at, and schedules its automatic reminder if it has one.
+        Returns the recipient count. With nobody reachable it raises NoRecipients and
+        changes nothing. `expected` is the status a confirmation
         showed: a broadcast that has changed since is refused with StatusChanged.
         """
         async with self._session_factory() as session, session.begin():
@@ -246,10 +253,11 @@ class BroadcastService(BroadcastReads):
             group, parsed = await validate_target(
                 session, broadcast.target_group, broadcast.target_filter
             )
+            started_at = utcnow()
             claimed = await session.execute(
                 update(Broadcast)
                 .where(Broadcast.id == broadcast_id, _still(expected, STARTABLE_STATUSES))
-                .values(status=BroadcastStatus.SENDING, sent_at=utcnow())
+                .values(status=BroadcastStatus.SENDING, sent_at=started_at)
             )
             if affected_rows(claimed) == 0:
                 await refuse(session, broadcast_id, Action.START, expected)
@@ -260,6 +268,7 @@ class BroadcastService(BroadcastReads):
             await session.execute(
                 update(Broadcast).where(Broadcast.id == broadcast_id).values(recipient_count=total)
             )
+            await schedule_automatic(session, broadcast, started_at)
         return total
 
     async def cancel_broadcast(
@@ -279,6 +288,7 @@ class BroadcastService(BroadcastReads):
             )
             if affected_rows(result) == 0 or previous is None:
                 await refuse(session, broadcast_id, Action.CANCEL, expected)
+            await cancel_automatic(session, broadcast_id, cancelled_at)
         assert previous is not None
         return Cancelled(broadcast_id, cancelled_at, previous)
 

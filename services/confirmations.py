@@ -19,8 +19,9 @@ from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from sqlalchemy import ColumnElement, ScalarSelect, case, func, select, update
+from sqlalchemy.orm import aliased
 
-from db.models import Broadcast, BroadcastRecipient, RecipientStatus, User
+from db.models import Broadcast, BroadcastKind, BroadcastRecipient, RecipientStatus, User
 from db.session import SessionFactory
 from db.types import utcnow
 from services.audience import affected_rows
@@ -88,26 +89,45 @@ class ConfirmationService:
         """A press by `presser_id` on message `message_id` of chat `chat_id`: recorded the
         first time; ALREADY (with the first time) after that; REFUSED, recording nothing,
         when the presser is not the one the message was sent to, or the message is not a
-        delivered message of a broadcast that asks for confirmation."""
+        delivered message of a broadcast that asks for confirmation. A press on a
+        reminder (services/reminders.py) confirms the announcement's row it points at,
+        and names the announcement's message in that chat, whose button changes too."""
         if presser_id != chat_id:
             return Confirmation(ConfirmOutcome.REFUSED)
         row = BroadcastRecipient
+        source = aliased(BroadcastRecipient)
+        reminder = Broadcast.kind == BroadcastKind.REMINDER
         async with self._session_factory() as session, session.begin():
-            found = (
+            pressed = (
                 await session.execute(
-                    select(row.id, row.broadcast_id, row.confirmed_at)
+                    select(
+                        case((reminder, row.source_id), else_=row.id),
+                        case((reminder, source.telegram_message_id), else_=None),
+                    )
                     .join(User, User.id == row.recipient_id)
                     .join(Broadcast, Broadcast.id == row.broadcast_id)
+                    .outerjoin(source, source.id == row.source_id)
                     .where(
                         User.telegram_id == chat_id,
                         row.telegram_message_id == str(message_id),
-                        Broadcast.ask_confirmation,
+                        Broadcast.ask_confirmation | reminder,
                     )
+                )
+            ).one_or_none()
+            if pressed is None or pressed[0] is None:
+                return Confirmation(ConfirmOutcome.REFUSED)
+            row_id, original = pressed
+            found = (
+                await session.execute(
+                    select(row.broadcast_id, row.confirmed_at)
+                    .join(Broadcast, Broadcast.id == row.broadcast_id)
+                    .where(row.id == row_id, Broadcast.ask_confirmation)
                 )
             ).one_or_none()
             if found is None:
                 return Confirmation(ConfirmOutcome.REFUSED)
-            row_id, broadcast_id, confirmed_at = found
+            broadcast_id, confirmed_at = found
+            original_id = None if original is None else int(original)
             if confirmed_at is None:
                 now = self.clock()
                 recorded = await session.execute(
@@ -116,7 +136,7 @@ class ConfirmationService:
                     .values(confirmed_at=now)
                 )
                 if affected_rows(recorded):
-                    return Confirmation(ConfirmOutcome.CONFIRMED, broadcast_id, now)
+                    return Confirmation(ConfirmOutcome.CONFIRMED, broadcast_id, now, original_id)
                 # a press of the same person an instant earlier got there first
                 confirmed_at = await session.scalar(
                     select(row.confirmed_at).where(row.id == row_id)

@@ -34,6 +34,7 @@ class ErrorCode(enum.StrEnum):
     NETWORK = "network"
     TIMEOUT = "timeout"
     UNAUTHORIZED = "unauthorized"
+    NOT_NEEDED = "not_needed"
     OTHER = "other"
 
 
@@ -65,6 +66,11 @@ class DeliveryError:
     migrate_to_chat_id: int | None = None
 
 
+class NotNeeded(Exception):
+    """A run's request that is no longer needed, made by no one (a reminder to someone
+    who has confirmed meanwhile): the recipient is recorded with `not_needed`."""
+
+
 # Forbidden descriptions that mean "this person cannot receive messages from the bot".
 _FORBIDDEN_CODES = (
     ("blocked by the user", ErrorCode.BLOCKED, Unreachable.BLOCKED),
@@ -83,6 +89,8 @@ def classify(error: BaseException) -> DeliveryError:
     """The engine's decision for an exception raised by a send call."""
     text = _description(error)
     lowered = text.lower()
+    if isinstance(error, NotNeeded):
+        return DeliveryError(Disposition.PERMANENT, ErrorCode.NOT_NEEDED, text)
     if isinstance(error, TelegramRetryAfter):
         return DeliveryError(
             Disposition.FLOOD_WAIT, None, text, retry_after=float(error.retry_after)

@@ -51,6 +51,7 @@ class Recipient:
     attempts: int
     language_code: str | None = None  # the user's, for the "I have read it" button
     source_message_id: int | None = None  # a run over an announcement: its message here
+    source_confirmed: bool = False  # ...and whether its recipient has confirmed reading it
 
 
 @dataclass(slots=True)
@@ -145,6 +146,7 @@ class DeliveryRecord:
                         recipient.attempts,
                         User.language_code,
                         source.telegram_message_id,
+                        source.confirmed_at.is_not(None),
                     )
                     .join(User, User.id == recipient.recipient_id)
                     .outerjoin(source, source.id == recipient.source_id)
@@ -162,7 +164,11 @@ class DeliveryRecord:
                 )
             ).all()
         return [
-            Recipient(*row[:5], source_message_id=None if row[5] is None else int(row[5]))
+            Recipient(
+                *row[:5],
+                source_message_id=None if row[5] is None else int(row[5]),
+                source_confirmed=bool(row[6]),
+            )
             for row in rows
         ]
 

@@ -27,6 +27,8 @@ class Action(enum.StrEnum):
     ADD_RECIPIENTS = "add-recipients"
     DELIVER = "deliver"
     """The engine was handed a broadcast that is not `sending`."""
+    REMIND = "remind"
+    """A reminder to those who have not confirmed (services/reminders.py)."""
 
     @property
     def verb(self) -> str:
@@ -126,6 +128,55 @@ class ConfirmationNotAsked(DomainError):
 
     def __init__(self, broadcast_id: int) -> None:
         super().__init__(f"Broadcast {broadcast_id} does not ask recipients to confirm reading")
+        self.broadcast_id = broadcast_id
+
+
+class ReminderLimitReached(DomainError):
+    """The announcement has had its `limit` reminders (`sent`, the automatic one included)."""
+
+    code = "REMINDER_LIMIT"
+
+    def __init__(self, broadcast_id: int, sent: int, limit: int) -> None:
+        super().__init__(f"Broadcast {broadcast_id} already has {sent} reminders (limit {limit})")
+        self.broadcast_id = broadcast_id
+        self.sent = sent
+        self.limit = limit
+
+
+class ReminderInProgress(DomainError):
+    """Another reminder of the announcement (`reminder_id`) is still being sent."""
+
+    code = "REMINDER_IN_PROGRESS"
+
+    def __init__(self, broadcast_id: int, reminder_id: int) -> None:
+        super().__init__(f"Broadcast {broadcast_id}: reminder #{reminder_id} is still being sent")
+        self.broadcast_id = broadcast_id
+        self.reminder_id = reminder_id
+
+
+class RemindedMeanwhile(DomainError):
+    """A reminder was confirmed when the announcement had `expected` reminders; it has
+    `sent` now: the admin agreed to a reminder that another one has taken the place of."""
+
+    code = "REMINDED_MEANWHILE"
+
+    def __init__(self, broadcast_id: int, expected: int, sent: int) -> None:
+        super().__init__(
+            f"Broadcast {broadcast_id} got another reminder since the question was asked "
+            f"({sent} now, {expected} then)"
+        )
+        self.broadcast_id = broadcast_id
+        self.expected = expected
+        self.sent = sent
+
+
+class NobodyToRemind(DomainError):
+    """Everyone delivered the announcement has confirmed reading it."""
+
+    code = "NOBODY_TO_REMIND"
+
+    def __init__(self, broadcast_id: int) -> None:
+        super().__init__(f"Broadcast {broadcast_id}: everyone delivered has confirmed reading")
         self.broadcast_id = broadcast_id
 
 

@@ -32,6 +32,7 @@ from services.broadcasts import DEFAULT_RETRY_ROUNDS, BroadcastService
 from services.errors import Action, NoRecipients
 from services.progress_reporter import ProgressReporter
 from services.quiet_hours import QuietGate
+from services.reminders import ReminderService
 from services.results import BroadcastDetails, CancelOutcome, Started
 from services.sender import BroadcastSender
 
@@ -39,6 +40,9 @@ logger = logging.getLogger(__name__)
 
 SETTLE_TIMEOUT = 3.0
 """Seconds a cancel waits for the messages in flight to be recorded (as a shutdown does)."""
+
+Arm = Callable[..., Awaitable[None]]
+"""Sets a scheduled broadcast's timer (`BroadcastScheduler.arm`): for automatic reminders."""
 
 Announce = Callable[[int], Awaitable[None]]
 """Told how many recipients it goes to, once the broadcast is `sending` and before its
@@ -65,6 +69,7 @@ class BroadcastLauncher:
         *,
         settle_timeout: float = SETTLE_TIMEOUT,
         quiet: QuietGate | None = None,
+        reminders: ReminderService | None = None,
     ) -> None:
         self._broadcasts = broadcasts
         self._quiet = quiet or QuietGate(None)
@@ -72,6 +77,13 @@ class BroadcastLauncher:
         self._sender = sender
         self._progress = progress
         self.settle_timeout = settle_timeout
+        self._reminders = reminders
+        self._arm: Arm | None = None
+
+    def arm_reminders_with(self, arm: Arm) -> None:
+        """The scheduler's `arm`, given once both exist (the scheduler needs the launcher):
+        an announcement's automatic reminder gets its timer as the announcement starts."""
+        self._arm = arm
 
     async def preview(self, broadcast_id: int) -> SendPreview:
         """The broadcast, how many could get it now and, in quiet hours, when it would
@@ -99,7 +111,55 @@ class BroadcastLauncher:
         `progress_chat_id`, in `language` (that admin's; None: the default language).
         `expected` is the status the admin confirmed (StatusChanged if it is another one now)."""
         count = await self._broadcasts.start_sending(broadcast_id, expected)
-        return await self._hand_over(broadcast_id, count, progress_chat_id, language, announce)
+        started = await self._hand_over(broadcast_id, count, progress_chat_id, language, announce)
+        await self._arm_automatic_reminder(broadcast_id, progress_chat_id, language)
+        return started
+
+    async def remind(
+        self,
+        broadcast_id: int,
+        progress_chat_id: int | None,
+        *,
+        language: str | None,
+        expected: int | None = None,
+        announce: Announce | None = None,
+    ) -> Started:
+        """A reminder to those delivered the announcement who have not confirmed, sent
+        now with its own progress message (services/reminders.py; `expected`: how many
+        reminders the admin's question showed). `Started.broadcast_id` is the reminder's."""
+        assert self._reminders is not None, "a launcher without reminders"
+        reminder_id, count = await self._reminders.remind(broadcast_id, expected)
+        return await self._hand_over(reminder_id, count, progress_chat_id, language, announce)
+
+    async def start_reminder(
+        self, reminder_id: int, progress_chat_id: int | None, *, language: str | None
+    ) -> Started | None:
+        """An automatic reminder's time has come: sent to those still unconfirmed, or
+        finished at once (None) when everyone has confirmed meanwhile."""
+        assert self._reminders is not None, "a launcher without reminders"
+        count = await self._reminders.start_scheduled(reminder_id)
+        if count == 0:
+            return None
+        return await self._hand_over(reminder_id, count, progress_chat_id, language, None)
+
+    async def _arm_automatic_reminder(
+        self, broadcast_id: int, chat_id: int | None, language: str | None
+    ) -> None:
+        """Its timer, with the chat and language of this start's progress message. Left
+        to the scheduler's sweep (and its start after a restart) if this fails."""
+        if self._reminders is None or self._arm is None:
+            return
+        try:
+            upcoming = await self._reminders.pending_automatic(broadcast_id)
+            if upcoming is not None:
+                await self._arm(
+                    upcoming.reminder_id,
+                    upcoming.at,
+                    admin_chat_id=chat_id,
+                    admin_language=language,
+                )
+        except Exception:
+            logger.exception("Broadcast %s: could not arm its automatic reminder", broadcast_id)
 
     async def retry(
         self,

@@ -1,5 +1,6 @@
 """Who of a broadcast's recipients has not confirmed reading, and every recipient for the
-CSV export: reads apart from `BroadcastReads`, over the same typed `RecipientRow`.
+CSV export, each with how many reminders they were sent: reads apart from
+`BroadcastReads`, over the same typed `RecipientRow`.
 
 The export streams: recipients are read by id, a page at a time, each page in its own
 short session, so a broadcast to thousands never holds one transaction open or loads
@@ -9,15 +10,28 @@ every row in one query (nor runs one query per recipient).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, Select, func, select
 
 from db.models import Broadcast, BroadcastRecipient
 from db.session import SessionFactory
-from services.broadcast_reads import check_page, page_of_recipients, recipient_row, recipients_query
+from services.broadcast_reads import check_page, recipient_row, recipients_query
 from services.confirmations import not_confirmed
 from services.errors import BroadcastNotFound, ConfirmationNotAsked
+from services.reminders import reminders_received
 from services.results import Page, RecipientRow
+
+
+def _with_reminders() -> Select[Any]:
+    """Recipient rows as `recipients_query` reads them, with how many reminders each got."""
+    return recipients_query().add_columns(reminders_received())
+
+
+def _row(found: Row[Any]) -> RecipientRow:
+    recipient: Any = tuple(found[:-1])  # the columns of `recipients_query`
+    return replace(recipient_row(recipient), reminders=int(found[-1]))
 
 
 class RecipientReads:
@@ -39,7 +53,14 @@ class RecipientReads:
                 raise BroadcastNotFound(broadcast_id)
             if not asks:
                 raise ConfirmationNotAsked(broadcast_id)
-            return await page_of_recipients(session, not_confirmed(broadcast_id), page, page_size)
+            conditions = not_confirmed(broadcast_id)
+            count = await session.scalar(
+                select(func.count(BroadcastRecipient.id)).where(*conditions)
+            )
+            rows = await session.execute(
+                _with_reminders().where(*conditions).offset((page - 1) * page_size).limit(page_size)
+            )
+            return Page([_row(found) for found in rows], count or 0, page, page_size)
 
     async def export(self, broadcast_id: int) -> AsyncIterator[list[RecipientRow]]:
         """Every recipient of the broadcast in id order, a page at a time. The broadcast
@@ -52,7 +73,7 @@ class RecipientReads:
             async with self._session_factory() as session:
                 rows = (
                     await session.execute(
-                        recipients_query()
+                        _with_reminders()
                         .where(
                             BroadcastRecipient.broadcast_id == broadcast_id,
                             BroadcastRecipient.id > after,
@@ -61,7 +82,7 @@ class RecipientReads:
                     )
                 ).all()
             if rows:
-                page = [recipient_row(found) for found in rows]
+                page = [_row(found) for found in rows]
                 yield page
                 after = page[-1].id
             if len(rows) < self._page_size:

@@ -70,6 +70,8 @@ class BroadcastSummary:
     reachable_now: int | None = None
     """For a draft or a scheduled broadcast: how many its audience reaches now."""
     options: BroadcastOptions = NO_OPTIONS
+    auto_remind_after_minutes: int | None = None
+    """An automatic reminder this long after it starts sending (None: none)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,46 @@ class RecipientRow:
     role: Role
     confirmed_at: datetime | None = None
     """When they pressed "I have read it" (broadcasts that ask for it only)."""
+    reminders: int = 0
+    """How many reminders they were sent (the not-confirmed list and the CSV only)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderRun:
+    """One reminder of an announcement: when it went (or goes) out, and how far it got."""
+
+    id: int
+    status: BroadcastStatus
+    automatic: bool
+    scheduled_at: datetime | None
+    sent_at: datetime | None
+    recipient_count: int
+    sent_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Reminders:
+    """An announcement's reminders, oldest first, against the limit."""
+
+    runs: list[ReminderRun]
+    limit: int
+
+    @property
+    def counted(self) -> int:
+        """Those that count toward the limit: every one not cancelled."""
+        return sum(1 for run in self.runs if run.status is not BroadcastStatus.CANCELLED)
+
+    @property
+    def left(self) -> int:
+        return max(self.limit - self.counted, 0)
+
+    @property
+    def next_automatic(self) -> ReminderRun | None:
+        return next((run for run in self.runs if run.status is BroadcastStatus.SCHEDULED), None)
+
+    @property
+    def sending(self) -> ReminderRun | None:
+        return next((run for run in self.runs if run.status is BroadcastStatus.SENDING), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +148,8 @@ class BroadcastDetails:
     """Recipients who confirmed reading, when the broadcast asks them to."""
     unreachable: int = 0
     """Who of its audience cannot be reached (`services.unreachable`'s rule)."""
+    reminders: Reminders | None = None
+    """Its reminders to those who have not confirmed, when it asks them to."""
 
     @property
     def unconfirmed(self) -> int | None:
@@ -243,3 +287,5 @@ class Confirmation:
     broadcast_id: int | None = None
     confirmed_at: datetime | None = None
     """When the recipient confirmed (the first press), for CONFIRMED and ALREADY."""
+    original_message_id: int | None = None
+    """A press on a reminder: the announcement's message in that chat (its button too)."""

@@ -22,6 +22,7 @@ from services.content import BroadcastContent
 from services.delivery_record import Recipient
 from services.options import BroadcastOptions
 from services.outgoing import OutgoingContent, send_content
+from services.reminder_action import ReminderAction, ReminderText
 
 
 class RunAction(Protocol):
@@ -58,9 +59,18 @@ class SendAction:
         return send_content(bot, chat_id, self.content, paid=paid, reply_markup=markup)
 
 
-def run_action(broadcast: Broadcast, read_button: ReadButton | None) -> RunAction:
+def run_action(
+    broadcast: Broadcast,
+    read_button: ReadButton | None,
+    reminder_text: ReminderText | None = None,
+) -> RunAction:
     """The action of the broadcast's kind; `read_button` is None on a sender without one,
-    which refuses broadcasts that ask for confirmation."""
+    which refuses broadcasts that ask for confirmation (and reminders, which need
+    `reminder_text` too)."""
+    if broadcast.kind is BroadcastKind.REMINDER:
+        if read_button is None or reminder_text is None:
+            raise RuntimeError(f"Reminder {broadcast.id}: no button or text")
+        return ReminderAction(reminder_text, read_button, broadcast.silent, broadcast.protected)
     if broadcast.kind is not BroadcastKind.ANNOUNCEMENT:
         raise RuntimeError(f"Broadcast {broadcast.id}: no run action for {broadcast.kind}")
     options = BroadcastOptions.of(broadcast)

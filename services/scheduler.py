@@ -31,7 +31,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import func, or_, select, update
 
-from db.models import Broadcast, BroadcastStatus, User
+from db.models import Broadcast, BroadcastKind, BroadcastStatus, User
 from db.session import SessionFactory
 from db.types import utcnow
 from services.audience import affected_rows
@@ -74,6 +74,7 @@ class _Due:
     scheduled_at: datetime | None
     admin_chat_id: int | None
     admin_language: str | None
+    kind: BroadcastKind = BroadcastKind.ANNOUNCEMENT
 
 
 class BroadcastScheduler:
@@ -201,9 +202,17 @@ class BroadcastScheduler:
             return False
         self._log_lateness(broadcast_id, due.scheduled_at, now)
         try:
-            started = await self._launcher.send_now(
-                broadcast_id, due.admin_chat_id, language=due.admin_language
-            )
+            if due.kind is BroadcastKind.REMINDER:  # an announcement's automatic reminder
+                reminded = await self._launcher.start_reminder(
+                    broadcast_id, due.admin_chat_id, language=due.admin_language
+                )
+                if reminded is None:  # everyone had confirmed: finished, sending nothing
+                    return False
+                started = reminded
+            else:
+                started = await self._launcher.send_now(
+                    broadcast_id, due.admin_chat_id, language=due.admin_language
+                )
         except (InvalidStatus, BroadcastNotFound) as error:
             logger.info("Broadcast %s did not fire: %s", broadcast_id, error)
             return False
@@ -234,6 +243,7 @@ class BroadcastScheduler:
                         Broadcast.scheduled_at,
                         func.coalesce(Broadcast.progress_chat_id, User.telegram_id),
                         func.coalesce(Broadcast.progress_language, User.language_code),
+                        Broadcast.kind,
                     )
                     .outerjoin(User, User.id == Broadcast.created_by_id)
                     .where(Broadcast.id == broadcast_id)

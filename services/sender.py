@@ -38,6 +38,7 @@ from services.lease import Leases, LeaseTerms, new_instance_id
 from services.limiter import Limiter
 from services.progress import ProgressHub
 from services.quiet_hours import QuietGate
+from services.reminder_action import ReminderText
 from services.run_actions import RunAction, run_action
 from services.send_policy import SendPolicy
 from services.supervisor import SendSupervisor
@@ -72,13 +73,17 @@ class BroadcastSender:
         instance_id: str | None = None,
         read_button: ReadButton | None = None,
         quiet: QuietGate | None = None,
+        reminder_text: ReminderText | None = None,
     ) -> None:
         """`read_button` is the "I have read it" button (services/confirmations.py); a
         sender without one refuses broadcasts that ask for confirmation. `quiet`: the
-        quiet hours in which only urgent broadcasts are sent (default: none)."""
+        quiet hours in which only urgent broadcasts are sent (default: none).
+        `reminder_text` is a reminder's words in a recipient's language
+        (services/reminder_action.py)."""
         self.bot = bot
         self.read_button = read_button
         self.quiet = quiet or QuietGate(None)
+        self.reminder_text = reminder_text
         self.session_factory = session_factory
         self.policy = policy
         self.limiter = limiter
@@ -140,7 +145,7 @@ class BroadcastSender:
                 raise BroadcastNotFound(broadcast_id)
             if broadcast.status is not BroadcastStatus.SENDING:
                 raise InvalidStatus(broadcast_id, Action.DELIVER, broadcast.status)
-            return run_action(broadcast, self.read_button)
+            return run_action(broadcast, self.read_button, self.reminder_text)
 
     async def resume_all(self, *, at_start: bool = True) -> list[int]:
         """Take over every `sending` broadcast whose lease is free or expired, and go on

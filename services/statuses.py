@@ -31,6 +31,7 @@ ALLOWED_STATUSES: dict[Action, frozenset[BroadcastStatus]] = {
     Action.RESCHEDULE: frozenset({BroadcastStatus.SCHEDULED}),
     Action.RETARGET: STARTABLE_STATUSES,
     Action.DELIVER: frozenset({BroadcastStatus.SENDING}),
+    Action.REMIND: frozenset(BroadcastStatus) - STARTABLE_STATUSES,
 }
 """The statuses in which each action may be asked for (ADD_RECIPIENTS: any unfinished)."""
 

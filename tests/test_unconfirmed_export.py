@@ -243,6 +243,7 @@ async def export(app: BotHarness, broadcast_id: int, language: str) -> tuple[Del
                 "Role",
                 "Delivered at (Europe/Moscow)",
                 "Confirmed at (Europe/Moscow)",
+                "Reminders sent",
                 "Error",
             ],
             "parent",
@@ -257,6 +258,7 @@ async def export(app: BotHarness, broadcast_id: int, language: str) -> tuple[Del
                 "Роль",
                 "Доставлено (Europe/Moscow)",
                 "Подтверждено (Europe/Moscow)",
+                "Отправлено напоминаний",
                 "Ошибка",
             ],
             "родитель",
@@ -287,11 +289,12 @@ async def test_the_export_sends_every_recipient_as_a_csv_in_the_readers_language
         role,
         "2026-12-01 13:30:00",
         "2026-12-01 14:02:00",
+        "0",
         "",
     ]
-    assert by_id["P01"] == ["Parent Waiting 1", "P01", role, "2026-12-01 13:30:00", "", ""]
-    assert by_id["B01"] == ["Boris Blocked", "B01", role, "", "", blocked]
-    assert by_id["Q01"] == ["Pavel Pending", "Q01", role, "", "", ""]
+    assert by_id["P01"] == ["Parent Waiting 1", "P01", role, "2026-12-01 13:30:00", "", "0", ""]
+    assert by_id["B01"] == ["Boris Blocked", "B01", role, "", "", "0", blocked]
+    assert by_id["Q01"] == ["Pavel Pending", "Q01", role, "", "", "0", ""]
     # a name and an id a spreadsheet would run as formulas are kept as text
     assert by_id["'+79001234567"][:2] == ["'" + FORMULA_NAME, "'+79001234567"]
 

@@ -26,7 +26,14 @@ from services.invites import spreadsheet_safe
 from services.recipient_reads import RecipientReads
 from services.results import RecipientRow
 
-COLUMNS = ("csv-name", "csv-external-id", "csv-role", "csv-delivered-at", "csv-confirmed-at")
+COLUMNS = (
+    "csv-name",
+    "csv-external-id",
+    "csv-role",
+    "csv-delivered-at",
+    "csv-confirmed-at",
+    "csv-reminders",
+)
 ERROR_COLUMN = "csv-error"
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 """Sortable, and read as a date and time by every spreadsheet."""
@@ -57,6 +64,7 @@ class RecipientsCsv:
                 self._t(f"role-{row.role.value}"),
                 self._time(row.sent_at),
                 self._time(row.confirmed_at),
+                str(row.reminders),
                 delivery_error(self._t, row) if failed else "",
             )
             self._writer.writerow([spreadsheet_safe(cell) for cell in cells])

@@ -12,6 +12,7 @@ from fluent.runtime.types import fluent_number
 
 from core.i18n import Translator
 from db.models import BroadcastStatus, ContentKind, RecipientStatus, TargetGroup
+from handlers.broadcasts.reminders_view import auto_remind_text, reminders_line
 from handlers.callbacks import ConfirmedAction
 from handlers.keyboards import (
     confirm_keyboard,
@@ -174,6 +175,12 @@ def details_view(t: Translator, details: BroadcastDetails, tz: ZoneInfo) -> View
         lines.append(confirmed_line(t, details.confirmed, summary.sent_count))
     if options := options_text(t, summary.options):
         lines.append(t("details-options", options=options))
+    if summary.auto_remind_after_minutes:
+        lines.append(
+            t("details-auto-remind", when=auto_remind_text(t, summary.auto_remind_after_minutes))
+        )
+    if details.reminders is not None and (line := reminders_line(t, details.reminders, tz)):
+        lines.append(line)
     kind = summary.content_kind
     lines.append(
         t("details-content-text")
@@ -182,7 +189,12 @@ def details_view(t: Translator, details: BroadcastDetails, tz: ZoneInfo) -> View
     )
     lines.append(html.quote(summary.message))
     keyboard = details_keyboard(
-        t, summary, details.retryable, details.unconfirmed, details.unreachable
+        t,
+        summary,
+        details.retryable,
+        details.unconfirmed,
+        details.unreachable,
+        details.reminders,
     )
     return "\n".join(lines), keyboard
 
@@ -298,7 +310,12 @@ def unconfirmed_view(t: Translator, broadcast_id: int, found: Page[RecipientRow]
         "",
     ]
     lines += [
-        t("unconfirmed-item", name=recipient_name(row), role=t(f"role-{row.role.value}"))
+        t(
+            "unconfirmed-item",
+            name=recipient_name(row),
+            role=t(f"role-{row.role.value}"),
+            reminders=row.reminders,
+        )
         for row in found.items
     ]
     if not found.items:

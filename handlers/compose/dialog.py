@@ -25,6 +25,7 @@ from aiogram_dialog.widgets.text import Format, Multi
 
 from core.settings import Settings
 from db.models import TargetGroup
+from handlers.broadcasts.reminders_view import auto_remind_text
 from handlers.compose import steps
 from handlers.compose.draft import PICKED_ROLES, Draft, step_of
 from handlers.compose.options import options_window
@@ -133,6 +134,11 @@ async def preview_getter(
         "count": counts.total - counts.reachable,  # who cannot be reached
         "options": options_text(translator(dialog_manager), draft.options),
         "time": None if starts_at is None else clock_time(starts_at, settings.tz),
+        "auto_remind": (
+            auto_remind_text(translator(dialog_manager), draft.auto_remind)
+            if draft.auto_remind
+            else None
+        ),
     }
 
 
@@ -269,6 +275,7 @@ def preview_window() -> Window:
                 Tr("compose-preview-audience", "audience"),
                 Tr("compose-preview-counts", "reachable", "no_telegram", "blocked", "deactivated"),
                 Tr("compose-preview-options", "options", when="options"),
+                Tr("compose-preview-auto-remind", "auto_remind", when="auto_remind"),
             ),
             Tr("quiet-starts", "time", when=F["time"] & F["sendable"]),
             Tr("compose-no-recipients", "audience", when=~F["sendable"]),

@@ -15,6 +15,7 @@ from aiogram_dialog import DialogManager
 from db.models import ContentKind, Role, TargetGroup
 from services.content import BroadcastContent
 from services.options import BroadcastOptions
+from services.reminders import next_auto_remind
 from services.targets import FILTER_KEYS
 
 PICKED_ROLES: dict[TargetGroup, Role | None] = {
@@ -128,6 +129,19 @@ class Draft:
         """Switch one option (a name of `BroadcastOptions`) on or off, and off the one it
         excludes (Urgent rings, Silent does not)."""
         self._data["options"] = self.options.toggled(name).columns()
+
+    @property
+    def auto_remind(self) -> int | None:
+        """Minutes after sending starts for the automatic reminder; None: never (and
+        always None unless it asks to confirm reading)."""
+        if not self.options.ask_confirmation:
+            return None
+        value = self._data.get("auto_remind")
+        return value if isinstance(value, int) else None
+
+    def cycle_auto_remind(self) -> None:
+        """The next choice: after 2 h, after 24 h, never."""
+        self._data["auto_remind"] = next_auto_remind(self.auto_remind)
 
 
 def step_of(draft: Draft, step: str) -> dict[str, int]:

@@ -318,6 +318,7 @@ async def _create(manager: DialogManager, scheduled_at: datetime | None = None) 
         created_by_id=deps.admin.user_id,
         scheduled_at=scheduled_at,
         options=draft.options,
+        auto_remind_after_minutes=draft.auto_remind,
     )
 
 

@@ -8,7 +8,10 @@ unconfirmed-title = <b>Not confirmed: #{ $id }</b> · { $count ->
         [one] { $count } person got it and has not confirmed
        *[other] { $count } people got it and have not confirmed
     } · page { $page } of { $pages }
-unconfirmed-item = 👀 { $name } · { $role }
+unconfirmed-item = 👀 { $name } · { $role }{ $reminders ->
+        [0] {""}
+       *[other] {" "}· 🔔 { $reminders }
+    }
 unconfirmed-empty = Nobody: everyone who got it has confirmed reading.
 unconfirmed-btn-all = 👥 All recipients
 error-confirmation-not-asked = Broadcast #{ $id } does not ask recipients to confirm reading, so there is no list of who has not.

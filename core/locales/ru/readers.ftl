@@ -8,7 +8,10 @@ unconfirmed-title = <b>Не подтвердили: #{ $id }</b> · { $count ->
         [one] { $count } получивший не подтвердил
        *[other] { $count } получивших не подтвердили
     } · страница { $page } из { $pages }
-unconfirmed-item = 👀 { $name } · { $role }
+unconfirmed-item = 👀 { $name } · { $role }{ $reminders ->
+        [0] {""}
+       *[other] {" "}· 🔔 { $reminders }
+    }
 unconfirmed-empty = Никого: все получившие подтвердили прочтение.
 unconfirmed-btn-all = 👥 Все получатели
 error-confirmation-not-asked = Рассылка #{ $id } не просит подтвердить прочтение, поэтому списка неподтвердивших у неё нет.
