@@ -1,13 +1,18 @@
 """Runs over a sent announcement read, with each recipient, the announcement's message in
-that recipient's chat; an announcement's own recipients have none."""
+that recipient's chat; an announcement's own recipients have none. Whether a run waits
+out quiet hours is its action's to say."""
 
 from __future__ import annotations
 
-from db.models import BroadcastKind, BroadcastStatus, RecipientStatus, Role
+import pytest
+
+from db.models import Broadcast, BroadcastKind, BroadcastStatus, ContentKind, RecipientStatus, Role
 from db.session import SessionFactory
 from db.types import utcnow
+from services.confirmations import ReadButton
 from services.delivery_record import DeliveryRecord
 from services.lease import Leases, LeaseTerms
+from services.run_actions import run_action
 from tests.factories import add_recipient, add_user, make_broadcast
 
 
@@ -40,3 +45,32 @@ async def test_a_run_over_an_announcement_reads_the_message_it_acts_on(
 
     assert (reminded.user_id, reminded.source_message_id) == (anna.id, 4711)
     assert (pending.user_id, pending.source_message_id) == (boris.id, None)
+
+
+@pytest.mark.parametrize(
+    ("kind", "urgent", "waits"),
+    [
+        (BroadcastKind.ANNOUNCEMENT, False, True),
+        (BroadcastKind.ANNOUNCEMENT, True, False),
+        (BroadcastKind.REMINDER, False, True),
+        (BroadcastKind.REMINDER, True, True),  # a reminder is never urgent
+    ],
+)
+def test_only_an_urgent_announcement_is_sent_during_quiet_hours(
+    kind: BroadcastKind, urgent: bool, waits: bool
+) -> None:
+    broadcast = Broadcast(
+        id=8,
+        kind=kind,
+        content_kind=ContentKind.TEXT,
+        message="Meeting on Friday",
+        ask_confirmation=True,
+        silent=False,
+        protected=False,
+        urgent=urgent,
+    )
+    read_button = ReadButton(lambda language: "✅ I have read it", "rd")
+
+    action = run_action(broadcast, read_button, lambda language: "🔔 Reminder")
+
+    assert action.sits_out_quiet_hours is waits
