@@ -20,6 +20,7 @@ from db.models import (
     BroadcastStatus,
     ContentKind,
     Enrollment,
+    GuardianLink,
     RecipientStatus,
     Role,
     Subject,
@@ -30,6 +31,7 @@ from db.models import (
 from db.types import utcnow
 from services.batch import BatchDefaults
 from services.broadcasts import BroadcastRules
+from services.targets import class_key
 
 AUTO: Any = object()
 """Default for `telegram_id`: a fresh unique id. Pass None for a user without Telegram."""
@@ -53,6 +55,7 @@ async def add_user(
     full_name: str | None = None,
     email: str | None = None,
     telegram_username: str | None = None,
+    class_name: str | None = None,
 ) -> User:
     number = next(_sequence)
     user = User(
@@ -65,6 +68,8 @@ async def add_user(
         telegram_username=telegram_username,
         bot_blocked_at=utcnow() if blocked else None,
         telegram_deactivated_at=utcnow() if deactivated else None,
+        class_name=class_name,
+        class_key=None if class_name is None else class_key(class_name),
     )
     session.add(user)
     await session.flush()
@@ -101,6 +106,15 @@ async def assign_tutor(
     session.add(assignment)
     await session.flush()
     return assignment
+
+
+async def link_guardian(
+    session: AsyncSession, guardian: User | int, student: User | int
+) -> GuardianLink:
+    link = GuardianLink(guardian_id=_id(guardian), student_id=_id(student))
+    session.add(link)
+    await session.flush()
+    return link
 
 
 async def make_broadcast(
