@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, or_
+from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import aliased
 
 from db.models import Enrollment, GuardianLink, Role, TargetGroup, TutorAssignment, User
@@ -67,14 +67,18 @@ def students_of(
 
 
 def parents_of(students: Callable[[Person], ColumnElement[bool]]) -> ColumnElement[bool]:
-    """The user is linked as a guardian of an active child that `students` accepts."""
+    """The user is linked as a guardian of an active child that `students` accepts.
+
+    An uncorrelated `IN (SELECT guardian_id ...)`: the databases work out the set of
+    guardians once, walking the links from the children, where a correlated EXISTS made
+    SQLite walk every student for every user."""
     child = aliased(User, name="child")
-    return exists().where(
-        GuardianLink.guardian_id == User.id,
-        child.id == GuardianLink.student_id,
-        child.is_active,
-        students(child),
+    guardians = (
+        select(GuardianLink.guardian_id)
+        .join(child, child.id == GuardianLink.student_id)
+        .where(child.is_active, students(child))
     )
+    return User.id.in_(guardians)
 
 
 def membership(group: TargetGroup, target_filter: TargetFilter) -> ColumnElement[bool]:

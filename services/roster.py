@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Row, Table, delete, insert, select, update
+from sqlalchemy import Row, Table, delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Base, Enrollment, GuardianLink, Subject, TutorAssignment, User
@@ -63,6 +63,9 @@ from services.roster_csv import (
     open_csv,
 )
 from services.targets import class_key
+
+ROSTER_TABLES = ("users", "subjects", "enrollments", "tutor_assignments", "guardian_links")
+"""The tables an import writes, whose statistics it refreshes on PostgreSQL."""
 
 # The columns of `users` that an import may change, as named on the model.
 USER_FIELDS = (
@@ -353,10 +356,25 @@ async def import_roster(
             found = problems.in_order()
             if found:
                 raise RosterImportError(found)
-            return await _write(
+            report = await _write(
                 session,
                 checked,
                 enrollments is not None,
                 tutoring is not None,
                 guardians is not None,
             )
+    await _refresh_statistics(session_factory)
+    return report
+
+
+async def _refresh_statistics(session_factory: SessionFactory) -> None:
+    """PostgreSQL's planner statistics of the roster tables, refreshed after an import:
+    until autovacuum gets to it, a freshly filled database looks near empty to the planner,
+    which then plans the family audiences (services.membership) as nested loops over every
+    student for every user, minutes instead of a fraction of a second. SQLite's plans need
+    no statistics."""
+    async with session_factory() as session:
+        if session.get_bind().dialect.name != "postgresql":
+            return
+        await session.execute(text(f"ANALYZE {', '.join(ROSTER_TABLES)}"))
+        await session.commit()
