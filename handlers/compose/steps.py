@@ -308,7 +308,7 @@ async def on_who(
     try:
         include = Include(item_id)
     except ValueError:
-        await callback.answer(Deps.of(manager).t("compose-stale"), show_alert=True)
+        await callback.answer(Deps.of(manager).t("button-unknown"), show_alert=True)
         return
     Draft.of(manager).set_include(include)
     await audience_complete(manager)
