@@ -21,6 +21,7 @@ from services.audience import (
 )
 from services.broadcasts import BroadcastService
 from services.content import BroadcastContent
+from services.contract import TARGET_GROUP_DISPLAY
 from services.errors import ValidationFailed
 from services.targets import parse_target
 from tests.factories import (
@@ -271,3 +272,7 @@ async def test_a_wrong_include_creates_nothing(
         )
     async with session_factory() as session:
         assert await session.scalar(select(func.count(Broadcast.id))) == 0
+
+
+def test_every_group_has_a_display_name_in_the_documented_shapes() -> None:
+    assert set(TARGET_GROUP_DISPLAY) == set(TargetGroup)
