@@ -303,14 +303,9 @@ async def on_custom_continue(
 async def on_who(
     callback: CallbackQuery, widget: Select[str], manager: DialogManager, item_id: str
 ) -> None:
-    """The students, their parents, or both; any other value is a forged button and
-    changes nothing."""
-    try:
-        include = Include(item_id)
-    except ValueError:
-        await callback.answer(Deps.of(manager).t("button-unknown"), show_alert=True)
-        return
-    Draft.of(manager).set_include(include)
+    """The students, their parents, or both (any other value is a forged button: the
+    ValueError is answered once by the error router, like a forged group)."""
+    Draft.of(manager).set_include(Include(item_id))
     await audience_complete(manager)
 
 
