@@ -26,10 +26,13 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="start the bot (the default)")
     commands.add_parser("migrate", help="apply pending database migrations and exit")
-    roster = commands.add_parser("import-roster", help="import users, enrollments and tutoring")
+    roster = commands.add_parser(
+        "import-roster", help="import users, enrollments, tutoring and guardians"
+    )
     roster.add_argument("--users", type=Path, required=True, help="users.csv")
     roster.add_argument("--enrollments", type=Path, help="enrollments.csv")
     roster.add_argument("--tutoring", type=Path, help="tutoring.csv")
+    roster.add_argument("--guardians", type=Path, help="guardians.csv")
     invites = commands.add_parser(
         "invite-links",
         help="write a CSV of personal Telegram invite links to stdout, for the active people"
@@ -74,7 +77,11 @@ async def _import_roster(settings: Settings, args: argparse.Namespace) -> int:
     try:
         await migrate.upgrade(engine)
         report = await import_roster(
-            create_session_factory(engine), args.users, args.enrollments, args.tutoring
+            create_session_factory(engine),
+            args.users,
+            args.enrollments,
+            args.tutoring,
+            args.guardians,
         )
     except RosterImportError as error:
         print("\n".join([*error.problems, str(error)]), file=sys.stderr)

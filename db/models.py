@@ -95,6 +95,7 @@ class TargetGroup(enum.StrEnum):
     ALL_TEACHERS = "all_teachers"
     ALL_TUTORS = "all_tutors"
     ALL_PARENTS = "all_parents"
+    BY_CLASS = "by_class"
     BY_SUBJECT = "by_subject"
     BY_TUTOR = "by_tutor"
     BY_TEACHER = "by_teacher"

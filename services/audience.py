@@ -1,22 +1,29 @@
-"""The eight target groups: who a broadcast goes to, checked, previewed and written down.
+"""The target groups: who a broadcast goes to, checked, previewed and written down.
 
 A target is a `TargetGroup` plus its `target_filter` (the service document's shapes):
 
 - all_students / all_teachers / all_tutors / all_parents `{}`: active users of that role;
+- by_class `{class}`: active students of that class (compared by `class_key`: any case);
 - by_subject `{subject_id}`: active students enrolled in the subject and the active
   teachers who teach it (the teacher_id of its enrollments);
 - by_tutor `{tutor_id}`: active students assigned to that tutor;
 - by_teacher `{teacher_id}`: active students enrolled with that teacher, in any subject;
 - custom `{user_ids: [...]}`: those users, if active.
 
+The groups of students (`STUDENT_GROUPS`) also take `include`: "students" (the default),
+"parents" (instead: the active users linked as guardians of an active student of the
+group) or "both". by_subject keeps its teachers whichever is chosen.
+
 `services.targets` checks a target's shape; this module checks that the ids it names exist
 and turns it into SQL.
 
 Membership follows the roster's relations, and every audience is a single `SELECT id FROM
 users WHERE ... EXISTS (...)`, so a user is in it at most once however many enrollments
-lead to them. Someone "is a tutor" when their role is tutor or they have tutor
-assignments (a teacher may also tutor); someone "is a teacher" when their role is teacher
-or they teach an enrollment.
+or children lead to them: a parent of three matching children, or a teacher of the subject
+who is also a parent of a student taking it, is one recipient. Someone "is a tutor" when
+their role is tutor or they have tutor assignments (a teacher may also tutor); someone "is
+a teacher" when their role is teacher or they teach an enrollment; someone is a parent of
+the group when a guardian link names them, whatever their role.
 
 The functions taking a session never commit (callers own the transaction);
 `AudienceService` owns its read-only sessions for the admin UI.
@@ -25,7 +32,7 @@ The functions taking a session never commit (callers own the transaction);
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -38,35 +45,38 @@ from sqlalchemy import (
     exists,
     func,
     literal,
-    or_,
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from db.models import (
     BroadcastRecipient,
-    Enrollment,
+    GuardianLink,
     Role,
     Subject,
     TargetGroup,
-    TutorAssignment,
     User,
 )
 from db.session import SessionFactory
 from services.errors import ValidationFailed
-from services.targets import FILTER_KEYS, MAX_CUSTOM_USERS, MAX_ROW_ID, TargetFilter, parse_target
+from services.membership import ROLE_GROUPS, acts_as, in_class, membership, students_of
+from services.targets import (
+    FILTER_KEYS,
+    STUDENT_GROUPS,
+    TargetFilter,
+    class_key,
+    include_of,
+    parse_target,
+)
+from services.user_references import ResolvedReferences, resolve_references
 
-ROLE_GROUPS: dict[TargetGroup, Role] = {
-    TargetGroup.ALL_STUDENTS: Role.STUDENT,
-    TargetGroup.ALL_TEACHERS: Role.TEACHER,
-    TargetGroup.ALL_TUTORS: Role.TUTOR,
-    TargetGroup.ALL_PARENTS: Role.PARENT,
-}
+__all__ = ["ROLE_GROUPS", "audience_select", "is_reachable", "materialise_recipients"]
+
 MAX_PAGE_SIZE = 100
-MAX_TELEGRAM_ID = 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,23 +89,10 @@ class AudiencePreview:
     no_telegram: int
     blocked: int
     deactivated: int
-
-
-@dataclass(frozen=True, slots=True)
-class FoundUser:
-    """A person an admin's reference matched, as the school knows them."""
-
-    id: int
-    external_id: str
-    full_name: str
-
-
-@dataclass(frozen=True, slots=True)
-class ResolvedReferences:
-    found: list[FoundUser]
-    """Each person once, in the order first referenced."""
-    unmatched: list[str]
-    """The references that matched nobody, as typed."""
+    families: int | None = None
+    """When parents are included: the matching active children's families with at least
+    one active parent, brothers and sisters counted once (a family is told by the child's
+    first linked parent, so children of the same parents are one family)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,15 +112,6 @@ class SearchPage:
 # --- validation against the database ------------------------------------------------------
 
 
-def _acts_as(role: Role) -> ColumnElement[bool]:
-    """Users who have `role`, or who hold it through the roster's relations."""
-    if role is Role.TUTOR:
-        return or_(User.role == role, exists().where(TutorAssignment.tutor_id == User.id))
-    if role is Role.TEACHER:
-        return or_(User.role == role, exists().where(Enrollment.teacher_id == User.id))
-    return User.role == role
-
-
 async def validate_target(
     session: AsyncSession,
     target_group: TargetGroup | str,
@@ -131,7 +119,11 @@ async def validate_target(
 ) -> tuple[TargetGroup, TargetFilter]:
     """`parse_target` plus the database checks: the subject, tutor, teacher or users exist."""
     group, parsed = parse_target(target_group, target_filter)
-    if group is TargetGroup.BY_SUBJECT:
+    if group is TargetGroup.BY_CLASS:
+        name = parsed["class"]
+        if await session.scalar(select(exists().where(in_class(User, name)))) is not True:
+            raise ValidationFailed(f"Class {name} not found")
+    elif group is TargetGroup.BY_SUBJECT:
         subject_id = parsed["subject_id"]
         if await session.get(Subject, subject_id) is None:
             raise ValidationFailed(f"Subject {subject_id} not found")
@@ -149,7 +141,7 @@ async def validate_target(
 
 async def _check_acts_as(session: AsyncSession, user_id: int, role: Role) -> None:
     row = (
-        await session.execute(select(User.role, _acts_as(role)).where(User.id == user_id))
+        await session.execute(select(User.role, acts_as(role)).where(User.id == user_id))
     ).one_or_none()
     if row is None:
         raise ValidationFailed(f"{role.value.title()} {user_id} not found")
@@ -161,34 +153,12 @@ async def _check_acts_as(session: AsyncSession, user_id: int, role: Role) -> Non
 # --- the audience as SQL -----------------------------------------------------------------
 
 
-def _membership(group: TargetGroup, target_filter: TargetFilter) -> ColumnElement[bool]:
-    if group in ROLE_GROUPS:
-        return User.role == ROLE_GROUPS[group]
-    if group is TargetGroup.BY_SUBJECT:
-        subject_id = target_filter["subject_id"]
-        return or_(
-            exists().where(Enrollment.subject_id == subject_id, Enrollment.student_id == User.id),
-            exists().where(Enrollment.subject_id == subject_id, Enrollment.teacher_id == User.id),
-        )
-    if group is TargetGroup.BY_TUTOR:
-        return exists().where(
-            TutorAssignment.tutor_id == target_filter["tutor_id"],
-            TutorAssignment.student_id == User.id,
-        )
-    if group is TargetGroup.BY_TEACHER:
-        return exists().where(
-            Enrollment.teacher_id == target_filter["teacher_id"],
-            Enrollment.student_id == User.id,
-        )
-    return User.id.in_(target_filter["user_ids"])
-
-
 def audience_select(
     target_group: TargetGroup | str, target_filter: Mapping[str, Any] | None
 ) -> Select[int]:
     """SELECT of the ids of the target's active users, each once (shape-checked only)."""
     group, parsed = parse_target(target_group, target_filter)
-    return select(User.id).where(User.is_active, _membership(group, parsed))
+    return select(User.id).where(User.is_active, membership(group, parsed))
 
 
 def is_reachable() -> ColumnElement[bool]:
@@ -251,52 +221,6 @@ def _check_window(offset: int, limit: int) -> None:
         raise ValidationFailed(f"limit must be between 1 and {MAX_PAGE_SIZE}, got {limit}")
 
 
-def _is_number(text: str) -> bool:
-    return text.isascii() and text.isdigit()
-
-
-def _parse_reference(reference: str) -> tuple[str, str]:
-    """(kind, value): kind is "id", "username" or "any" (an external id or digits)."""
-    if reference.startswith("#") and _is_number(reference[1:]):
-        return "id", reference[1:]
-    if reference.startswith("@") and len(reference) > 1:
-        return "username", reference[1:].lower()
-    return "any", reference
-
-
-async def _lookup(session: AsyncSession, column: Any, values: set[Any]) -> dict[Any, int]:
-    """{value: user id} for the users whose `column` is one of `values`."""
-    if not values:
-        return {}
-    rows = await session.execute(select(column, User.id).where(column.in_(values)))
-    return {key: user_id for key, user_id in rows}
-
-
-@dataclass(frozen=True, slots=True)
-class _Matches:
-    """Users found for a batch of references, by the way each could name them."""
-
-    by_id: dict[int, int]
-    by_external_id: dict[str, int]
-    by_external_id_folded: dict[str, int]
-    by_telegram_id: dict[int, int]
-    by_username: dict[str, int]
-
-    def pick(self, kind: str, value: str) -> int | None:
-        if kind == "id":
-            return self.by_id.get(int(value))
-        if kind == "username":
-            return self.by_username.get(value)
-        if value in self.by_external_id:
-            return self.by_external_id[value]
-        if value.lower() in self.by_external_id_folded:
-            return self.by_external_id_folded[value.lower()]
-        if _is_number(value):
-            number = int(value)
-            return self.by_id.get(number, self.by_telegram_id.get(number))
-        return None
-
-
 def reach_split() -> tuple[
     ColumnElement[int], ColumnElement[int], ColumnElement[int], ColumnElement[int]
 ]:
@@ -324,11 +248,37 @@ def reach_of(total: int, no_telegram: int, blocked: int, deactivated: int) -> Au
 
 
 async def count_audience(
-    session: AsyncSession, group: TargetGroup, target_filter: TargetFilter
+    session: AsyncSession,
+    group: TargetGroup,
+    target_filter: TargetFilter,
+    *,
+    families: bool = False,
 ) -> AudiencePreview:
-    """Who a parsed target reaches now, in one statement."""
+    """Who a parsed target reaches now, in one statement; with `families`, and when the
+    target includes parents, their families too (a second one)."""
     counts = audience_select(group, target_filter).with_only_columns(*reach_split())
-    return reach_of(*(await session.execute(counts)).one())
+    preview = reach_of(*(await session.execute(counts)).one())
+    if not (families and group in STUDENT_GROUPS and include_of(target_filter).parents):
+        return preview
+    return replace(preview, families=await count_families(session, group, target_filter))
+
+
+async def count_families(
+    session: AsyncSession, group: TargetGroup, target_filter: TargetFilter
+) -> int:
+    """The families of the group's active students that have an active parent: each
+    child's first such parent (the lowest id), counted once (see AudiencePreview)."""
+    child, guardian = aliased(User, name="child"), aliased(User, name="guardian")
+    first_parents = (
+        select(func.min(GuardianLink.guardian_id).label("first_parent"))
+        .join(child, child.id == GuardianLink.student_id)
+        .join(guardian, guardian.id == GuardianLink.guardian_id)
+        .where(child.is_active, guardian.is_active, students_of(group, target_filter, child))
+        .group_by(GuardianLink.student_id)
+        .subquery()
+    )
+    query = select(func.count(func.distinct(first_parents.c.first_parent)))
+    return await session.scalar(query) or 0
 
 
 class AudienceService:
@@ -344,7 +294,33 @@ class AudienceService:
         account deleted."""
         async with self._session_factory() as session:
             group, parsed = await validate_target(session, target_group, target_filter)
-            return await count_audience(session, group, parsed)
+            return await count_audience(session, group, parsed, families=True)
+
+    async def search_classes(self, query: str = "", offset: int = 0, limit: int = 10) -> SearchPage:
+        """The classes of active students whose name contains `query` (any case), by name.
+
+        A class is named as the roster first spells it (its lowest spelling, when students
+        differ in case) and carries the id of its first student: button data is short, and
+        a class name may not fit it.
+        """
+        _check_window(offset, limit)
+        condition = and_(
+            User.is_active,
+            User.role == Role.STUDENT,
+            User.class_key.is_not(None),
+            User.class_key.contains(class_key(query), autoescape=True),
+        )
+        name = func.min(User.class_name)
+        classes = select(func.min(User.id), name).where(condition).group_by(User.class_key)
+        async with self._session_factory() as session:
+            total = await session.scalar(
+                select(func.count(func.distinct(User.class_key))).where(condition)
+            )
+            rows = await session.execute(
+                classes.order_by(name, User.class_key).offset(offset).limit(limit)
+            )
+            items = [NamedItem(id=first_id, name=class_name or "") for first_id, class_name in rows]
+        return SearchPage(items=items, total=total or 0, offset=offset, limit=limit)
 
     async def search_subjects(
         self, query: str = "", offset: int = 0, limit: int = 10
@@ -365,7 +341,7 @@ class AudienceService:
             raise ValidationFailed(f"Unknown role {role!r}") from None
         condition = and_(
             User.is_active,
-            _acts_as(wanted),
+            acts_as(wanted),
             User.full_name.icontains(query.strip(), autoescape=True),
         )
         return await self._search(User.id, User.full_name, condition, offset, limit)
@@ -399,48 +375,5 @@ class AudienceService:
         then, if it is all digits, an internal id, then a Telegram id. Blank references
         are ignored.
         """
-        cleaned = [reference.strip() for reference in references if reference.strip()]
-        if len(cleaned) > MAX_CUSTOM_USERS:
-            raise ValidationFailed(
-                f"At most {MAX_CUSTOM_USERS} references at a time, got {len(cleaned)}"
-            )
-        parsed = {reference: _parse_reference(reference) for reference in cleaned}
-        by_kind: dict[str, set[str]] = {"id": set(), "username": set(), "any": set()}
-        for kind, value in parsed.values():
-            by_kind[kind].add(value)
-        numbers = {int(value) for value in by_kind["any"] | by_kind["id"] if _is_number(value)}
         async with self._session_factory() as session:
-            matches = _Matches(
-                by_id=await _lookup(
-                    session, User.id, {number for number in numbers if number <= MAX_ROW_ID}
-                ),
-                by_external_id=await _lookup(session, User.external_id, by_kind["any"]),
-                by_external_id_folded=await _lookup(
-                    session,
-                    func.lower(User.external_id),
-                    {value.lower() for value in by_kind["any"]},
-                ),
-                by_telegram_id=await _lookup(
-                    session,
-                    User.telegram_id,
-                    {number for number in numbers if number <= MAX_TELEGRAM_ID},
-                ),
-                by_username=await _lookup(
-                    session, func.lower(User.telegram_username), by_kind["username"]
-                ),
-            )
-            matched: dict[int, None] = {}
-            unmatched: list[str] = []
-            for reference, (kind, value) in parsed.items():
-                user_id = matches.pick(kind, value)
-                if user_id is None:
-                    unmatched.append(reference)
-                else:
-                    matched[user_id] = None
-            people = {
-                user_id: FoundUser(user_id, external_id, full_name)
-                for user_id, external_id, full_name in await session.execute(
-                    select(User.id, User.external_id, User.full_name).where(User.id.in_(matched))
-                )
-            }
-        return ResolvedReferences([people[user_id] for user_id in matched], unmatched)
+            return await resolve_references(session, references)

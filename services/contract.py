@@ -38,6 +38,7 @@ TARGET_GROUP_DISPLAY: dict[TargetGroup, str] = {
     TargetGroup.ALL_TEACHERS: "Все преподаватели",
     TargetGroup.ALL_TUTORS: "Все тьюторы",
     TargetGroup.ALL_PARENTS: "Все родители",
+    TargetGroup.BY_CLASS: "По классу",
     TargetGroup.BY_SUBJECT: "По предмету",
     TargetGroup.BY_TUTOR: "По тьютору",
     TargetGroup.BY_TEACHER: "По преподавателю",

@@ -1,4 +1,5 @@
-"""Roster import: users, enrollments and tutoring from the school's CSV exports.
+"""Roster import: users, classes, enrollments, tutoring and families from the school's CSV
+exports.
 
 The school's information system owns the roster; the bot keeps a copy so an admin can
 address students, teachers, tutors and parents. `import_roster` brings that copy in line
@@ -13,15 +14,17 @@ What an import changes:
 - users: upserted by `external_id`. Role, name, active flag, email, Telegram id and language
   are updated when they differ. A blank email, telegram_id or language cell means "not known
   here" and keeps what the database has (the bot may have learnt them from Telegram); a
-  blank is_active means true. Users absent from the file are left alone: the import never
+  blank is_active means true. A student's `class` and a teacher's `homeroom_class` (both
+  optional columns) are stored as spelled, with their casefolded key; a blank one keeps
+  the current class too. Users absent from the file are left alone: the import never
   deletes or deactivates anyone (put `is_active=false` in the file for that).
 - subjects: matched by name ignoring case; created when new, never deleted.
-- enrollments and tutor_assignments: for every student named in the file, the student's
-  enrollments (or tutors) become exactly the file's rows: missing ones are created, the
-  others deleted. Students the file does not name keep theirs. A school's export lists a
-  student's current subjects and tutors, so a changed teacher or a dropped subject must not
-  linger and keep the student in the old teacher's broadcasts; a partial file (one class)
-  still touches no one else.
+- enrollments, tutor_assignments and guardian_links: for every student named in the file,
+  the student's enrollments (or tutors, or parents) become exactly the file's rows:
+  missing ones are created, the others deleted. Students the file does not name keep
+  theirs. A school's export lists a student's current subjects, tutors and parents, so a
+  changed teacher or a dropped subject must not linger and keep the student in the old
+  teacher's broadcasts; a partial file (one class) still touches no one else.
 
 All or nothing. Everything is checked first (files, rows, references between the files
 and to the database, Telegram ids shared by two users); any problem aborts the import before
@@ -43,23 +46,40 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Row, Table, delete, insert, select, update
+from sqlalchemy import Row, Table, delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Base, Enrollment, Subject, TutorAssignment, User
+from db.models import Base, Enrollment, GuardianLink, Subject, TutorAssignment, User
 from db.session import SessionFactory
 from services.errors import ValidationFailed
 from services.roster_check import CheckedRoster, CheckedUser, check_roster, chunks
 from services.roster_csv import (
     ENROLLMENTS_COLUMNS,
+    GUARDIANS_COLUMNS,
     TUTORING_COLUMNS,
     USERS_COLUMNS,
+    USERS_OPTIONAL_COLUMNS,
     Problems,
     open_csv,
 )
+from services.targets import class_key
+
+ROSTER_TABLES = ("users", "subjects", "enrollments", "tutor_assignments", "guardian_links")
+"""The tables an import writes, whose statistics it refreshes on PostgreSQL."""
 
 # The columns of `users` that an import may change, as named on the model.
-USER_FIELDS = ("full_name", "email", "role", "is_active", "telegram_id", "language_code")
+USER_FIELDS = (
+    "full_name",
+    "email",
+    "role",
+    "is_active",
+    "telegram_id",
+    "language_code",
+    "class_name",
+    "class_key",
+    "homeroom_class",
+    "homeroom_class_key",
+)
 
 
 class RosterImportError(ValidationFailed):
@@ -86,17 +106,20 @@ class RosterReport:
     subjects: TableCounts | None = None
     enrollments: TableCounts | None = None
     tutor_assignments: TableCounts | None = None
+    guardian_links: TableCounts | None = None
 
     def summary_lines(self) -> list[str]:
         """One line per table, e.g. `users: 3 created, 1 updated, 36 unchanged`.
 
-        Only enrollments and tutor_assignments can lose rows, so only they say `deleted`.
+        Only the links (enrollments, tutor_assignments, guardian_links) can lose rows, so
+        only they say `deleted`.
         """
         tables = [
             ("users", self.users, False),
             ("subjects", self.subjects, False),
             ("enrollments", self.enrollments, True),
             ("tutor_assignments", self.tutor_assignments, True),
+            ("guardian_links", self.guardian_links, True),
         ]
         lines = []
         for name, counts, can_delete in tables:
@@ -122,12 +145,25 @@ def _table(model: type[Base]) -> Table:
 def _wanted_user(user: CheckedUser, current: Row[Any] | None) -> tuple[Any, ...]:
     """The USER_FIELDS values this file row asks for; blank optional cells keep the current
     values (`current`: the user's id, external_id, then USER_FIELDS)."""
-    _, _, full_name, email, role, telegram_id, is_active, language = user
+    _, _, full_name, email, role, telegram_id, is_active, language, class_name, homeroom = user
     if current is not None:
         email = current.email if email is None else email
         telegram_id = current.telegram_id if telegram_id is None else telegram_id
         language = current.language_code if language is None else language
-    return full_name, email, role, is_active, telegram_id, language
+        class_name = current.class_name if class_name is None else class_name
+        homeroom = current.homeroom_class if homeroom is None else homeroom
+    return (
+        full_name,
+        email,
+        role,
+        is_active,
+        telegram_id,
+        language,
+        class_name,
+        None if class_name is None else class_key(class_name),
+        homeroom,
+        None if homeroom is None else class_key(homeroom),
+    )
 
 
 async def _upsert_users(
@@ -198,7 +234,7 @@ async def _subject_ids(
 
 async def _mirror_links(
     session: AsyncSession,
-    model: type[Enrollment] | type[TutorAssignment],
+    model: type[Enrollment] | type[TutorAssignment] | type[GuardianLink],
     key_columns: tuple[str, ...],
     wanted_keys: Iterable[tuple[int | None, ...]],
 ) -> TableCounts:
@@ -229,11 +265,16 @@ async def _mirror_links(
 
 
 async def _write(
-    session: AsyncSession, checked: CheckedRoster, enrollments: bool, tutoring: bool
+    session: AsyncSession,
+    checked: CheckedRoster,
+    enrollments: bool,
+    tutoring: bool,
+    guardians: bool,
 ) -> RosterReport:
-    """Writes the checked rows; `enrollments`, `tutoring`: whether those files were given."""
+    """Writes the checked rows; `enrollments`, `tutoring`, `guardians`: whether those files
+    were given."""
     user_counts, user_ids = await _upsert_users(session, checked)
-    subject_counts = enrollment_counts = tutoring_counts = None
+    subject_counts = enrollment_counts = tutoring_counts = guardian_counts = None
     if enrollments:
         subject_counts, subject_ids = await _subject_ids(session, checked.subjects)
         enrollment_counts = await _mirror_links(
@@ -261,7 +302,20 @@ async def _write(
                 for tutor, student in batch
             ),
         )
-    return RosterReport(user_counts, subject_counts, enrollment_counts, tutoring_counts)
+    if guardians:
+        guardian_counts = await _mirror_links(
+            session,
+            GuardianLink,
+            ("guardian_id", "student_id"),
+            (
+                (user_ids[guardian], user_ids[student])
+                for batch in checked.guardians.batches()
+                for guardian, student in batch
+            ),
+        )
+    return RosterReport(
+        user_counts, subject_counts, enrollment_counts, tutoring_counts, guardian_counts
+    )
 
 
 # --- The import ---------------------------------------------------------------------------
@@ -272,24 +326,55 @@ async def import_roster(
     users: Path,
     enrollments: Path | None = None,
     tutoring: Path | None = None,
+    guardians: Path | None = None,
 ) -> RosterReport:
     """Checks the files, then imports them in one transaction (see the module docstring).
 
     Raises RosterImportError listing every problem; the database is then untouched.
     """
-    problems = Problems([path for path in (users, enrollments, tutoring) if path is not None])
-    users_file = open_csv(users, USERS_COLUMNS, problems)
-    enrollments_file = tutoring_file = None
+    given = (users, enrollments, tutoring, guardians)
+    problems = Problems([path for path in given if path is not None])
+    users_file = open_csv(users, USERS_COLUMNS, problems, optional=USERS_OPTIONAL_COLUMNS)
+    enrollments_file = tutoring_file = guardians_file = None
     if enrollments is not None:
         enrollments_file = open_csv(enrollments, ENROLLMENTS_COLUMNS, problems)
     if tutoring is not None:
         tutoring_file = open_csv(tutoring, TUTORING_COLUMNS, problems)
+    if guardians is not None:
+        guardians_file = open_csv(guardians, GUARDIANS_COLUMNS, problems)
     with CheckedRoster() as checked:
         async with session_factory() as session, session.begin():
             await check_roster(
-                session, problems, checked, users_file, enrollments_file, tutoring_file
+                session,
+                problems,
+                checked,
+                users_file,
+                enrollments_file,
+                tutoring_file,
+                guardians_file,
             )
             found = problems.in_order()
             if found:
                 raise RosterImportError(found)
-            return await _write(session, checked, enrollments is not None, tutoring is not None)
+            report = await _write(
+                session,
+                checked,
+                enrollments is not None,
+                tutoring is not None,
+                guardians is not None,
+            )
+    await _refresh_statistics(session_factory)
+    return report
+
+
+async def _refresh_statistics(session_factory: SessionFactory) -> None:
+    """PostgreSQL's planner statistics of the roster tables, refreshed after an import:
+    until autovacuum gets to it, a freshly filled database looks near empty to the planner,
+    which then plans the family audiences (services.membership) as nested loops over every
+    student for every user, minutes instead of a fraction of a second. SQLite's plans need
+    no statistics."""
+    async with session_factory() as session:
+        if session.get_bind().dialect.name != "postgresql":
+            return
+        await session.execute(text(f"ANALYZE {', '.join(ROSTER_TABLES)}"))
+        await session.commit()

@@ -27,10 +27,12 @@ from db.models import Role, User
 from services.roster_csv import (
     CsvFile,
     EnrollmentRow,
+    GuardianRow,
     Problems,
     Reference,
     TutoringRow,
     parse_enrollments,
+    parse_guardians,
     parse_tutoring,
     parse_users,
 )
@@ -42,11 +44,15 @@ QUERY_CHUNK_SIZE = 5000
 T = TypeVar("T")
 # Checked rows as plain tuples of their fields (quick to pickle): a users row as UserRow's
 # fields, line, external_id, full_name, email, role (valid: not None), telegram_id,
-# is_active, language; links by external ids, (student, subject, teacher) and (tutor, student).
-CheckedUser = tuple[int, str, str, str | None, Role, int | None, bool, str | None]
+# is_active, language, class, homeroom class; links by external ids, (student, subject,
+# teacher), (tutor, student) and (guardian, student).
+CheckedUser = tuple[
+    int, str, str, str | None, Role, int | None, bool, str | None, str | None, str | None
+]
 CheckedEnrollment = tuple[str, str, str | None]
-CheckedTutoring = tuple[str, str]
-R = TypeVar("R", CheckedUser, CheckedEnrollment, CheckedTutoring)
+CheckedPair = tuple[str, str]
+R = TypeVar("R", CheckedUser, CheckedEnrollment, CheckedPair)
+LinkRow = EnrollmentRow | TutoringRow | GuardianRow
 
 
 def chunks(items: Iterable[T], size: int = QUERY_CHUNK_SIZE) -> Iterator[list[T]]:
@@ -90,7 +96,8 @@ class CheckedRoster:
 
     users: RowSpool[CheckedUser] = field(default_factory=RowSpool)
     enrollments: RowSpool[CheckedEnrollment] = field(default_factory=RowSpool)
-    tutoring: RowSpool[CheckedTutoring] = field(default_factory=RowSpool)
+    tutoring: RowSpool[CheckedPair] = field(default_factory=RowSpool)
+    guardians: RowSpool[CheckedPair] = field(default_factory=RowSpool)
     telegram_ids_to_free: list[str] = field(default_factory=list)
     """External ids of database users whose Telegram id another file user takes (each gets
     another in the file): freed first, so that no row briefly collides (users may swap)."""
@@ -104,7 +111,7 @@ class CheckedRoster:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        for spool in (self.users, self.enrollments, self.tutoring):
+        for spool in (self.users, self.enrollments, self.tutoring, self.guardians):
             spool.close()
 
 
@@ -184,13 +191,18 @@ class RosterCheck:
             self.checked.tutoring.write([(row.tutor, row.student) for row in batch])
             await self._judge_references(batch)
 
-    async def _judge_references(self, rows: Sequence[EnrollmentRow | TutoringRow]) -> None:
+    async def read_guardians(self, source: CsvFile) -> None:
+        for batch in chunks(parse_guardians(source, self.problems)):
+            self.checked.guardians.write([(row.guardian, row.student) for row in batch])
+            await self._judge_references(batch)
+
+    async def _judge_references(self, rows: Sequence[LinkRow]) -> None:
         """Each user a row names must exist, in the users file or the database, with the
         right role as it will be after the import (the file wins). Judged only against a
         complete users file; the users only in the database are looked up per batch."""
         if not self.users_complete:
             return
-        looked_up: list[EnrollmentRow | TutoringRow] = []  # rows naming users not in the file
+        looked_up: list[LinkRow] = []  # rows naming users not in the file
         for row in rows:
             references = row.references()
             if all(external_id in self.file_roles for _, external_id, _ in references):
@@ -215,7 +227,7 @@ class RosterCheck:
         for row in looked_up:
             self._judge(row, row.references())
 
-    def _judge(self, row: EnrollmentRow | TutoringRow, references: list[Reference]) -> None:
+    def _judge(self, row: LinkRow, references: list[Reference]) -> None:
         """Reports the row's references to missing users or users of another role. A users
         row with an invalid role is already reported, so references to it are not judged."""
         for column, external_id, expected in references:
@@ -245,6 +257,7 @@ async def check_roster(
     users: CsvFile | None,
     enrollments: CsvFile | None,
     tutoring: CsvFile | None,
+    guardians: CsvFile | None = None,
 ) -> None:
     """Reads the usable files once into `checked`, adding every problem to `problems`; the
     users file first, since the link files are judged against it."""
@@ -255,3 +268,5 @@ async def check_roster(
         await check.read_enrollments(enrollments)
     if tutoring is not None:
         await check.read_tutoring(tutoring)
+    if guardians is not None:
+        await check.read_guardians(guardians)

@@ -6,7 +6,8 @@ each other and the database, and `services.roster` writes them.
 
 Files. UTF-8 with or without a BOM; comma or semicolon delimiter, taken from the header
 line (spreadsheets in Russian locales export semicolons). Columns are found by name in any
-order; every documented column must be present, extra columns are ignored. Cells are
+order; every documented column must be present except the optional ones (users.csv's
+`class` and `homeroom_class`), extra columns are ignored. Cells are
 trimmed; blank lines are skipped.
 
 Rows are streamed, never held: `open_csv` checks the encoding and the header, then
@@ -44,8 +45,10 @@ USERS_COLUMNS = (
     "is_active",
     "language",
 )
+USERS_OPTIONAL_COLUMNS = ("class", "homeroom_class")
 ENROLLMENTS_COLUMNS = ("student_external_id", "subject", "teacher_external_id")
 TUTORING_COLUMNS = ("tutor_external_id", "student_external_id")
+GUARDIANS_COLUMNS = ("guardian_external_id", "student_external_id")
 
 TRUE_WORDS = frozenset({"true", "1", "yes"})
 FALSE_WORDS = frozenset({"false", "0", "no"})
@@ -80,7 +83,8 @@ class Problems:
 
 
 class CsvRow(NamedTuple):
-    """A non-blank row: its first physical line and the raw cells of the columns read."""
+    """A non-blank row: its first physical line and the raw cells of the columns read (an
+    optional column the file lacks reads as an empty cell)."""
 
     line: int
     cells: dict[str, str]
@@ -113,10 +117,18 @@ class CsvFile:
     the checks that need the whole file can be skipped.
     """
 
-    def __init__(self, path: Path, delimiter: str, width: int, positions: dict[str, int]):
+    def __init__(
+        self,
+        path: Path,
+        delimiter: str,
+        width: int,
+        positions: dict[str, int],
+        absent: Sequence[str] = (),
+    ):
         self.path, self.delimiter, self.width = path, delimiter, width
         self._columns = tuple(positions)
         self._pick = operator.itemgetter(*positions.values())  # two columns or more: a tuple
+        self._absent = dict.fromkeys(absent, "")
         self.complete = True
 
     def rows(self, problems: Problems) -> Iterator[CsvRow]:
@@ -141,7 +153,8 @@ class CsvFile:
                         continue
                     if missing:
                         raw_cells += [""] * missing
-                    yield CsvRow(line, dict(zip(self._columns, self._pick(raw_cells), strict=True)))
+                    cells = dict(zip(self._columns, self._pick(raw_cells), strict=True))
+                    yield CsvRow(line, cells | self._absent if self._absent else cells)
         except csv.Error as error:
             self.complete = False
             problems.add(self.path, last_line + 1, f"unreadable CSV ({error})")
@@ -153,8 +166,11 @@ class CsvFile:
             problems.add_to_file(self.path, f"cannot read the file ({error.strerror})")
 
 
-def open_csv(path: Path, columns: Sequence[str], problems: Problems) -> CsvFile | None:
-    """The file, ready to be read, or None when the file itself is unusable (reported)."""
+def open_csv(
+    path: Path, columns: Sequence[str], problems: Problems, optional: Sequence[str] = ()
+) -> CsvFile | None:
+    """The file, ready to be read, or None when the file itself is unusable (reported).
+    `optional` columns may be missing; given twice, they are a problem too."""
     if not _is_utf8(path, problems):
         return None
     with path.open(encoding="utf-8-sig", newline="") as file:
@@ -175,10 +191,17 @@ def open_csv(path: Path, columns: Sequence[str], problems: Problems) -> CsvFile 
             problems.add(path, 1, f"missing column {column}")
         elif names.count(column) > 1:
             problems.add(path, 1, f"column {column} appears more than once")
-    if any(names.count(column) != 1 for column in columns):
+    for column in optional:
+        if names.count(column) > 1:
+            problems.add(path, 1, f"column {column} appears more than once")
+    if any(names.count(column) != 1 for column in columns) or any(
+        names.count(column) > 1 for column in optional
+    ):
         return None
-    positions = {column: names.index(column) for column in columns}
-    return CsvFile(path, delimiter, len(names), positions)
+    present = [column for column in (*columns, *optional) if column in names]
+    positions = {column: names.index(column) for column in present}
+    absent = [column for column in optional if column not in names]
+    return CsvFile(path, delimiter, len(names), positions, absent)
 
 
 def _max_length(attribute: QueryableAttribute[Any]) -> int:
@@ -193,6 +216,7 @@ EXTERNAL_ID_LIMIT = _max_length(User.external_id)
 FULL_NAME_LIMIT = _max_length(User.full_name)
 EMAIL_LIMIT = _max_length(User.email)
 SUBJECT_LIMIT = _max_length(Subject.name)
+CLASS_LIMIT = _max_length(User.class_name)
 
 
 # --- Parsing rows -------------------------------------------------------------------------
@@ -210,6 +234,8 @@ class UserRow(NamedTuple):
     telegram_id: int | None
     is_active: bool
     language: str | None
+    class_name: str | None = None
+    homeroom_class: str | None = None
 
 
 Reference = tuple[str, str, Role]
@@ -240,6 +266,20 @@ class TutoringRow(NamedTuple):
     def references(self) -> list[Reference]:
         """The users the row names; an empty cell names nobody (a required one is reported)."""
         references = [("tutor_external_id", self.tutor, Role.TUTOR)] if self.tutor else []
+        if self.student:
+            references.append(("student_external_id", self.student, Role.STUDENT))
+        return references
+
+
+class GuardianRow(NamedTuple):
+    path: Path
+    line: int
+    guardian: str
+    student: str
+
+    def references(self) -> list[Reference]:
+        """The users the row names; an empty cell names nobody (a required one is reported)."""
+        references = [("guardian_external_id", self.guardian, Role.PARENT)] if self.guardian else []
         if self.student:
             references.append(("student_external_id", self.student, Role.STUDENT))
         return references
@@ -326,6 +366,17 @@ class _CellChecker:
             )
         return language
 
+    def class_of(self, row: CsvRow, column: str, role: Role | None, holder: Role) -> str | None:
+        """A class name (`class` for a student, `homeroom_class` for a teacher), one space
+        between words; on another role a class is a problem."""
+        value = self.text(row, column, CLASS_LIMIT, required=False)
+        if value is None:
+            return None
+        if role is not None and role is not holder:
+            self.report(row, f"{column} is for {holder.value}s only; this user is a {role.value}")
+            return None
+        return " ".join(value.split())
+
 
 def parse_users(source: CsvFile, problems: Problems) -> Iterator[UserRow]:
     """The users file's rows, parsed; a repeated external_id is reported on its later line."""
@@ -337,15 +388,20 @@ def parse_users(source: CsvFile, problems: Problems) -> Iterator[UserRow]:
             earlier = first_line.setdefault(external_id, row.line)
             if earlier != row.line:
                 cells.report(row, f"external_id {external_id} is already used on line {earlier}")
+        full_name = cells.text(row, "full_name", FULL_NAME_LIMIT, required=True) or ""
+        email = cells.text(row, "email", EMAIL_LIMIT, required=False)
+        role = cells.role(row)
         yield UserRow(
             row.line,
             external_id or "",
-            cells.text(row, "full_name", FULL_NAME_LIMIT, required=True) or "",
-            cells.text(row, "email", EMAIL_LIMIT, required=False),
-            cells.role(row),
+            full_name,
+            email,
+            role,
             cells.telegram_id(row),
             cells.is_active(row),
             cells.language(row),
+            cells.class_of(row, "class", role, Role.STUDENT),
+            cells.class_of(row, "homeroom_class", role, Role.TEACHER),
         )
 
 
@@ -357,6 +413,23 @@ def parse_enrollments(source: CsvFile, problems: Problems) -> Iterator[Enrollmen
         teacher = cells.text(row, "teacher_external_id", EXTERNAL_ID_LIMIT, required=False)
         subject = " ".join((subject or "").split())
         yield EnrollmentRow(source.path, row.line, student or "", subject, teacher)
+
+
+def parse_guardians(source: CsvFile, problems: Problems) -> Iterator[GuardianRow]:
+    """The guardians file's rows; a pair given twice is reported on its later line."""
+    cells = _CellChecker(source.path, problems)
+    first_line: dict[tuple[str, str], int] = {}
+    for row in source.rows(problems):
+        guardian = cells.text(row, "guardian_external_id", EXTERNAL_ID_LIMIT, required=True)
+        student = cells.text(row, "student_external_id", EXTERNAL_ID_LIMIT, required=True)
+        if guardian and student:
+            earlier = first_line.setdefault((guardian, student), row.line)
+            if earlier != row.line:
+                cells.report(
+                    row,
+                    f"guardian {guardian} of student {student} is already given on line {earlier}",
+                )
+        yield GuardianRow(source.path, row.line, guardian or "", student or "")
 
 
 def parse_tutoring(source: CsvFile, problems: Problems) -> Iterator[TutoringRow]:

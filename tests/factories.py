@@ -31,6 +31,7 @@ from db.models import (
 from db.types import utcnow
 from services.batch import BatchDefaults
 from services.broadcasts import BroadcastRules
+from services.targets import class_key
 
 AUTO: Any = object()
 """Default for `telegram_id`: a fresh unique id. Pass None for a user without Telegram."""
@@ -69,9 +70,9 @@ async def add_user(
         bot_blocked_at=utcnow() if blocked else None,
         telegram_deactivated_at=utcnow() if deactivated else None,
         class_name=class_name,
-        class_key=None if class_name is None else class_name.casefold(),
+        class_key=None if class_name is None else class_key(class_name),
         homeroom_class=homeroom_class,
-        homeroom_class_key=None if homeroom_class is None else homeroom_class.casefold(),
+        homeroom_class_key=None if homeroom_class is None else class_key(homeroom_class),
     )
     session.add(user)
     await session.flush()

@@ -109,17 +109,18 @@ def test_import_roster_logs_one_migration_line_and_never_imports_aiogram(
         *("--users", str(EXAMPLES / "users.csv")),
         *("--enrollments", str(EXAMPLES / "enrollments.csv")),
         *("--tutoring", str(EXAMPLES / "tutoring.csv")),
+        *("--guardians", str(EXAMPLES / "guardians.csv")),
     ]
     result = run_cli(tmp_path, "import-roster", *files)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[0] == "users: 40 created, 0 updated, 0 unchanged"
+    assert result.stdout.splitlines()[0] == "users: 53 created, 0 updated, 0 unchanged"
     assert result.stdout.splitlines()[-1] == "imported: -"
     [logged] = log_lines(result.stderr)
     assert logged.endswith(f"INFO db.migrate: Database migrated to {HEAD} (it was empty)")
 
     again = run_cli(tmp_path, "import-roster", *files, LOG_LEVEL="DEBUG")
     assert again.returncode == 0, again.stderr
-    assert again.stdout.splitlines()[0] == "users: 0 created, 0 updated, 40 unchanged"
+    assert again.stdout.splitlines()[0] == "users: 0 created, 0 updated, 53 unchanged"
     assert again.stdout.splitlines()[-1] == "imported: -"
     # At DEBUG, Alembic's own lines come back.
     assert "INFO alembic.runtime.migration: Context impl SQLiteImpl." in again.stderr

@@ -19,6 +19,18 @@ from tests.bot_harness import ADMIN_ID, BotHarness
 
 STRANGER_ID = 555
 CONTINUE = {"en": "Continue »", "ru": "Продолжить »"}
+WHO = {
+    "en": {
+        "students": "🎒 Students",
+        "parents": "👪 Their parents",
+        "both": "🎒👪 Students and parents",
+    },
+    "ru": {
+        "students": "🎒 Ученики",
+        "parents": "👪 Их родители",
+        "both": "🎒👪 Ученики и родители",
+    },
+}
 BOLD_HELLO = [{"type": "bold", "offset": 0, "length": 5}]
 
 
@@ -117,6 +129,16 @@ class Wizard:
         messages, _, _ = await self.press(CONTINUE[self.language])
         return messages
 
+    async def choose(
+        self, label: str, who: str = "students"
+    ) -> tuple[list[Delivered], list[Edit], list[dict[str, Any]]]:
+        """Press the group, class, subject or person `label`; when the wizard then asks
+        who of the students receive it, answer `who`. What the last press did."""
+        pressed = await self.press(label)
+        if WHO[self.language][who] in self.labels():
+            return await self.press(WHO[self.language][who])
+        return pressed
+
     async def compose(self, text: str, **kwargs: Any) -> list[Delivered]:
         """Send the content and go on past the options to the preview."""
         await self.say(text, **kwargs)
@@ -177,7 +199,7 @@ async def broadcasts(harness: BotHarness) -> list[Broadcast]:
 async def compose_text(wizard: Wizard, group_label: str, text: str = "Hello, school") -> None:
     """/new, an audience without a step 2, and a text with formatting: up to the preview."""
     await wizard.say("/new")
-    await wizard.press(group_label)
+    await wizard.choose(group_label)
     await wizard.compose(text, entities=BOLD_HELLO)
 
 
@@ -195,6 +217,7 @@ async def test_role_groups_preview_their_audience_and_counts(
         "All teachers",
         "All tutors",
         "All parents",
+        "By class",
         "By subject",
         "By tutor",
         "By teacher",
@@ -202,7 +225,11 @@ async def test_role_groups_preview_their_audience_and_counts(
         "✖ Cancel",
     ]
     _, edits, _ = await wizard.press("All students")
-    assert "step 2 of 4" in (edits[-1].text or "")  # no picker on this path
+    assert "step 2 of 5" in (edits[-1].text or "")  # no picker on this path, but who
+    assert "All students: who should receive it?" in (edits[-1].text or "")
+    assert wizard.labels() == [*WHO["en"].values(), "« Back", "✖ Cancel"]
+    _, edits, _ = await wizard.press(WHO["en"]["students"])
+    assert "step 3 of 5" in (edits[-1].text or "")
     replies = await wizard.compose("Hello, school", entities=BOLD_HELLO)
     preview, screen = replies[-2], replies[-1]
     assert (preview.text, preview.entities, preview.parse_mode) == (
@@ -256,7 +283,7 @@ async def test_by_subject_pages_of_eight_search_and_pick(
     await wizard.type("math")
     assert "Search: «math»" in (wizard.screen().text or "")
     assert wizard.labels()[:2] == ["Mathematics", "Show all"]
-    await wizard.press("Mathematics")
+    await wizard.choose("Mathematics")
     replies = await wizard.compose("Homework for Monday")
     text = replies[-1].text or ""
     assert "Audience: Students and teachers of Mathematics" in text
@@ -283,7 +310,7 @@ async def test_by_tutor_and_by_teacher_pick_a_person(
     await wizard.say("/new")
     await wizard.press(group)
     assert wizard.labels()[0] == person
-    await wizard.press(person)
+    await wizard.choose(person)
     replies = await wizard.compose("Meeting at 5")
     assert f"Audience: {audience}" in (replies[-1].text or "")
     assert f"Will receive it: {reachable}" in (replies[-1].text or "")
@@ -318,10 +345,11 @@ async def test_custom_list_says_what_matched_and_lists_every_miss(
     assert "Not found (3): @nobody, 99999999, S-404" in report
     assert replies[0].parse_mode is None
     assert "Selected: 3" in (wizard.screen().text or "")
-    await wizard.press("Continue »")
-    await wizard.press("« Back")  # from the content step: the list is still there
+    await wizard.choose("Continue »")
+    await wizard.press("« Back")  # from the content step: the who question
+    await wizard.press("« Back")  # and from there: the list is still there
     assert "Selected: 3" in (wizard.screen().text or "")
-    await wizard.press("Continue »")
+    await wizard.choose("Continue »")
     replies = await wizard.compose("Only for you")
     assert "Audience: Custom list of 3 users" in (replies[-1].text or "")
     await wizard.press("💾 Save draft")
@@ -337,32 +365,36 @@ async def test_back_walks_every_step_in_reverse(bot_harness: BotHarness, roster:
     wizard = Wizard(bot_harness)
     await wizard.say("/new")
     await wizard.press("Custom list")
-    assert "step 2 of 5" in (wizard.screen().text or "")
+    assert "step 2 of 6" in (wizard.screen().text or "")
     await wizard.press("« Back")
     assert "· step 1\n" in (wizard.screen().text or "")  # the path is not chosen yet
     await wizard.press("By subject")
     await wizard.press("« Back")
     assert "· step 1\n" in (wizard.screen().text or "")
     await wizard.press("By subject")
-    assert "step 2 of 5" in (wizard.screen().text or "")
+    assert "step 2 of 6" in (wizard.screen().text or "")
     await wizard.press("Mathematics")
-    assert "step 3 of 5" in (wizard.screen().text or "")
-    await wizard.press("« Back")  # content -> the picker it came from
+    assert "step 3 of 6" in (wizard.screen().text or "")  # who of its students
+    await wizard.press("« Back")  # who -> the picker it came from
     assert "Pick the subject" in (wizard.screen().text or "")
-    await wizard.press("Mathematics")
+    await wizard.choose("Mathematics")
+    assert "step 4 of 6" in (wizard.screen().text or "")
+    await wizard.press("« Back")  # content -> who
+    assert "step 3 of 6" in (wizard.screen().text or "")
+    await wizard.press(WHO["en"]["students"])
     await wizard.say("Text")
-    assert "step 4 of 5" in (wizard.screen().text or "")  # the options
+    assert "step 5 of 6" in (wizard.screen().text or "")  # the options
     await wizard.press("« Back")  # options -> content
-    assert "step 3 of 5" in (wizard.screen().text or "")
+    assert "step 4 of 6" in (wizard.screen().text or "")
     await wizard.press("Keep the current message »")
     await wizard.press("🕒 Schedule")
     assert "When should it go out?" in (wizard.screen().text or "")
     await wizard.press("« Back")  # schedule -> preview
-    assert "step 5 of 5" in (wizard.screen().text or "")
+    assert "step 6 of 6" in (wizard.screen().text or "")
     await wizard.press("« Back")  # preview -> options
-    assert "step 4 of 5" in (wizard.screen().text or "")
+    assert "step 5 of 6" in (wizard.screen().text or "")
     await wizard.press("« Back")  # options -> content, which can keep the message
-    assert "step 3 of 5" in (wizard.screen().text or "")
+    assert "step 4 of 6" in (wizard.screen().text or "")
     await wizard.press("Keep the current message »")
     assert "Audience: Students and teachers of Mathematics" in (wizard.screen().text or "")
     assert await broadcasts(bot_harness) == []
@@ -376,7 +408,7 @@ async def test_cancel_at_any_step_discards_everything(
     await wizard.say("/new")
     actions = [
         lambda: wizard.press("By subject"),
-        lambda: wizard.press("Mathematics"),
+        lambda: wizard.choose("Mathematics"),
         lambda: wizard.say("Hello"),
         wizard.past_options,
     ]
@@ -441,7 +473,7 @@ async def test_media_are_previewed_with_their_own_method(
 ) -> None:
     wizard = Wizard(bot_harness)
     await wizard.say("/new")
-    await wizard.press("All students")
+    await wizard.choose("All students")
     for kind, method in (
         ("video", "sendVideo"),
         ("document", "sendDocument"),
@@ -467,26 +499,26 @@ async def test_over_long_text_gets_its_length_and_the_limit_and_stays(
 ) -> None:
     wizard = Wizard(bot_harness)
     await wizard.say("/new")
-    await wizard.press("All students")
+    await wizard.choose("All students")
     replies = await wizard.say("x" * 1001)
     assert [reply.text for reply in replies] == [
         "The message is 1,001 characters long; the limit is 1,000."
     ]
-    assert "step 2 of 4" in (wizard.screen().text or "")
+    assert "step 3 of 5" in (wizard.screen().text or "")
     replies = await wizard.compose("x" * 1000)
     assert replies[0].text == "x" * 1000
-    assert "step 4 of 4" in (replies[-1].text or "")
+    assert "step 5 of 5" in (replies[-1].text or "")
 
 
 async def test_over_long_caption_is_refused(bot_harness: BotHarness, roster: Roster) -> None:
     wizard = Wizard(bot_harness)
     await wizard.say("/new")
-    await wizard.press("All students")
+    await wizard.choose("All students")
     replies = await wizard.send_update("photo", "PHOTO-2", caption="c" * 1025)
     assert [reply.text for reply in replies] == [
         "The message is 1,025 characters long; the limit is 1,024."
     ]
-    assert "step 2 of 4" in (wizard.screen().text or "")
+    assert "step 3 of 5" in (wizard.screen().text or "")
 
 
 INVISIBLE_REFUSALS = {
@@ -494,15 +526,15 @@ INVISIBLE_REFUSALS = {
         "All students",
         "The message has no visible characters: only spaces or invisible ones, so recipients "
         "would see nothing. Send a text with something to read.",
-        "step 2 of 4",
-        "step 4 of 4",
+        "step 3 of 5",
+        "step 5 of 5",
     ),
     "ru": (
         "Все ученики",
         "В сообщении нет видимых символов: только пробелы или невидимые знаки, получатели "
         "ничего не увидят. Отправьте текст, который можно прочитать.",
-        "шаг 2 из 4",
-        "шаг 4 из 4",
+        "шаг 3 из 5",
+        "шаг 5 из 5",
     ),
 }
 
@@ -514,7 +546,7 @@ async def test_an_invisible_text_is_refused_in_the_admins_language_and_stays(
     group, refusal, content_step, preview_step = INVISIBLE_REFUSALS[language]
     wizard = Wizard(bot_harness, language=language)
     await wizard.say("/new")
-    await wizard.press(group)
+    await wizard.choose(group)
     replies = await wizard.say("\u200b\u200d \u3164\u2800\ufeff")
     assert [reply.text for reply in replies] == [refusal]
     assert content_step in (wizard.screen().text or "")
@@ -527,25 +559,25 @@ async def test_an_invisible_text_is_refused_in_the_admins_language_and_stays(
 async def test_an_invisible_caption_is_refused(bot_harness: BotHarness, roster: Roster) -> None:
     wizard = Wizard(bot_harness)
     await wizard.say("/new")
-    await wizard.press("All students")
+    await wizard.choose("All students")
     replies = await wizard.send_update("photo", "PHOTO-3", caption="\u2060\u200b")
     assert [reply.text for reply in replies] == [
         "The caption has no visible characters: only spaces or invisible ones, so recipients "
         "would see nothing. Send the file again with a caption to read, or without one."
     ]
-    assert "step 2 of 4" in (wizard.screen().text or "")
+    assert "step 3 of 5" in (wizard.screen().text or "")
     replies = await wizard.compose_media("photo", "PHOTO-3")
     assert (replies[0].method, replies[0].file_id) == ("sendPhoto", "PHOTO-3")
-    assert "step 4 of 4" in (replies[-1].text or "")
+    assert "step 5 of 5" in (replies[-1].text or "")
 
 
 async def test_unsupported_content_gets_a_hint(bot_harness: BotHarness, roster: Roster) -> None:
     wizard = Wizard(bot_harness)
     await wizard.say("/new")
-    await wizard.press("All students")
+    await wizard.choose("All students")
     replies = await wizard.send_update("sticker", "STICKER-1")
     assert "I can't broadcast this kind of message" in (replies[0].text or "")
-    assert "step 2 of 4" in (wizard.screen().text or "")
+    assert "step 3 of 5" in (wizard.screen().text or "")
 
 
 # --- draft, send, schedule ----------------------------------------------------------------
@@ -683,7 +715,7 @@ async def test_an_earlier_message_of_the_live_wizard_only_alerts(
     wizard = Wizard(bot_harness)
     await wizard.say("/new")
     step_one = wizard.screen()
-    await wizard.press("All students")
+    await wizard.choose("All students")
     await wizard.compose("Hello")  # the options, then the preview: new messages below
     messages, edits, answers = await wizard.press("All parents", on=step_one)
     assert answers[-1]["show_alert"] is True and (messages, edits) == ([], [])
@@ -723,7 +755,7 @@ async def test_the_whole_wizard_speaks_russian(bot_harness: BotHarness, roster: 
     wizard = Wizard(bot_harness, language="ru")
     await wizard.say("/new")
     assert "Кому отправить?" in (wizard.screen().text or "")
-    await wizard.press("Все ученики")
+    await wizard.choose("Все ученики")
     replies = await wizard.compose("Привет, школа")
     assert "Получатели: Все ученики" in (replies[-1].text or "")
     _, edits, _ = await wizard.press("💾 Сохранить черновик")

@@ -30,7 +30,7 @@ STUDENTS = (5001, 5002)
 WORDS: dict[str, dict[str, Any]] = {
     "en": {
         "group": "All students",
-        "step": "step 3 of 4",
+        "step": "step 4 of 5",
         "asks": "How should it be delivered?",
         "toggles": [
             "Ask to confirm reading",
@@ -47,7 +47,7 @@ WORDS: dict[str, dict[str, Any]] = {
     },
     "ru": {
         "group": "Все ученики",
-        "step": "шаг 3 из 4",
+        "step": "шаг 4 из 5",
         "asks": "Как доставить сообщение?",
         "toggles": [
             "Просить подтвердить прочтение",
@@ -80,7 +80,7 @@ async def test_the_options_step_toggles_each_option_and_a_draft_keeps_them(
     await add_students(bot_harness)
     wizard = Wizard(bot_harness, language=language)
     await wizard.say("/new")
-    await wizard.press(words["group"])
+    await wizard.choose(words["group"])
     await wizard.say("Exams move to Monday")
     screen = wizard.screen().text or ""
     assert words["step"] in screen and words["asks"] in screen
@@ -147,7 +147,7 @@ async def test_without_touching_the_options_nothing_is_switched_on(
     await add_students(bot_harness)
     wizard = Wizard(bot_harness)
     await wizard.say("/new")
-    await wizard.press("All students")
+    await wizard.choose("All students")
     replies = await wizard.compose("Hello")
     assert "Options:" not in (replies[-1].text or "")
     await wizard.press("💾 Save draft")

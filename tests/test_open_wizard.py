@@ -78,7 +78,7 @@ async def test_progress_buttons_and_a_cancel_confirmation_act_while_a_wizard_is_
 
     # The wizard is still where it was and takes its own buttons.
     _, edits, answers = await wizard.press("All students", on=step_one)
-    assert no_alerts(answers) and "step 2 of 4" in (edits[-1].text or "")
+    assert no_alerts(answers) and "step 2 of 5" in (edits[-1].text or "")
 
 
 async def test_details_lists_and_recipient_pages_act_while_a_wizard_is_open(
@@ -153,7 +153,7 @@ async def test_a_time_asked_for_by_the_details_is_read_as_that_time_while_a_wiza
         factory, status=BroadcastStatus.SCHEDULED, scheduled_at=FAR_FUTURE
     )
     wizard = await open_wizard(bot_harness)
-    await wizard.press("All students")  # the wizard now waits for the content
+    await wizard.choose("All students")  # the wizard now waits for the content
 
     [details] = await bot_harness.send(ADMIN_ID, f"/broadcast {scheduled}")
     [ask], _, answers = await bot_harness.click(
@@ -180,7 +180,7 @@ async def test_a_new_wizard_drops_a_time_question_still_waiting(bot_harness: Bot
     [details] = await bot_harness.send(ADMIN_ID, f"/broadcast {scheduled}")
     await bot_harness.click(ADMIN_ID, buttons(details)["🕒 Reschedule"], details.message_id)
     wizard = await open_wizard(bot_harness)
-    await wizard.press("All students")
+    await wizard.choose("All students")
     replies = await wizard.compose("01.12.2098 09:30")  # the wizard's content, not a time
     assert replies[0].text == "01.12.2098 09:30"
     assert "Audience: All students" in (replies[-1].text or "")
@@ -198,7 +198,7 @@ async def test_cancel_typed_inside_the_wizard_discards_it_and_leaves_broadcasts_
     factory = bot_harness.app.session_factory
     latest = await add_broadcast(factory, status=BroadcastStatus.SCHEDULED, scheduled_at=FAR_FUTURE)
     wizard = await open_wizard(bot_harness)
-    await wizard.press("All students")
+    await wizard.choose("All students")
     screen = wizard.screen()
 
     replies = await wizard.say("/cancel")
@@ -230,4 +230,4 @@ async def test_cancel_with_an_id_inside_the_wizard_cancels_that_broadcast(
     assert await status_of(factory, target) is BroadcastStatus.CANCELLED
 
     _, edits, answers = await wizard.press("All students")  # the wizard is still open
-    assert no_alerts(answers) and "step 2 of 4" in (edits[-1].text or "")
+    assert no_alerts(answers) and "step 2 of 5" in (edits[-1].text or "")

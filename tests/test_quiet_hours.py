@@ -444,7 +444,7 @@ async def test_the_preview_the_schedule_step_and_the_send_question_say_when_it_s
         await new_broadcast(harness, 2)
         wizard = Wizard(harness, language=language)
         await wizard.say("/new")
-        await wizard.press(words["group"])
+        await wizard.choose(words["group"])
         replies = await wizard.compose("Trip tomorrow")
         assert words["starts"] in (replies[-1].text or "").split("\n")
         await wizard.press(words["schedule"])
@@ -453,7 +453,7 @@ async def test_the_preview_the_schedule_step_and_the_send_question_say_when_it_s
 
         # Urgent: nothing about quiet hours.
         await wizard.say("/new")
-        await wizard.press(words["group"])
+        await wizard.choose(words["group"])
         await wizard.say("Fire drill now")
         await wizard.press(words["urgent"])
         messages, _, _ = await wizard.press(words["continue"])

@@ -294,7 +294,7 @@ async def test_the_previews_button_lists_the_wizards_audience_and_stale_pages_ar
     found = await school(app)
     wizard = Wizard(app)
     await wizard.say("/new")
-    await wizard.press("All students")
+    await wizard.choose("All students")
     replies = await wizard.compose("Hello, school")
     preview = replies[-1]
     count = found.unreachable_students

@@ -73,7 +73,7 @@ async def test_the_wizard_keeps_its_stack_in_redis_and_sends_now(
     await wizard.press("By subject")
     await wizard.type("math")
     assert wizard.labels()[:2] == ["Mathematics", "Show all"]
-    await wizard.press("Mathematics")
+    await wizard.choose("Mathematics")
     replies = await wizard.compose("Hello, school", entities=BOLD_HELLO)
     assert "Audience: Students and teachers of Mathematics" in (replies[-1].text or "")
     _, edits, _ = await wizard.press("✅ Send now")
@@ -98,7 +98,7 @@ async def test_the_wizard_schedules_and_saves_drafts_with_redis(
     await wizard.say("/new")
     await wizard.press("Custom list")
     await wizard.say(f"#{roster.students[0].id} S-2")
-    await wizard.press("Continue »")
+    await wizard.choose("Continue »")
     await wizard.compose("Parents' meeting")
     await wizard.press("🕒 Schedule")
     replies = await wizard.say("01.12.2098 09:30")
@@ -111,7 +111,7 @@ async def test_the_wizard_schedules_and_saves_drafts_with_redis(
 
     await wizard.say("/new")
     await wizard.press("By tutor")
-    await wizard.press("Anna Tutor")
+    await wizard.choose("Anna Tutor")
     await wizard.compose("Homework")
     await wizard.press("✏️ Edit message")
     await wizard.send_update("photo", "PHOTO-1", caption="Homework, with a photo")
@@ -252,8 +252,8 @@ async def test_a_restart_in_the_middle_of_the_wizard_carries_on(
                 await factories.add_user(session, role=Role.STUDENT, full_name=f"Pupil {number}")
         wizard = Wizard(harness)
         await wizard.say("/new")
-        await wizard.press("All students")
-        assert "step 2 of 4" in (wizard.screen().text or "")
+        await wizard.choose("All students")
+        assert "step 3 of 5" in (wizard.screen().text or "")
 
     async with running_harness(fake_api, settings) as harness:
         wizard = Wizard(harness)  # the same chat, a new process: the step waits for the text

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from db.models import Enrollment, Role, Subject, TutorAssignment, User
+from db.models import Enrollment, GuardianLink, Role, Subject, TutorAssignment, User
 from db.session import SessionFactory
 from services.roster import RosterImportError, RosterReport, TableCounts, import_roster
 from services.roster_check import QUERY_CHUNK_SIZE
@@ -63,6 +63,10 @@ async def snapshot(session_factory: SessionFactory) -> dict[str, list[tuple[obje
                 User.is_active,
                 User.telegram_id,
                 User.language_code,
+                User.class_name,
+                User.class_key,
+                User.homeroom_class,
+                User.homeroom_class_key,
             ).order_by(User.external_id)
         )
         subjects = await session.execute(select(Subject.id, Subject.name).order_by(Subject.id))
@@ -76,11 +80,15 @@ async def snapshot(session_factory: SessionFactory) -> dict[str, list[tuple[obje
                 TutorAssignment.id
             )
         )
+        guardians = await session.execute(
+            select(GuardianLink.guardian_id, GuardianLink.student_id).order_by(GuardianLink.id)
+        )
         return {
             "users": [tuple(row) for row in users],
             "subjects": [tuple(row) for row in subjects],
             "enrollments": [tuple(row) for row in enrollments],
             "tutor_assignments": [tuple(row) for row in tutoring],
+            "guardian_links": [tuple(row) for row in guardians],
         }
 
 
@@ -133,16 +141,18 @@ async def test_example_roster_imports_cleanly_and_twice_changes_nothing(
         "users": EXAMPLES / "users.csv",
         "enrollments": EXAMPLES / "enrollments.csv",
         "tutoring": EXAMPLES / "tutoring.csv",
+        "guardians": EXAMPLES / "guardians.csv",
     }
     assert (EXAMPLES / "users.csv").read_bytes().startswith(b"\xef\xbb\xbfexternal_id;")
 
     first = await import_roster(session_factory, **files)
 
     assert first == RosterReport(
-        users=TableCounts(created=40),
+        users=TableCounts(created=53),
         subjects=TableCounts(created=6),
         enrollments=TableCounts(created=68),
         tutor_assignments=TableCounts(created=8),
+        guardian_links=TableCounts(created=25),
     )
     state = await snapshot(session_factory)
     roles = [row[3] for row in state["users"]]
@@ -150,7 +160,7 @@ async def test_example_roster_imports_cleanly_and_twice_changes_nothing(
         Role.STUDENT: 20,
         Role.TEACHER: 7,
         Role.TUTOR: 3,
-        Role.PARENT: 8,
+        Role.PARENT: 21,
         Role.ADMIN: 2,
     }
     assert [row[0] for row in state["users"] if row[4] is False] == ["S017"]
@@ -166,10 +176,11 @@ async def test_example_roster_imports_cleanly_and_twice_changes_nothing(
     second = await import_roster(session_factory, **files)
 
     assert second == RosterReport(
-        users=TableCounts(unchanged=40),
+        users=TableCounts(unchanged=53),
         subjects=TableCounts(unchanged=6),
         enrollments=TableCounts(unchanged=68),
         tutor_assignments=TableCounts(unchanged=8),
+        guardian_links=TableCounts(unchanged=25),
     )
     assert await snapshot(session_factory) == state
 
@@ -270,8 +281,8 @@ async def test_bom_semicolons_spaces_and_free_column_order(
     assert report.users == TableCounts(created=2)
     state = await snapshot(session_factory)
     assert state["users"] == [
-        ("s1", "Мария Котова", None, Role.STUDENT, True, 123456789, "ru"),
-        ("t1", "Pavel Orlov", None, Role.TEACHER, False, None, None),
+        ("s1", "Мария Котова", None, Role.STUDENT, True, 123456789, "ru", "9А", "9а", None, None),
+        ("t1", "Pavel Orlov", None, Role.TEACHER, False, None, None, None, None, None, None),
     ]
     assert state["subjects"] == [(state["subjects"][0][0], "Russian Language")]
     assert await links(session_factory) == {

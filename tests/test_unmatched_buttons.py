@@ -98,7 +98,7 @@ async def test_malformed_buttons_with_a_wizard_open_are_each_answered_once(
     # The wizard is untouched and still takes its own buttons.
     _, edits, answers = await wizard.press("All students", on=screen)
     assert [a.get("show_alert") for a in answers] in ([None], [False])
-    assert "step 2 of 4" in (edits[-1].text or "")
+    assert "step 2 of 5" in (edits[-1].text or "")
 
 
 async def test_forged_choices_on_the_live_wizard_are_answered_once(
@@ -124,7 +124,7 @@ async def test_forged_choices_on_the_live_wizard_are_answered_once(
     )
     assert (len(answers), sent, edits) == (1, [], [])
     _, edits, _ = await wizard.press("All students")
-    assert "step 2 of 4" in (edits[-1].text or "")
+    assert "step 2 of 5" in (edits[-1].text or "")
 
 
 @pytest.mark.parametrize("language", ["en", "ru"])

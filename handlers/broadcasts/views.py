@@ -4,6 +4,7 @@ asked before acting. Pure functions of the typed results, in the reader's langua
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram import html
@@ -36,6 +37,7 @@ from services.results import (
     Stats,
 )
 from services.schedule_time import format_schedule_time
+from services.targets import INCLUDE_KEY, Include
 
 PREVIEW_LENGTH = 60
 NAME_LENGTH = 64
@@ -63,18 +65,33 @@ def status_name(t: Translator, status: BroadcastStatus) -> str:
 
 
 def audience_text(t: Translator, summary: BroadcastSummary) -> str:
-    """The target group in words, with its filter: `By subject (Mathematics)`, or the id
-    when the name is not known (`By subject (subject #5)`)."""
+    """The target group in words, with its filter and who of the students receive it:
+    `By subject (Mathematics)`, `By class (5B) · parents`, or the id when the name is not
+    known (`By subject (subject #5)`)."""
+    return _group_text(t, summary) + _who_text(t, summary.target_filter or {})
+
+
+def _group_text(t: Translator, summary: BroadcastSummary) -> str:
     name = t(f"target-{summary.target_group.value}")
+    found = summary.target_filter or {}
     if summary.target_name:
         return f"{name} ({html.quote(summary.target_name)})"
-    found = summary.target_filter or {}
+    if isinstance(found.get("class"), str):
+        return f"{name} ({html.quote(found['class'])})"
     for key, message_id in FILTER_NAMES:
         if key in found:
             return f"{name} ({t(message_id, id=str(found[key]))})"
     if summary.target_group is TargetGroup.CUSTOM:
         return f"{name} ({t('details-filter-custom', count=len(found.get('user_ids', [])))})"
     return name
+
+
+def _who_text(t: Translator, target_filter: dict[str, Any]) -> str:
+    """` · parents` or ` · students and parents`; nothing for the students alone."""
+    include = target_filter.get(INCLUDE_KEY)
+    if include not in (Include.PARENTS, Include.BOTH):
+        return ""
+    return f" · {t(f'details-who-{include}')}"
 
 
 def list_when(t: Translator, item: BroadcastSummary, tz: ZoneInfo) -> str:

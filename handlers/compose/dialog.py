@@ -14,6 +14,7 @@ from aiogram_dialog import Dialog, DialogManager, Window
 from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import (
     Button,
+    Column,
     Group,
     NextPage,
     PrevPage,
@@ -26,14 +27,15 @@ from aiogram_dialog.widgets.text import Format, Multi
 from core.settings import Settings
 from db.models import TargetGroup
 from handlers.broadcasts.reminders_view import auto_remind_text
-from handlers.compose import steps
-from handlers.compose.draft import PICKED_ROLES, Draft, step_of
+from handlers.compose import schedule, steps
+from handlers.compose.draft import Draft, step_of
 from handlers.compose.options import options_window
 from handlers.compose.states import ComposeStates
 from handlers.compose.widgets import PageCounter, Tr, cancel_button, translator
 from handlers.options_view import clock_time, options_text
 from services.audience import AudienceService
 from services.quiet_hours import QuietGate
+from services.targets import STUDENT_GROUPS, Include
 
 MEDIA_TYPES = [
     ContentType.TEXT,
@@ -99,17 +101,29 @@ async def content_getter(
     }
 
 
-def describe_audience(manager: DialogManager) -> str:
-    """The audience in words: "All students", "Students and teachers of Mathematics"..."""
+async def who_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    draft = Draft.of(dialog_manager)
+    return {
+        **step_of(draft, "who"),
+        "group": describe_audience(dialog_manager, Include.STUDENTS),
+        "choices": [include.value for include in Include],
+    }
+
+
+def describe_audience(manager: DialogManager, include: Include | None = None) -> str:
+    """The audience in words: "All students", "Parents of students of 5B", "Students and
+    teachers of Mathematics"...; `include` overrides the draft's who choice."""
     t = translator(manager)
     draft = Draft.of(manager)
     group = draft.target_group
     assert group is not None
+    if group not in STUDENT_GROUPS:
+        return t(f"target-{group.value}")
+    who = (include or draft.include).value
     if group is TargetGroup.CUSTOM:
-        return t("compose-audience-custom", count=len(draft.target_filter["user_ids"]))
-    if group in PICKED_ROLES:
-        return t(f"compose-audience-{group.value}", name=draft.filter_name)
-    return t(f"target-{group.value}")
+        count = len(draft.target_filter["user_ids"])
+        return t("compose-audience-custom", count=count, include=who)
+    return t(f"compose-audience-{group.value}", name=draft.filter_name, include=who)
 
 
 async def preview_getter(
@@ -126,6 +140,8 @@ async def preview_getter(
     return {
         **step_of(draft, "preview"),
         "audience": describe_audience(dialog_manager),
+        "families": counts.families,
+        "people": counts.total,
         "reachable": counts.reachable,
         "no_telegram": counts.no_telegram,
         "blocked": counts.blocked,
@@ -244,6 +260,27 @@ def custom_window() -> Window:
     )
 
 
+def who_window() -> Window:
+    return Window(
+        Tr("compose-step-who", "group", "step", "steps"),
+        Column(
+            Select(
+                Tr("compose-who-{item}"),
+                id="who",
+                item_id_getter=str,
+                items="choices",
+                on_click=steps.on_who,
+            )
+        ),
+        Row(
+            Button(Tr("compose-btn-back"), id="back", on_click=steps.on_back_from_who),
+            cancel_button(),
+        ),
+        state=ComposeStates.who,
+        getter=who_getter,
+    )
+
+
 def content_window() -> Window:
     return Window(
         paragraphs(
@@ -272,7 +309,15 @@ def preview_window() -> Window:
         paragraphs(
             Tr("compose-step-preview", "step", "steps"),
             Multi(
-                Tr("compose-preview-audience", "audience"),
+                Tr("compose-preview-audience", "audience", when=F["families"].is_(None)),
+                Tr(
+                    "compose-preview-families",
+                    "audience",
+                    "families",
+                    "people",
+                    "reachable",
+                    when=F["families"].is_not(None),
+                ),
                 Tr("compose-preview-counts", "reachable", "no_telegram", "blocked", "deactivated"),
                 Tr("compose-preview-options", "options", when="options"),
                 Tr("compose-preview-auto-remind", "auto_remind", when="auto_remind"),
@@ -317,18 +362,18 @@ def schedule_window() -> Window:
     return Window(
         Tr("compose-step-schedule", "tz", "examples"),
         Row(
-            Button(Tr("compose-btn-in-hour"), id="in_hour", on_click=steps.on_in_one_hour),
+            Button(Tr("compose-btn-in-hour"), id="in_hour", on_click=schedule.on_in_one_hour),
             Button(
                 Tr("compose-btn-tomorrow-morning"),
                 id="tomorrow",
-                on_click=steps.on_tomorrow_morning,
+                on_click=schedule.on_tomorrow_morning,
             ),
         ),
         Row(
             SwitchTo(Tr("compose-btn-back"), id="back", state=ComposeStates.preview),
             cancel_button(),
         ),
-        MessageInput(steps.on_time_typed, content_types=ContentType.TEXT),
+        MessageInput(schedule.on_time_typed, content_types=ContentType.TEXT),
         state=ComposeStates.schedule,
         getter=schedule_getter,
     )
@@ -340,6 +385,7 @@ def compose_dialog() -> Dialog:
         audience_window(),
         pick_window(),
         custom_window(),
+        who_window(),
         content_window(),
         options_window(),
         preview_window(),

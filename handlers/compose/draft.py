@@ -16,14 +16,20 @@ from db.models import ContentKind, Role, TargetGroup
 from services.content import BroadcastContent
 from services.options import BroadcastOptions
 from services.reminders import next_auto_remind
-from services.targets import FILTER_KEYS
+from services.targets import FILTER_KEYS, INCLUDE_KEY, STUDENT_GROUPS, Include, include_of
 
-PICKED_ROLES: dict[TargetGroup, Role | None] = {
-    TargetGroup.BY_SUBJECT: None,
+PICKED_GROUPS = (
+    TargetGroup.BY_CLASS,
+    TargetGroup.BY_SUBJECT,
+    TargetGroup.BY_TUTOR,
+    TargetGroup.BY_TEACHER,
+)
+"""Groups narrowed by picking one class, subject or person in a paged, searchable list."""
+PICKED_ROLES: dict[TargetGroup, Role] = {
     TargetGroup.BY_TUTOR: Role.TUTOR,
     TargetGroup.BY_TEACHER: Role.TEACHER,
 }
-"""Groups narrowed by picking one subject (None) or one person of a role."""
+"""The picked groups whose list is of people, and their role."""
 OPTION_NAMES = BroadcastOptions.names()
 
 
@@ -54,11 +60,25 @@ class Draft:
         return str(self._data.get("filter_name", ""))
 
     def set_audience(self, group: TargetGroup, item_id: int | None = None, name: str = "") -> None:
-        """Choose the audience; `item_id` is the subject, tutor or teacher picked."""
+        """Choose the audience; `item_id` is the subject, tutor or teacher picked, `name`
+        its name (a class is kept by its name)."""
         key = FILTER_KEYS.get(group)
+        value = name if group is TargetGroup.BY_CLASS else item_id
         self._data["group"] = group.value
-        self._data["filter"] = {key: item_id} if key and item_id is not None else {}
+        self._data["filter"] = {key: value} if key and value is not None else {}
         self._data["filter_name"] = name
+
+    @property
+    def include(self) -> Include:
+        return include_of(self._data.get("filter", {}))
+
+    def set_include(self, include: Include) -> None:
+        """Who of the chosen students receive it: them, their parents, or both."""
+        chosen = dict(self._data.get("filter", {}))
+        chosen.pop(INCLUDE_KEY, None)
+        if include is not Include.STUDENTS:
+            chosen[INCLUDE_KEY] = include.value
+        self._data["filter"] = chosen
 
     def set_custom_audience(self, user_ids: list[int]) -> None:
         self._data["group"] = TargetGroup.CUSTOM.value
@@ -146,13 +166,15 @@ class Draft:
 
 def step_of(draft: Draft, step: str) -> dict[str, int]:
     """`step` and `steps` for a window's header, counting only the steps of this draft's
-    path: audience, the picker or list when its group needs one, content, options,
-    preview. Before a group is chosen the total is not known (0)."""
+    path: audience, the picker or list when its group needs one, who of the students
+    when it is a group of students, content, options, preview. Before a group is chosen
+    the total is not known (0)."""
     group = draft.narrowing if step == "narrow" else draft.target_group
-    narrows = group in PICKED_ROLES or group is TargetGroup.CUSTOM
-    path = ["audience", "narrow", "content", "options", "preview"]
-    if not narrows:
+    path = ["audience", "narrow", "who", "content", "options", "preview"]
+    if group not in PICKED_GROUPS and group is not TargetGroup.CUSTOM:
         path.remove("narrow")
+    if group not in STUDENT_GROUPS:
+        path.remove("who")
     known = group is not None and step != "audience"
     return {"step": path.index(step) + 1, "steps": len(path) if known else 0}
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
@@ -23,8 +23,7 @@ from aiogram_dialog.widgets.kbd import Button, Select
 from core.i18n import Translator
 from core.settings import Settings
 from db.models import TargetGroup
-from db.types import utcnow
-from handlers.compose.draft import PICKED_ROLES, Draft, content_from_message
+from handlers.compose.draft import PICKED_GROUPS, PICKED_ROLES, Draft, content_from_message
 from handlers.compose.states import ComposeStates
 from handlers.errors import describe
 from handlers.reach import open_draft_list
@@ -36,13 +35,11 @@ from services.errors import NoRecipients
 from services.launcher import BroadcastLauncher
 from services.outgoing import OutgoingContent, send_content
 from services.quiet_hours import QuietGate
-from services.schedule_time import format_schedule_time, parse_schedule_time
-from services.scheduler import BroadcastScheduler
+from services.targets import STUDENT_GROUPS, Include
 
 PAGE_SIZE = 8
 PICKER_PAGES = "pick_pages"
 MAX_QUERY_LENGTH = 100
-TOMORROW_MORNING = "tomorrow 09:00"
 REFERENCE_SEPARATORS = re.compile(r"[\s,;]+")
 REPLACE_WINDOW = ShowMode.DELETE_AND_SEND
 """How a step answers a message: its window moves below, the old one is deleted. Deleting
@@ -88,12 +85,14 @@ def picker_pages(manager: DialogManager) -> ManagedScroll:
 async def search_page(
     audience: AudienceService, group: TargetGroup, query: str, page: int
 ) -> SearchPage:
-    """One picker page (8 entries) of subjects, tutors or teachers whose name has `query`."""
-    role = PICKED_ROLES[group]
+    """One picker page (8 entries) of classes, subjects, tutors or teachers whose name has
+    `query`."""
     offset = page * PAGE_SIZE
-    if role is None:
+    if group is TargetGroup.BY_CLASS:
+        return await audience.search_classes(query, offset, PAGE_SIZE)
+    if group is TargetGroup.BY_SUBJECT:
         return await audience.search_subjects(query, offset, PAGE_SIZE)
-    return await audience.search_people(role, query, offset, PAGE_SIZE)
+    return await audience.search_people(PICKED_ROLES[group], query, offset, PAGE_SIZE)
 
 
 # --- moving between steps ---------------------------------------------------------------
@@ -109,7 +108,18 @@ async def show_preview(manager: DialogManager) -> None:
 
 
 async def audience_chosen(manager: DialogManager) -> None:
-    """Step 2 done: on to the content, or straight back to the preview when editing."""
+    """The group (and its class, subject, person or list) chosen: a group of students
+    asks who of them receive it next; any other is complete."""
+    group = Draft.of(manager).target_group
+    if group in STUDENT_GROUPS:
+        await manager.switch_to(ComposeStates.who)
+    else:
+        await audience_complete(manager)
+
+
+async def audience_complete(manager: DialogManager) -> None:
+    """The audience is known: on to the content, or straight back to the preview when
+    editing."""
     if Draft.of(manager).content is None:
         await manager.switch_to(ComposeStates.content)
     else:
@@ -144,6 +154,19 @@ async def on_back_to_preview(
 async def on_back_from_content(
     callback: CallbackQuery, button: Button, manager: DialogManager
 ) -> None:
+    """Back to the who question of a group of students, else to where the audience was
+    chosen."""
+    if Draft.of(manager).target_group in STUDENT_GROUPS:
+        await manager.switch_to(ComposeStates.who)
+    else:
+        await back_to_choosing(manager)
+
+
+async def on_back_from_who(callback: CallbackQuery, button: Button, manager: DialogManager) -> None:
+    await back_to_choosing(manager)
+
+
+async def back_to_choosing(manager: DialogManager) -> None:
     """Back to where the audience was chosen: its picker, its custom list, or step 1."""
     draft = Draft.of(manager)
     group = draft.target_group
@@ -154,7 +177,7 @@ async def on_back_from_content(
     if group is TargetGroup.CUSTOM:
         draft.custom_ids = draft.target_filter["user_ids"]
         await manager.switch_to(ComposeStates.custom)
-    elif group in PICKED_ROLES:
+    elif group in PICKED_GROUPS:
         await picker_pages(manager).set_page(0)
         await manager.switch_to(ComposeStates.pick)
     else:
@@ -169,7 +192,7 @@ async def on_group(
 ) -> None:
     group = TargetGroup(item_id)
     draft = Draft.of(manager)
-    if group in PICKED_ROLES:
+    if group in PICKED_GROUPS:
         draft.start_narrowing(group)
         await picker_pages(manager).set_page(0)
         await manager.switch_to(ComposeStates.pick)
@@ -181,7 +204,7 @@ async def on_group(
         await audience_chosen(manager)
 
 
-# --- step 2: picking a subject, tutor or teacher ---------------------------------------
+# --- step 2: picking a class, subject, tutor or teacher --------------------------------
 
 
 async def on_pick(
@@ -278,6 +301,18 @@ async def on_custom_continue(
     await audience_chosen(manager)
 
 
+# --- who of a group of students ------------------------------------------------------
+
+
+async def on_who(
+    callback: CallbackQuery, widget: Select[str], manager: DialogManager, item_id: str
+) -> None:
+    """The students, their parents, or both (any other value is a forged button: the
+    ValueError is answered once by the error router, like a forged group)."""
+    Draft.of(manager).set_include(Include(item_id))
+    await audience_complete(manager)
+
+
 # --- step 3: the content ---------------------------------------------------------------
 
 
@@ -307,7 +342,7 @@ async def on_unsupported(message: Message, widget: MessageInput, manager: Dialog
 # --- step 5: the preview's actions -----------------------------------------------------
 
 
-async def _create(manager: DialogManager, scheduled_at: datetime | None = None) -> int:
+async def create_broadcast(manager: DialogManager, scheduled_at: datetime | None = None) -> int:
     deps = Deps.of(manager)
     draft = Draft.of(manager)
     assert draft.target_group is not None and draft.content is not None
@@ -327,7 +362,7 @@ async def on_send_now(callback: CallbackQuery, button: Button, manager: DialogMa
     below the wizard's last words, the engine sending."""
     deps = Deps.of(manager)
     launcher: BroadcastLauncher = manager.middleware_data["launcher"]
-    broadcast_id = await _create(manager)
+    broadcast_id = await create_broadcast(manager)
 
     async def announce(count: int) -> None:
         await finish(manager, deps.t("compose-created-sending", id=str(broadcast_id), count=count))
@@ -342,7 +377,7 @@ async def on_send_now(callback: CallbackQuery, button: Button, manager: DialogMa
 
 
 async def on_save_draft(callback: CallbackQuery, button: Button, manager: DialogManager) -> None:
-    broadcast_id = await _create(manager)
+    broadcast_id = await create_broadcast(manager)
     await finish(manager, Deps.of(manager).t("compose-created-draft", id=str(broadcast_id)))
 
 
@@ -369,43 +404,3 @@ async def on_edit_content(callback: CallbackQuery, button: Button, manager: Dial
 
 async def on_edit_audience(callback: CallbackQuery, button: Button, manager: DialogManager) -> None:
     await manager.switch_to(ComposeStates.audience)
-
-
-# --- step 6: scheduling ----------------------------------------------------------------
-
-
-async def _schedule(manager: DialogManager, when: datetime) -> None:
-    deps = Deps.of(manager)
-    scheduler: BroadcastScheduler = manager.middleware_data["scheduler"]
-    broadcast_id = await _create(manager, scheduled_at=when)
-    await scheduler.arm(
-        broadcast_id, when, admin_chat_id=deps.chat.id, admin_language=deps.t.language
-    )
-    tz = deps.settings.tz
-    text = deps.t(
-        "compose-created-scheduled",
-        id=str(broadcast_id),
-        time=format_schedule_time(when, tz),
-        tz=tz.key,
-    )
-    if (starts_at := deps.quiet.start_of(Draft.of(manager).options.urgent, when)) is not None:
-        text += "\n" + deps.t("quiet-scheduled", time=format_schedule_time(starts_at, tz))
-    await finish(manager, text)
-
-
-async def on_in_one_hour(callback: CallbackQuery, button: Button, manager: DialogManager) -> None:
-    await _schedule(manager, (utcnow() + timedelta(hours=1)).replace(second=0, microsecond=0))
-
-
-async def on_tomorrow_morning(
-    callback: CallbackQuery, button: Button, manager: DialogManager
-) -> None:
-    tz = Deps.of(manager).settings.tz
-    await _schedule(manager, parse_schedule_time(TOMORROW_MORNING, utcnow(), tz))
-
-
-async def on_time_typed(message: Message, widget: MessageInput, manager: DialogManager) -> None:
-    """A typed time. One that cannot be read, has passed or does not exist raises a
-    ValidationFailed that the error handler explains; the step stays."""
-    when = parse_schedule_time(message.text or "", utcnow(), Deps.of(manager).settings.tz)
-    await _schedule(manager, when)

@@ -4,6 +4,7 @@ target-all_students = All students
 target-all_teachers = All teachers
 target-all_tutors = All tutors
 target-all_parents = All parents
+target-by_class = By class
 target-by_subject = By subject
 target-by_tutor = By tutor
 target-by_teacher = By teacher
@@ -26,8 +27,9 @@ compose-btn-edit-audience = 👥 Edit audience
 compose-btn-in-hour = In 1 hour
 compose-btn-tomorrow-morning = Tomorrow 09:00
 
-# The step the admin is on, counting only the steps of their path (4 for "All students",
-# 5 when a subject, a person or a list is picked); before the audience is chosen, no total.
+# The step the admin is on, counting only the steps of their path (4 for "All teachers",
+# one more when a class, subject, person or list is picked, one more for the who question
+# of a group of students); before the audience is chosen, no total.
 compose-step-number = { $steps ->
         [0] step { $step }
        *[other] step { $step } of { $steps }
@@ -35,6 +37,9 @@ compose-step-number = { $steps ->
 compose-step-audience =
     <b>New broadcast</b> · { compose-step-number }
     Who should receive it?
+compose-step-pick-by_class =
+    <b>New broadcast</b> · { compose-step-number }
+    Pick the class: next you choose whether its students, their parents or both receive the broadcast.
 compose-step-pick-by_subject =
     <b>New broadcast</b> · { compose-step-number }
     Pick the subject: its students and teachers will receive the broadcast.
@@ -45,6 +50,7 @@ compose-step-pick-by_teacher =
     <b>New broadcast</b> · { compose-step-number }
     Pick the teacher: their students will receive the broadcast.
 compose-pick-search-hint = { $narrowing ->
+        [by_class] Type part of the class's name to search (any case).
         [by_subject] Type part of the subject's name to search.
        *[other] Type part of the name to search.
     } The message itself comes after this step.
@@ -52,6 +58,7 @@ compose-pick-query = Search: «{ $query }»
 compose-pick-found = Found: { $total } · page { $page } of { $pages }
 compose-pick-nothing = Nothing found. Send another part of a name, or show all.
 compose-pick-not-a-name = { $narrowing ->
+        [by_class] This step only finds the class: type part of its name (one short line), or pick it above.
         [by_subject] This step only finds the subject: type part of its name (one short line), or pick it above.
        *[other] This step only finds the person: type part of their name (one short line), or pick them above.
     } Send the message itself after that.
@@ -69,17 +76,64 @@ compose-step-content =
 compose-content-kept = The current message is shown above the preview; send a new one to replace it.
 compose-content-unsupported = I can't broadcast this kind of message. Send text, or a photo, video, document or animation with a caption.
 
-compose-audience-by_subject = Students and teachers of { $name }
-compose-audience-by_tutor = Students of tutor { $name }
-compose-audience-by_teacher = Students of teacher { $name }
-compose-audience-custom = Custom list of { $count } { $count ->
-        [one] user
-       *[other] users
+compose-step-who =
+    <b>New broadcast</b> · { compose-step-number }
+    { $group }: who should receive it?
+compose-who-students = 🎒 Students
+compose-who-parents = 👪 Their parents
+compose-who-both = 🎒👪 Students and parents
+
+# The audience in words; $include is who of the students: students, parents or both.
+compose-audience-all_students = { $include ->
+        [parents] Parents of all students
+        [both] All students and their parents
+       *[other] All students
+    }
+compose-audience-by_class = { $include ->
+        [parents] Parents of students of { $name }
+        [both] Students of { $name } and their parents
+       *[other] Students of { $name }
+    }
+compose-audience-by_subject = { $include ->
+        [parents] Teachers of { $name } and parents of its students
+        [both] Students and teachers of { $name } and the students' parents
+       *[other] Students and teachers of { $name }
+    }
+compose-audience-by_tutor = { $include ->
+        [parents] Parents of students of tutor { $name }
+        [both] Students of tutor { $name } and their parents
+       *[other] Students of tutor { $name }
+    }
+compose-audience-by_teacher = { $include ->
+        [parents] Parents of students of teacher { $name }
+        [both] Students of teacher { $name } and their parents
+       *[other] Students of teacher { $name }
+    }
+compose-audience-custom = { $include ->
+        [parents] Parents of a custom list of { $count } { $count ->
+            [one] user
+           *[other] users
+        }
+        [both] Custom list of { $count } { $count ->
+            [one] user
+           *[other] users
+        } and their parents
+       *[other] Custom list of { $count } { $count ->
+            [one] user
+           *[other] users
+        }
     }
 compose-step-preview =
     <b>New broadcast</b> · { compose-step-number }
     Above is the message as recipients will see it.
 compose-preview-audience = Audience: { $audience }
+compose-preview-families = Audience: { $audience }: { $families } { $families ->
+        [one] family
+       *[other] families
+    }, { $people } { $people ->
+        [one] person
+       *[other] people
+    }; reachable { $reachable }
 # A deleted ("deactivated") Telegram account is counted apart from blocking the bot, and
 # only named when there is one.
 compose-preview-counts =

@@ -123,6 +123,9 @@ details-audience = Audience: { $audience }
 details-filter-subject = subject #{ $id }
 details-filter-tutor = tutor #{ $id }
 details-filter-teacher = teacher #{ $id }
+# Who of a group of students receive it, after the group: "By class (5B) · parents".
+details-who-parents = parents
+details-who-both = students and parents
 details-filter-custom = { $count ->
         [one] { $count } user
        *[other] { $count } users

@@ -4,6 +4,7 @@ target-all_students = Все ученики
 target-all_teachers = Все учителя
 target-all_tutors = Все тьюторы
 target-all_parents = Все родители
+target-by_class = По классу
 target-by_subject = По предмету
 target-by_tutor = По тьютору
 target-by_teacher = По учителю
@@ -26,8 +27,9 @@ compose-btn-edit-audience = 👥 Изменить получателей
 compose-btn-in-hour = Через 1 час
 compose-btn-tomorrow-morning = Завтра в 09:00
 
-# Номер шага по пути, который проходит админ (4 шага для «Все ученики», 5 — если выбирают
-# предмет, человека или список); пока получатели не выбраны, всего шагов не пишем.
+# Номер шага по пути, который проходит админ (4 шага для «Все учителя», на один больше,
+# если выбирают класс, предмет, человека или список, и ещё один — вопрос «кому» для групп
+# учеников); пока получатели не выбраны, всего шагов не пишем.
 compose-step-number = { $steps ->
         [0] шаг { $step }
        *[other] шаг { $step } из { $steps }
@@ -35,6 +37,9 @@ compose-step-number = { $steps ->
 compose-step-audience =
     <b>Новая рассылка</b> · { compose-step-number }
     Кому отправить?
+compose-step-pick-by_class =
+    <b>Новая рассылка</b> · { compose-step-number }
+    Выберите класс: затем решите, кто получит рассылку — ученики, их родители или все вместе.
 compose-step-pick-by_subject =
     <b>Новая рассылка</b> · { compose-step-number }
     Выберите предмет: рассылку получат его ученики и учителя.
@@ -45,6 +50,7 @@ compose-step-pick-by_teacher =
     <b>Новая рассылка</b> · { compose-step-number }
     Выберите учителя: рассылку получат его ученики.
 compose-pick-search-hint = { $narrowing ->
+        [by_class] Напишите часть названия, чтобы найти класс (регистр не важен).
         [by_subject] Напишите часть названия, чтобы найти предмет.
        *[other] Напишите часть имени, чтобы найти человека.
     } Само сообщение — после этого шага.
@@ -52,6 +58,7 @@ compose-pick-query = Поиск: «{ $query }»
 compose-pick-found = Найдено: { $total } · страница { $page } из { $pages }
 compose-pick-nothing = Ничего не найдено. Отправьте другую часть названия или имени либо покажите все.
 compose-pick-not-a-name = { $narrowing ->
+        [by_class] На этом шаге выбирают класс: напишите часть названия (одной короткой строкой) или выберите его выше.
         [by_subject] На этом шаге выбирают предмет: напишите часть названия (одной короткой строкой) или выберите его выше.
        *[other] На этом шаге выбирают человека: напишите часть имени (одной короткой строкой) или выберите его выше.
     } Само сообщение отправьте после этого.
@@ -69,14 +76,57 @@ compose-step-content =
 compose-content-kept = Текущее сообщение показано над предпросмотром; отправьте новое, чтобы заменить его.
 compose-content-unsupported = Такое сообщение разослать нельзя. Отправьте текст или фото, видео, документ или анимацию с подписью.
 
-compose-audience-by_subject = Ученики и учителя предмета { $name }
-compose-audience-by_tutor = Ученики тьютора { $name }
-compose-audience-by_teacher = Ученики учителя { $name }
-compose-audience-custom = Выбранные пользователи: { $count }
+compose-step-who =
+    <b>Новая рассылка</b> · { compose-step-number }
+    { $group }: кто получит рассылку?
+compose-who-students = 🎒 Ученики
+compose-who-parents = 👪 Их родители
+compose-who-both = 🎒👪 Ученики и родители
+
+# Получатели словами; $include — кто из учеников: ученики, родители или все вместе.
+compose-audience-all_students = { $include ->
+        [parents] Родители всех учеников
+        [both] Все ученики и их родители
+       *[other] Все ученики
+    }
+compose-audience-by_class = { $include ->
+        [parents] Родители учеников { $name }
+        [both] Ученики { $name } и их родители
+       *[other] Ученики { $name }
+    }
+compose-audience-by_subject = { $include ->
+        [parents] Учителя предмета { $name } и родители его учеников
+        [both] Ученики и учителя предмета { $name } и родители учеников
+       *[other] Ученики и учителя предмета { $name }
+    }
+compose-audience-by_tutor = { $include ->
+        [parents] Родители учеников тьютора { $name }
+        [both] Ученики тьютора { $name } и их родители
+       *[other] Ученики тьютора { $name }
+    }
+compose-audience-by_teacher = { $include ->
+        [parents] Родители учеников учителя { $name }
+        [both] Ученики учителя { $name } и их родители
+       *[other] Ученики учителя { $name }
+    }
+compose-audience-custom = { $include ->
+        [parents] Родители выбранных пользователей: { $count }
+        [both] Выбранные пользователи и их родители: { $count }
+       *[other] Выбранные пользователи: { $count }
+    }
 compose-step-preview =
     <b>Новая рассылка</b> · { compose-step-number }
     Выше — сообщение в том виде, в каком его получат.
 compose-preview-audience = Получатели: { $audience }
+compose-preview-families = Получатели: { $audience }: { $families } { $families ->
+        [one] семья
+        [few] семьи
+       *[other] семей
+    }, { $people } { $people ->
+        [one] человек
+        [few] человека
+       *[other] человек
+    }; доступны { $reachable }
 # Удалённый («deactivated») аккаунт Telegram считаем отдельно от блокировки бота и
 # называем, только когда такие есть.
 compose-preview-counts =

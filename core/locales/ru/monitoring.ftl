@@ -132,6 +132,9 @@ details-audience = Получатели: { $audience }
 details-filter-subject = предмет #{ $id }
 details-filter-tutor = тьютор #{ $id }
 details-filter-teacher = учитель #{ $id }
+# Who of a group of students receive it, after the group: "By class (5B) · родители".
+details-who-parents = родители
+details-who-both = ученики и родители
 details-filter-custom = { $count } { $count ->
         [one] пользователь
         [few] пользователя
