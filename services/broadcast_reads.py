@@ -53,6 +53,8 @@ ERROR_LABELS: dict[str, str] = {
     "network": "network error",
     "timeout": "timeout",
     "unauthorized": "bot token revoked",
+    "message_gone": "message deleted by the recipient",
+    "too_old": "too old to delete",
     "other": "other error",
 }
 """The sending engine's error codes (recipient.error_code) as the English `error_summary`

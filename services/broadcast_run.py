@@ -288,10 +288,10 @@ class BroadcastRun:
     ) -> DeliveryResult | None:
         """Act in one recipient's chat; None when stopped before (it stays pending)."""
         if recipient.chat_id is None:
-            error = DeliveryError(
+            no_chat = DeliveryError(
                 Disposition.PERMANENT, ErrorCode.CHAT_NOT_FOUND, "User has no Telegram chat"
             )
-            return self._failure(recipient, error)
+            return self._failure(recipient, no_chat)
         chat_id = recipient.chat_id
         new_chat_id: int | None = None
         while not self.stopping:
@@ -299,6 +299,7 @@ class BroadcastRun:
             if self.stopping:
                 return None
             self._sending.add(worker)  # from here on the request runs to its recorded end
+            error: DeliveryError | None = None
             try:
                 with already_granted():
                     answer = await self._action(
@@ -306,7 +307,8 @@ class BroadcastRun:
                     )
             except Exception as exc:  # every failure of a send is sorted out below
                 error = classify(exc)
-            else:
+                answer = True  # an edit that changes nothing is as good as made
+            if error is None or error.disposition is Disposition.DONE:
                 return DeliveryResult(
                     recipient,
                     RecipientStatus.SENT,
