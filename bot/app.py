@@ -23,6 +23,8 @@ from handlers.confirmations import read_button
 from handlers.notices import scheduled_failure_notifier
 from handlers.progress_view import progress_renderer
 from services.access import AccessService
+from services.amend import AmendService
+from services.amend_launcher import AmendLauncher
 from services.audience import AudienceService
 from services.broadcasts import BroadcastRules, BroadcastService
 from services.confirmations import ConfirmationService
@@ -116,7 +118,12 @@ async def build_application(
     bot.session.middleware(RateLimitMiddleware(limiter))
     hub = ProgressHub()
     sender = BroadcastSender(
-        bot, session_factory, send_policy(settings), limiter, hub, read_button=read_button(catalog)
+        bot,
+        session_factory,
+        send_policy(settings),
+        limiter,
+        hub,
+        read_button=read_button(catalog, settings.tz),
     )
     progress = ProgressReporter(
         bot,
@@ -126,6 +133,7 @@ async def build_application(
         render=progress_renderer(catalog, settings.tz),
     )
     launcher = BroadcastLauncher(broadcasts, audience, sender, progress)
+    amend = AmendLauncher(AmendService(session_factory, settings.message_max_length), launcher)
     scheduler = BroadcastScheduler(
         session_factory, launcher, scheduled_failure_notifier(bot, catalog, settings)
     )
@@ -138,6 +146,7 @@ async def build_application(
         broadcasts=broadcasts,
         progress=progress,
         launcher=launcher,
+        amend=amend,
         scheduler=scheduler,
         confirmations=ConfirmationService(session_factory),
         recipient_reads=RecipientReads(session_factory, page_size=settings.batch_size),

@@ -90,6 +90,18 @@ class BroadcastKind(enum.StrEnum):
     DELETE = "delete"  # the original deleted in every chat
 
 
+class BroadcastEventKind(enum.StrEnum):
+    """What happened to an announcement, in its history (`BroadcastEvent`). Reminders are
+    runs of their own (`BroadcastKind.REMINDER`), read from those rows instead."""
+
+    CREATED = "created"
+    SCHEDULED = "scheduled"
+    SENT = "sent"  # sending started
+    EDITED = "edited"  # with the text it had before
+    DELETED = "deleted"
+    CANCELLED = "cancelled"
+
+
 class TargetGroup(enum.StrEnum):
     ALL_STUDENTS = "all_students"
     ALL_TEACHERS = "all_teachers"
@@ -227,6 +239,10 @@ class Broadcast(Base):
     ask_confirmation: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     silent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     protected: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # One more at every correction of the text (services/amend.py): a run sending the
+    # announcement records its results only under the revision it sends, so a message
+    # that went out with the previous text is corrected before it is counted.
+    content_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     recipient_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     sent_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     failed_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -290,6 +306,22 @@ class BroadcastRecipient(Base):
     confirmed_at: Mapped[datetime | None]
 
     recipient: Mapped[User] = relationship(lazy="raise")
+
+
+class BroadcastEvent(Base):
+    """One entry of an announcement's history: what happened, who did it, when; an edit
+    keeps the text it replaced, and an edit or a delete names its run."""
+
+    __tablename__ = "broadcast_events"
+    __table_args__ = (Index(None, "broadcast_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"))
+    kind: Mapped[BroadcastEventKind] = mapped_column(_enum(BroadcastEventKind, "event_kind"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    previous_text: Mapped[str | None] = mapped_column(Text)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id", ondelete="SET NULL"))
 
 
 class InviteToken(Base):

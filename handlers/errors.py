@@ -19,6 +19,7 @@ from aiogram.types import ErrorEvent
 from core.i18n import Translator
 from core.settings import Settings
 from services.errors import (
+    AlreadyDeleted,
     BroadcastNotFound,
     ConfirmationNotAsked,
     ContentInvisible,
@@ -26,9 +27,11 @@ from services.errors import (
     DomainError,
     InvalidStatus,
     NoRecipients,
+    NothingDelivered,
     NothingToRetry,
     RetriedMeanwhile,
     RetryLimitReached,
+    RunInProgress,
     StatusChanged,
 )
 from services.schedule_time import (
@@ -69,6 +72,20 @@ def describe(error: DomainError, t: Translator, tz: ZoneInfo | None = None) -> s
         )
     if isinstance(error, RetriedMeanwhile):
         return t("error-retried-meanwhile", id=str(error.broadcast_id), rounds=error.rounds)
+    if isinstance(error, NothingDelivered):
+        if error.too_old:
+            return t("error-nothing-deletable", id=str(error.broadcast_id), count=error.too_old)
+        return t("error-nothing-delivered", id=str(error.broadcast_id))
+    if isinstance(error, RunInProgress):
+        return t(
+            "error-run-in-progress",
+            id=str(error.broadcast_id),
+            kind=error.kind.value,
+            run=str(error.run_id),
+        )
+    if isinstance(error, AlreadyDeleted):
+        time = format_schedule_time(error.deleted_at, zone)
+        return t("error-already-deleted", id=str(error.broadcast_id), time=time)
     if isinstance(error, NothingToRetry):
         return t("retry-nothing", id=str(error.broadcast_id))
     if isinstance(error, ContentTooLong):

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
     Broadcast,
+    BroadcastKind,
     BroadcastRecipient,
     BroadcastStatus,
     RecipientStatus,
@@ -151,6 +152,7 @@ def summary_of(
         target_name=target_name,
         reachable_now=reachable_now,
         options=BroadcastOptions(broadcast.ask_confirmation, broadcast.silent, broadcast.protected),
+        kind=broadcast.kind,
     )
 
 
@@ -265,7 +267,8 @@ class BroadcastReads:
         """Newest first. Dates are whole days in the school's zone, inclusive; `search`
         is a case-insensitive substring of the message."""
         check_page(page, page_size)
-        conditions: list[ColumnElement[bool]] = []
+        # runs over an announcement (edits, deletes, reminders) show in its details only
+        conditions: list[ColumnElement[bool]] = [Broadcast.kind == BroadcastKind.ANNOUNCEMENT]
         if status is not None:
             conditions.append(Broadcast.status == parse_status(status, BroadcastStatus))
         if date_from is not None and date_to is not None and date_from > date_to:
@@ -345,8 +348,11 @@ class BroadcastReads:
     async def get_stats(self) -> Stats:
         """Status distribution, failed recipients and the average sending time."""
         async with self._session_factory() as session:
+            announcements = Broadcast.kind == BroadcastKind.ANNOUNCEMENT
             by_status = await session.execute(
-                select(Broadcast.status, func.count()).group_by(Broadcast.status)
+                select(Broadcast.status, func.count())
+                .where(announcements)
+                .group_by(Broadcast.status)
             )
             distribution = {status: 0 for status in BroadcastStatus}
             distribution.update({status: count for status, count in by_status})
@@ -362,7 +368,9 @@ class BroadcastReads:
                             ),
                             0,
                         ),
-                    ).select_from(BroadcastRecipient)
+                    )
+                    .select_from(BroadcastRecipient)
+                    .where(BroadcastRecipient.source_id.is_(None))  # an announcement's own
                 )
             ).one()
             finished_count, average_seconds = (
@@ -373,6 +381,7 @@ class BroadcastReads:
                             _seconds_between(session, Broadcast.sent_at, Broadcast.completed_at)
                         ),
                     ).where(
+                        announcements,
                         Broadcast.status.in_(FINISHED_WITH_TIMES_STATUSES),
                         Broadcast.sent_at.is_not(None),
                         Broadcast.completed_at.is_not(None),

@@ -150,6 +150,19 @@ class BroadcastLauncher:
         their progress messages."""
         self._sender.supervise(on_started=self._progress.follow)
 
+    async def launch_run(
+        self,
+        run_id: int,
+        count: int,
+        progress_chat_id: int | None,
+        *,
+        language: str | None,
+        announce: Announce | None = None,
+    ) -> Started:
+        """A run just written `sending` (an edit or a delete of an announcement) gets its
+        progress message and the engine, as a broadcast started now does."""
+        return await self._hand_over(run_id, count, progress_chat_id, language, announce)
+
     async def _hand_over(
         self,
         broadcast_id: int,

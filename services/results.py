@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from db.models import BroadcastStatus, ContentKind, RecipientStatus, Role, TargetGroup
+from db.models import (
+    BroadcastKind,
+    BroadcastStatus,
+    ContentKind,
+    RecipientStatus,
+    Role,
+    TargetGroup,
+)
 from services.options import NO_OPTIONS, BroadcastOptions
 
 Item = TypeVar("Item")
@@ -70,6 +77,7 @@ class BroadcastSummary:
     reachable_now: int | None = None
     """For a draft or a scheduled broadcast: how many its audience reaches now."""
     options: BroadcastOptions = NO_OPTIONS
+    kind: BroadcastKind = BroadcastKind.ANNOUNCEMENT
 
 
 @dataclass(frozen=True, slots=True)

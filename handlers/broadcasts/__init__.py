@@ -1,19 +1,25 @@
 """Admins following and repairing broadcasts from the chat: lists and details
 (`browse`), the recipients CSV (`export`), progress (`progress`), cancel / retry / send
-now (`actions`) and schedule / reschedule (`timing`). Texts are in `views`, keyboards in
+now (`actions`), schedule / reschedule (`timing`) and edit / delete for everyone
+(`amend`). Texts are in `views`, keyboards in
 `handlers.keyboards`, every button's data in `handlers.callbacks`."""
 
 from __future__ import annotations
 
 from aiogram import Router
 
-from handlers.broadcasts import actions, browse, export, progress, timing
+from handlers.broadcasts import actions, amend, browse, export, progress, timing
 
 
 def router() -> Router:
     """The broadcast routers in one, in a fixed order."""
     broadcasts = Router(name=__name__)
     broadcasts.include_routers(
-        browse.router(), export.router(), progress.router(), actions.router(), timing.router()
+        browse.router(),
+        export.router(),
+        progress.router(),
+        actions.router(),
+        timing.router(),
+        amend.router(),
     )
     return broadcasts
