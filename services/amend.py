@@ -12,7 +12,9 @@ in the announcement's history (the text it replaced, for an edit).
 * A delete cancels the announcement first (its pending recipients get nothing) and leaves
   out messages older than Telegram's 48 hours, counted in the question.
 * Only one edit or delete of an announcement runs at a time (RunInProgress); nothing is
-  edited or deleted once it was deleted (AlreadyDeleted).
+  edited or deleted once it was deleted (AlreadyDeleted), or when nothing was delivered
+  (NothingDelivered), unless it is being sent: its messages in flight are then corrected
+  or deleted by its own run.
 """
 
 from __future__ import annotations
@@ -108,7 +110,7 @@ class AmendService:
             announcement = await self._announcement(session, broadcast_id)
             await _check(session, announcement, kind)
             count, too_old = await _counts(session, broadcast_id, kind, now)
-        if count == 0:
+        if count == 0 and announcement.status is not BroadcastStatus.SENDING:
             raise NothingDelivered(broadcast_id, too_old)
         return AmendPreview(
             broadcast_id,
@@ -144,7 +146,7 @@ class AmendService:
             session.add(run)
             await session.flush()
             count = await _copy_rows(session, run.id, delivered(broadcast_id))
-            if count == 0:
+            if count == 0 and announcement.status is not BroadcastStatus.SENDING:
                 raise NothingDelivered(broadcast_id)
             run.recipient_count = count
             await session.execute(
@@ -200,7 +202,7 @@ class AmendService:
                     .values(status=BroadcastStatus.CANCELLED, cancelled_at=now)
                 )
             count, too_old = await _counts(session, broadcast_id, BroadcastKind.DELETE, now)
-            if count == 0:
+            if count == 0 and announcement.status is not BroadcastStatus.SENDING:
                 raise NothingDelivered(broadcast_id, too_old)
             run = _run_of(announcement, BroadcastKind.DELETE, actor_id, now, "", None)
             session.add(run)

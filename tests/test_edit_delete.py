@@ -10,6 +10,7 @@ delivery times of the announcement's rows.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -135,6 +136,7 @@ async def test_an_edit_corrects_every_delivered_message_keeping_its_entities_and
         state = app.api.current_message(chat_id, message_of(app, chat_id).message_id)
         assert state is not None and state.text == "Meeting on Thursday"
         assert state.entities == BOLD
+        assert state.reply_markup is not None
         labels[chat_id] = state.reply_markup["inline_keyboard"][0][0]["text"]
     assert labels == {4001: "✅ Ознакомлен(а)", 4002: "✅ Confirmed 14:02", 4003: READ}
     async with app.app.session_factory() as session:
@@ -244,3 +246,136 @@ async def test_a_delete_while_an_edit_runs_is_refused(app: BotHarness) -> None:
     _, _, answers = await click(app, delete)
     assert "is being edited right now" in answers[-1]["text"]
     assert app.api.deleted == []
+
+
+# --- a broadcast still sending, and a restart ------------------------------------------------
+
+
+async def sending_with_one_in_flight(harness: BotHarness) -> int:
+    """A broadcast being sent: 4001 and 4002 have it, the send to 4003 is held."""
+    harness.api.hold(4003)
+    factory = harness.app.session_factory
+    async with factory() as session, session.begin():
+        broadcast = await make_broadcast(
+            session, target_group=TargetGroup.ALL_PARENTS, message="Meeting on Friday"
+        )
+    await harness.app.launcher.send_now(broadcast.id, ADMIN_ID, language="en")
+    await harness.api.wait_for(lambda: harness.api.holding == 1)
+    for _ in range(1000):  # until 4001 and 4002 are durable (10 s at most)
+        if await recorded(harness, broadcast.id) == 2:
+            return broadcast.id
+        await asyncio.sleep(0.01)
+    raise AssertionError("the deliveries to 4001 and 4002 were not recorded")
+
+
+async def recorded(harness: BotHarness, broadcast_id: int) -> int:
+    async with harness.app.session_factory() as session:
+        broadcast = await session.get(Broadcast, broadcast_id)
+    assert broadcast is not None
+    return broadcast.sent_count
+
+
+async def test_an_edit_while_sending_corrects_the_message_in_flight_once(app: BotHarness) -> None:
+    broadcast_id = await sending_with_one_in_flight(app)
+
+    await amend(app).edit(
+        broadcast_id,
+        "Meeting on Thursday",
+        None,
+        actor_id=None,
+        progress_chat_id=None,
+        language=None,
+    )
+    app.api.release()
+    await app.app.sender.wait(broadcast_id)
+    await run_of(app, broadcast_id, BroadcastKind.EDIT)
+
+    for chat_id in PARENTS:
+        [message] = [m for m in app.api.messages_to(chat_id) if m.method == "sendMessage"]
+        state = app.api.current_message(chat_id, message.message_id)
+        assert state is not None and state.text == "Meeting on Thursday", chat_id
+
+
+async def test_a_delete_while_sending_cancels_it_and_deletes_the_message_in_flight_too(
+    app: BotHarness,
+) -> None:
+    broadcast_id = await sending_with_one_in_flight(app)
+
+    created = await amend(app).delete(
+        broadcast_id, actor_id=None, progress_chat_id=None, language=None
+    )
+    app.api.release()
+    await app.app.sender.wait(broadcast_id)
+    await run_of(app, broadcast_id, BroadcastKind.DELETE)
+
+    async with app.app.session_factory() as session:
+        announcement = await session.get(Broadcast, broadcast_id)
+    assert announcement is not None and announcement.status is BroadcastStatus.CANCELLED
+    assert sorted(chat for chat, _ in app.api.deleted) == sorted(PARENTS)
+    assert created.created.cancelled == 1  # the one in flight was still pending then
+
+
+async def left_sending(harness: BotHarness) -> int:
+    """A broadcast an instance that crashed left `sending`: 4001 has it, 4002 and 4003
+    are still pending, and nobody holds its lease."""
+    factory = harness.app.session_factory
+    delivered = await harness.app.bot.send_message(4001, "Meeting on Friday", parse_mode=None)
+    async with factory() as session, session.begin():
+        broadcast = await make_broadcast(
+            session,
+            target_group=TargetGroup.ALL_PARENTS,
+            message="Meeting on Friday",
+            status=BroadcastStatus.SENDING,
+            sent_at=NOW,
+            recipient_count=3,
+            sent_count=1,
+        )
+        found = await session.execute(
+            select(User.telegram_id, User.id).where(User.role == Role.PARENT)
+        )
+        users = {chat_id: user_id for chat_id, user_id in found}
+        for chat_id in PARENTS:
+            sent = chat_id == 4001
+            session.add(
+                BroadcastRecipient(
+                    broadcast_id=broadcast.id,
+                    recipient_id=users[chat_id],
+                    status=RecipientStatus.SENT if sent else RecipientStatus.PENDING,
+                    telegram_sent=sent,
+                    telegram_message_id=str(delivered.message_id) if sent else None,
+                    sent_at=NOW if sent else None,
+                )
+            )
+    return broadcast.id
+
+
+async def test_after_a_restart_those_pending_get_the_corrected_text(app: BotHarness) -> None:
+    broadcast_id = await left_sending(app)
+    created = await amend(app).service.edit(broadcast_id, "Meeting on Thursday", BOLD, None)
+
+    resumed = await app.app.launcher.resume_all()
+    await app.app.sender.wait(broadcast_id)
+    await app.app.sender.wait(created.run_id)
+
+    assert sorted(resumed) == sorted([broadcast_id, created.run_id])
+    assert created.count == 1
+    for chat_id in PARENTS:
+        [message] = app.api.messages_to(chat_id)
+        state = app.api.current_message(chat_id, message.message_id)
+        assert state is not None and (state.text, state.entities) == ("Meeting on Thursday", BOLD)
+    assert [m.method for m in app.api.messages_to(4002)] == ["sendMessage"]
+
+
+async def test_after_a_restart_a_deleted_broadcast_is_not_sent_to_those_pending(
+    app: BotHarness,
+) -> None:
+    broadcast_id = await left_sending(app)
+    created = await amend(app).service.delete(broadcast_id, None)
+
+    resumed = await app.app.launcher.resume_all()
+    await app.app.sender.wait(created.run_id)
+
+    assert resumed == [created.run_id]
+    assert (created.count, created.cancelled) == (1, 2)
+    assert [chat for chat, _ in app.api.deleted] == [4001]
+    assert app.api.messages_to(4002) == app.api.messages_to(4003) == []
