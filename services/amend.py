@@ -29,7 +29,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
     Broadcast,
-    BroadcastEvent,
     BroadcastEventKind,
     BroadcastKind,
     BroadcastRecipient,
@@ -49,6 +48,7 @@ from services.errors import (
     NothingDelivered,
     RunInProgress,
 )
+from services.history import record
 from services.statuses import AMENDABLE_STATUSES
 
 DELETE_WINDOW = timedelta(hours=48)
@@ -158,15 +158,14 @@ class AmendService:
                     content_revision=Broadcast.content_revision + 1,
                 )
             )
-            session.add(
-                BroadcastEvent(
-                    broadcast_id=broadcast_id,
-                    kind=BroadcastEventKind.EDITED,
-                    actor_id=actor_id,
-                    at=now,
-                    previous_text=previous,
-                    run_id=run.id,
-                )
+            record(
+                session,
+                broadcast_id,
+                BroadcastEventKind.EDITED,
+                now,
+                actor_id,
+                previous_text=previous,
+                run_id=run.id,
             )
         return RunCreated(broadcast_id, run.id, count)
 
@@ -180,14 +179,7 @@ class AmendService:
             cancelled = 0
             if announcement.status is BroadcastStatus.SENDING:
                 cancelled = announcement.pending_count
-                session.add(
-                    BroadcastEvent(
-                        broadcast_id=broadcast_id,
-                        kind=BroadcastEventKind.CANCELLED,
-                        actor_id=actor_id,
-                        at=now,
-                    )
-                )
+                record(session, broadcast_id, BroadcastEventKind.CANCELLED, now, actor_id)
             # A cancelled run still records its messages in flight: the new revision
             # makes it delete those (services/broadcast_run.py).
             await session.execute(
@@ -210,15 +202,7 @@ class AmendService:
             recent = BroadcastRecipient.sent_at >= now - DELETE_WINDOW
             count = await _copy_rows(session, run.id, [*delivered(broadcast_id), recent])
             run.recipient_count = count
-            session.add(
-                BroadcastEvent(
-                    broadcast_id=broadcast_id,
-                    kind=BroadcastEventKind.DELETED,
-                    actor_id=actor_id,
-                    at=now,
-                    run_id=run.id,
-                )
-            )
+            record(session, broadcast_id, BroadcastEventKind.DELETED, now, actor_id, run_id=run.id)
         return RunCreated(broadcast_id, run.id, count, too_old, cancelled)
 
     async def _announcement(self, session: AsyncSession, broadcast_id: int) -> Broadcast:

@@ -28,6 +28,7 @@ from db.session import SessionFactory
 from services.audience import count_audience
 from services.confirmations import confirmed_count
 from services.errors import BroadcastNotFound, ValidationFailed
+from services.history import history_of
 from services.options import BroadcastOptions
 from services.results import (
     BroadcastDetails,
@@ -245,6 +246,7 @@ class BroadcastReads:
                 if broadcast.ask_confirmation
                 else None
             )
+            history = await history_of(session, broadcast_id)
         return BroadcastDetails(
             summary=summary,
             entities=broadcast.entities,
@@ -252,6 +254,7 @@ class BroadcastReads:
             recipients=recipients,
             retryable=retryable,
             confirmed=confirmed,
+            history=history,
         )
 
     async def list_broadcasts(

@@ -86,11 +86,13 @@ class BroadcastLauncher:
         language: str | None,
         expected: BroadcastStatus | None = None,
         announce: Announce | None = None,
+        actor_id: int | None = None,
     ) -> Started:
         """A draft or scheduled broadcast starts sending now; its progress message goes to
         `progress_chat_id`, in `language` (that admin's; None: the default language).
-        `expected` is the status the admin confirmed (StatusChanged if it is another one now)."""
-        count = await self._broadcasts.start_sending(broadcast_id, expected)
+        `expected` is the status the admin confirmed (StatusChanged if it is another one now);
+        `actor_id` who started it, for its history (None: the scheduler)."""
+        count = await self._broadcasts.start_sending(broadcast_id, expected, actor_id=actor_id)
         return await self._hand_over(broadcast_id, count, progress_chat_id, language, announce)
 
     async def retry(
@@ -116,12 +118,18 @@ class BroadcastLauncher:
         )
 
     async def cancel(
-        self, broadcast_id: int, *, expected: BroadcastStatus | None = None
+        self,
+        broadcast_id: int,
+        *,
+        expected: BroadcastStatus | None = None,
+        actor_id: int | None = None,
     ) -> CancelOutcome:
         """Cancel a draft, a scheduled or a sending broadcast (`expected`: the status the
         admin confirmed). One that was sending stops at once; the counts are read once its
         messages in flight are recorded, or when SETTLE_TIMEOUT ran out (`settled`)."""
-        cancelled = await self._broadcasts.cancel_broadcast(broadcast_id, expected)
+        cancelled = await self._broadcasts.cancel_broadcast(
+            broadcast_id, expected, actor_id=actor_id
+        )
         previous = cancelled.previous_status
         if previous is not BroadcastStatus.SENDING:
             return CancelOutcome(broadcast_id, previous)

@@ -20,6 +20,7 @@ from db.models import (
     Role,
     TargetGroup,
 )
+from services.history import HistoryEntry
 from services.options import NO_OPTIONS, BroadcastOptions
 
 Item = TypeVar("Item")
@@ -111,6 +112,8 @@ class BroadcastDetails:
     retryable: int = 0
     """Failed recipients a retry would send to again (not those who blocked the bot)."""
     confirmed: int | None = None
+    history: list[HistoryEntry] = field(default_factory=list)
+    """What happened to it, oldest first (services/history.py)."""
     """Recipients who confirmed reading, when the broadcast asks them to."""
 
     @property

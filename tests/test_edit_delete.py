@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 
 from db.models import (
     Broadcast,
+    BroadcastEvent,
     BroadcastKind,
     BroadcastRecipient,
     BroadcastStatus,
@@ -379,3 +380,44 @@ async def test_after_a_restart_a_deleted_broadcast_is_not_sent_to_those_pending(
     assert (created.count, created.cancelled) == (1, 2)
     assert [chat for chat, _ in app.api.deleted] == [4001]
     assert app.api.messages_to(4002) == app.api.messages_to(4003) == []
+
+
+# --- the history -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "edited", "deleted"),
+    [
+        ("en", "edited by Irina Admin; it read: «Meeting on Friday»", "deleted for everyone by"),
+        ("ru", "исправил(а) Irina Admin; было: «Meeting on Friday»", "удалил(а) у всех Irina"),
+    ],
+)
+async def test_the_details_show_the_history_with_the_text_before_the_edit(
+    app: BotHarness, language: str, edited: str, deleted: str
+) -> None:
+    async with app.app.session_factory() as session, session.begin():
+        await add_user(session, role=Role.ADMIN, telegram_id=ADMIN_ID, full_name="Irina Admin")
+    broadcast_id = await send(app)
+    async with app.app.session_factory() as session, session.begin():  # sent at a fixed time
+        await session.execute(
+            update(BroadcastEvent)
+            .where(BroadcastEvent.broadcast_id == broadcast_id)
+            .values(at=NOW - timedelta(minutes=10))
+        )
+    await edit_through_the_bot(app, broadcast_id, "Meeting on Thursday", language=language)
+    await run_of(app, broadcast_id, BroadcastKind.EDIT)
+    amend(app).service.clock = lambda: NOW + timedelta(minutes=5)
+    delete = AmendConfirm(kind=AmendKind.DELETE, broadcast_id=broadcast_id, yes=True)
+    await click(app, delete, language=language)
+    await run_of(app, broadcast_id, BroadcastKind.DELETE)
+
+    opened = BroadcastAction(action=BroadcastButton.OPEN, broadcast_id=broadcast_id)
+    shown, _, _ = await click(app, opened, language=language)
+
+    text = shown[-1].text or ""
+    history = text[text.index("<b>") :].splitlines()[-3:]
+    assert history[0].startswith("02.12.2026 11:50 · ")  # sending started, by the bot
+    assert history[0].endswith("the bot" if language == "en" else "бот")
+    assert history[1] == f"02.12.2026 12:00 · {edited}"  # 09:00 UTC in Moscow
+    assert history[2].startswith("02.12.2026 12:05 · ") and deleted in history[2]
+    assert "Meeting on Thursday" in text  # the text as it reads now

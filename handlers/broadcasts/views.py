@@ -12,6 +12,7 @@ from fluent.runtime.types import fluent_number
 
 from core.i18n import Translator
 from db.models import BroadcastStatus, ContentKind, RecipientStatus, TargetGroup
+from handlers.broadcasts.history_view import history_lines
 from handlers.callbacks import ConfirmedAction
 from handlers.keyboards import (
     confirm_keyboard,
@@ -180,6 +181,8 @@ def details_view(t: Translator, details: BroadcastDetails, tz: ZoneInfo) -> View
         else t("details-content-media", kind=t(f"content-kind-{kind.value}"))
     )
     lines.append(html.quote(summary.message))
+    if history := history_lines(t, details.history, tz):
+        lines += ["", *history]
     return "\n".join(lines), details_keyboard(t, summary, details.retryable, details.unconfirmed)
 
 
