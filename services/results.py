@@ -98,6 +98,11 @@ class RecipientRow:
     error_code: str | None
     role: Role
     confirmed_at: datetime | None = None
+    # Of an announcement edited or deleted for everyone (the CSV export reads them): when
+    # its message here was last edited, deleted, or why the last of those failed.
+    edited_at: datetime | None = None
+    deleted_at: datetime | None = None
+    amend_error_code: str | None = None
     """When they pressed "I have read it" (broadcasts that ask for it only)."""
 
 

@@ -11,6 +11,8 @@ delivery times of the announcement's rows.
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -421,3 +423,46 @@ async def test_the_details_show_the_history_with_the_text_before_the_edit(
     assert history[1] == f"02.12.2026 12:00 · {edited}"  # 09:00 UTC in Moscow
     assert history[2].startswith("02.12.2026 12:05 · ") and deleted in history[2]
     assert "Meeting on Thursday" in text  # the text as it reads now
+
+
+async def test_the_export_has_each_recipients_edit_and_delete_and_the_history_beside_it(
+    app: BotHarness,
+) -> None:
+    broadcast_id = await send(app)
+    gone = message_of(app, 4001)
+    app.api._messages.pop(4001, gone.message_id)  # the parent deleted it themselves
+    await amend(app).edit(
+        broadcast_id,
+        "Meeting on Thursday",
+        None,
+        actor_id=None,
+        progress_chat_id=None,
+        language=None,
+    )
+    await run_of(app, broadcast_id, BroadcastKind.EDIT)
+    amend(app).service.clock = lambda: NOW + timedelta(minutes=5)
+    await amend(app).delete(broadcast_id, actor_id=None, progress_chat_id=None, language=None)
+    await run_of(app, broadcast_id, BroadcastKind.DELETE)
+
+    export = BroadcastAction(action=BroadcastButton.EXPORT, broadcast_id=broadcast_id)
+    sent, _, _ = await click(app, export)
+
+    recipients, history = (app.api.upload_of(document) for document in sent)
+    assert history.filename == f"broadcast-{broadcast_id}-history.csv"
+    rows = list(csv.reader(io.StringIO(recipients.content.decode("utf-8-sig"))))
+    assert rows[0][-3:] == [
+        "Edited at (Europe/Moscow)",
+        "Deleted at (Europe/Moscow)",
+        "Edit or delete error",
+    ]
+    amended = sorted(tuple(row[-3:]) for row in rows[1:])
+    assert amended[0] == ("", "", "message deleted by the recipient")  # 4001: edit and delete
+    assert [row[2] for row in amended[1:]] == ["", ""]  # 4002 and 4003: edited, then deleted
+    assert all(row[0] and row[1] for row in amended[1:])
+    events = list(csv.reader(io.StringIO(history.content.decode("utf-8-sig"))))
+    assert events[0] == ["When (Europe/Moscow)", "Who", "What", "Text before the edit"]
+    assert [row[2:] for row in events[-2:]] == [
+        ["edited for everyone", "Meeting on Friday"],
+        ["deleted for everyone", ""],
+    ]
+    assert events[-1][0] == "2026-12-02 12:05:00"

@@ -73,3 +73,22 @@ history-reminded = { $time } · reminder sent by { $who }
 history-cancelled = { $time } · cancelled by { $who }
 history-nobody = the bot
 history-more = … and { $count } earlier
+
+csv-edited-at = Edited at ({ $tz })
+csv-deleted-at = Deleted at ({ $tz })
+csv-amend-error = Edit or delete error
+csv-history-at = When ({ $tz })
+csv-history-who = Who
+csv-history-what = What
+csv-history-previous = Text before the edit
+csv-history-created = created
+csv-history-scheduled = scheduled
+csv-history-sent = sending started
+csv-history-edited = edited for everyone
+csv-history-deleted = deleted for everyone
+csv-history-reminded = reminder sent
+csv-history-cancelled = cancelled
+export-history-caption = History of broadcast #{ $id }: { $count ->
+        [one] { $count } event
+       *[other] { $count } events
+    }.

@@ -78,3 +78,23 @@ history-reminded = { $time } · напоминание отправил(а) { $w
 history-cancelled = { $time } · отменил(а) { $who }
 history-nobody = бот
 history-more = … и ещё { $count } раньше
+
+csv-edited-at = Исправлено ({ $tz })
+csv-deleted-at = Удалено ({ $tz })
+csv-amend-error = Ошибка исправления или удаления
+csv-history-at = Когда ({ $tz })
+csv-history-who = Кто
+csv-history-what = Что
+csv-history-previous = Текст до исправления
+csv-history-created = создана
+csv-history-scheduled = запланирована
+csv-history-sent = начата отправка
+csv-history-edited = исправлена у всех
+csv-history-deleted = удалена у всех
+csv-history-reminded = отправлено напоминание
+csv-history-cancelled = отменена
+export-history-caption = История рассылки #{ $id }: { $count } { $count ->
+        [one] событие
+        [few] события
+       *[many] событий
+    }.
