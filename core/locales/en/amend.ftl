@@ -60,8 +60,6 @@ error-run-in-progress = Broadcast #{ $id } is being { $kind ->
     } right now (#{ $run }): wait until it has finished.
 error-already-deleted = Broadcast #{ $id } was deleted for everyone at { $time }.
 
-run-title-edit = Edit of broadcast #{ $id }
-run-title-delete = Delete of broadcast #{ $id }
 
 history-title = <b>History</b>
 history-created = { $time } · created by { $who }

@@ -65,8 +65,6 @@ error-run-in-progress = Рассылка #{ $id } сейчас { $kind ->
     } (#{ $run }): дождитесь окончания.
 error-already-deleted = Рассылка #{ $id } удалена у всех { $time }.
 
-run-title-edit = Исправление рассылки #{ $id }
-run-title-delete = Удаление рассылки #{ $id }
 
 history-title = <b>История</b>
 history-created = { $time } · создал(а) { $who }
