@@ -118,7 +118,7 @@ async def deliver_to_fake(api: FakeBotAPI, presses: int) -> None:
     rate, interval = api.global_rate, api.per_chat_interval
     api.global_rate = api.per_chat_interval = None
     bot = make_bot(api.url, connections=200)
-    markup: InlineKeyboardMarkup = read_button(CATALOG).markup(None)
+    markup: InlineKeyboardMarkup = read_button(CATALOG, ZoneInfo("UTC")).markup(None)
     chats = iter(range(PRESS_CHATS, PRESS_CHATS + presses))
 
     async def sender() -> None:

@@ -24,6 +24,8 @@ from handlers.confirmations import read_button
 from handlers.notices import scheduled_failure_notifier
 from handlers.progress_view import progress_renderer
 from services.access import AccessService
+from services.amend import AmendService
+from services.amend_launcher import AmendLauncher
 from services.audience import AudienceService
 from services.broadcasts import BroadcastRules, BroadcastService
 from services.confirmations import ConfirmationService
@@ -131,7 +133,7 @@ async def build_application(
         send_policy(settings),
         limiter,
         hub,
-        read_button=read_button(catalog),
+        read_button=read_button(catalog, settings.tz),
         quiet=quiet,
         reminder_text=reminder_text(catalog),
     )
@@ -147,6 +149,7 @@ async def build_application(
     launcher = BroadcastLauncher(
         broadcasts, audience, sender, progress, quiet=quiet, reminders=reminders
     )
+    amend = AmendLauncher(AmendService(session_factory, settings.message_max_length), launcher)
     scheduler = BroadcastScheduler(
         session_factory, launcher, scheduled_failure_notifier(bot, catalog, settings)
     )
@@ -160,6 +163,7 @@ async def build_application(
         broadcasts=broadcasts,
         progress=progress,
         launcher=launcher,
+        amend=amend,
         scheduler=scheduler,
         quiet_hours=quiet,
         confirmations=ConfirmationService(session_factory),

@@ -90,6 +90,20 @@ class BroadcastKind(enum.StrEnum):
     DELETE = "delete"  # the original deleted in every chat
 
 
+class BroadcastEventKind(enum.StrEnum):
+    """What happened to an announcement, in its history (`BroadcastEvent`). Reminders are
+    runs of their own (`BroadcastKind.REMINDER`): no event is recorded for them, their
+    rows are read as `reminded` entries beside the events (services/history.py)."""
+
+    CREATED = "created"
+    SCHEDULED = "scheduled"
+    SENT = "sent"  # sending started
+    EDITED = "edited"  # with the text it had before
+    DELETED = "deleted"
+    CANCELLED = "cancelled"
+    REMINDED = "reminded"
+
+
 class TargetGroup(enum.StrEnum):
     ALL_STUDENTS = "all_students"
     ALL_TEACHERS = "all_teachers"
@@ -232,6 +246,10 @@ class Broadcast(Base):
     # An automatic reminder to those who have not confirmed, this long after sending
     # starts (services/reminders.py); NULL: none.
     auto_remind_after_minutes: Mapped[int | None] = mapped_column(Integer)
+    # One more at every correction of the text (services/amend.py): a run sending the
+    # announcement records its results only under the revision it sends, so a message
+    # that went out with the previous text is corrected before it is counted.
+    content_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     recipient_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     sent_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     failed_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -295,6 +313,22 @@ class BroadcastRecipient(Base):
     confirmed_at: Mapped[datetime | None]
 
     recipient: Mapped[User] = relationship(lazy="raise")
+
+
+class BroadcastEvent(Base):
+    """One entry of an announcement's history: what happened, who did it, when; an edit
+    keeps the text it replaced, and an edit or a delete names its run."""
+
+    __tablename__ = "broadcast_events"
+    __table_args__ = (Index(None, "broadcast_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"))
+    kind: Mapped[BroadcastEventKind] = mapped_column(_enum(BroadcastEventKind, "event_kind"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    previous_text: Mapped[str | None] = mapped_column(Text)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id", ondelete="SET NULL"))
 
 
 class InviteToken(Base):

@@ -1,10 +1,12 @@
-"""The message methods: sending text, media, copies and albums, and editing messages.
+"""The message methods: sending text, media, copies and albums, editing and deleting
+messages.
 
 Why it exists: these are the methods a broadcast is made of, the ones Telegram limits.
 Their answers must be Telegram's -- the same Message objects, the same error
 descriptions -- so aiogram and the bot behave as in production; every success is
-recorded in the journal (``delivered``, ``edits``) and the message store.  The server
-applies flood limits and per-chat behaviours before any of them runs.
+recorded in the journal (``delivered``, ``edits``, ``deleted``) and the message store.
+The server applies flood limits and per-chat behaviours before any of them runs (a
+broadcast's edits and deletes count toward them like its sends).
 """
 
 from __future__ import annotations
@@ -47,12 +49,15 @@ _MEDIA_SENDS: Final[dict[str, tuple[str, str]]] = {
 _NO_CAPTION_KINDS: Final = frozenset({"sticker", "video_note"})
 
 TEXT_LIMIT: Final = 4096
+DELETE_WINDOW: Final = 48 * 3600
+"""Seconds after which a bot can no longer delete a message for everyone."""
 CAPTION_LIMIT: Final = 1024
 
 MSG_NOT_MODIFIED: Final = (
     "Bad Request: message is not modified: specified new message content and reply markup "
     "are exactly the same as a content and reply markup of the current message"
 )
+MSG_TOO_OLD_TO_DELETE: Final = "Bad Request: message can't be deleted for everyone"
 
 
 def _visible_len(text: str, parse_mode: str | None) -> int:
@@ -87,10 +92,18 @@ def _same_json(a: str | None, b: str | None) -> bool:
 class MessageMethods:
     """Handlers of the message methods, over the journal and the message store."""
 
-    def __init__(self, journal: Journal, store: MessageStore, bot_user: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        journal: Journal,
+        store: MessageStore,
+        bot_user: dict[str, Any],
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        """`wall_clock` is the fake's "now" in Unix seconds, for a message's age."""
         self._journal = journal
         self._store = store
         self._bot_user = bot_user
+        self._wall_clock = wall_clock
 
     def handlers(self) -> dict[str, tuple[str, MessageHandler]]:
         """lower-case method -> (canonical name, handler)."""
@@ -103,6 +116,7 @@ class MessageMethods:
             "editmessagecaption": ("editMessageCaption", self.edit),
             "editmessagereplymarkup": ("editMessageReplyMarkup", self.edit),
             "editmessagemedia": ("editMessageMedia", self.edit),
+            "deletemessage": ("deleteMessage", self.delete),
         }
         for low, (canonical, _kind) in _MEDIA_SENDS.items():
             out[low] = (canonical, self.send_media)
@@ -301,3 +315,18 @@ class MessageMethods:
             Edit(chat_id, message_id, name, text, loads_or_none(markup), now)
         )
         return ok(render(new, self._bot_user, edit_date=edit_date))
+
+    def delete(self, name: str, params: dict[str, str], chat_id: int, now: float) -> Answer:
+        """deleteMessage: the message is gone for everyone, unless it is older than 48 h."""
+        try:
+            message_id = int(params.get("message_id", ""))
+        except ValueError:
+            return err(400, "Bad Request: message identifier is not specified")
+        old = self._store.get(chat_id, message_id)
+        if old is None:
+            return err(400, "Bad Request: message to delete not found")
+        if self._wall_clock() - old.date > DELETE_WINDOW:
+            return err(400, MSG_TOO_OLD_TO_DELETE)
+        self._store.pop(chat_id, message_id)
+        self._journal.deleted.append((chat_id, message_id))
+        return ok(True)

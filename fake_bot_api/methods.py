@@ -1,11 +1,11 @@
 """Emulation of the Bot API: the method table, and the methods that are not messages --
 getMe, getUpdates (long polling), setWebhook / deleteWebhook, command menus,
-deleteMessage, answerCallbackQuery, getChat and the no-ops.
+answerCallbackQuery, getChat and the no-ops.
 
 Why it exists: the bot and aiogram call these around the broadcasts; their answers must be
 Telegram's so the bot behaves as in production, and tests read what they recorded
-(``callback_answers``, ``commands``, ``deleted``).  The message methods themselves are in
-:mod:`fake_bot_api.messages`.
+(``callback_answers``, ``commands``).  The message methods themselves (deleteMessage
+among them) are in :mod:`fake_bot_api.messages`.
 """
 
 from __future__ import annotations
@@ -46,13 +46,16 @@ class BotMethods:
         updates: UpdateQueue,
         behaviours: Mapping[int | str, ChatBehaviour],
         bot_user: dict[str, Any],
+        wall_clock: Callable[[], float],
     ) -> None:
         self._journal = journal
         self._store = store
         self._updates = updates
         self._behaviours = behaviours
         self._bot_user = bot_user
-        self.routes: dict[str, Route] = self._build_routes(MessageMethods(journal, store, bot_user))
+        self.routes: dict[str, Route] = self._build_routes(
+            MessageMethods(journal, store, bot_user, wall_clock)
+        )
 
     def _build_routes(self, messages: MessageMethods) -> dict[str, Route]:
         """lower-case method -> route."""
@@ -63,7 +66,6 @@ class BotMethods:
             "setmycommands": ("setMyCommands", self._set_my_commands),
             "deletemycommands": ("deleteMyCommands", self._delete_my_commands),
             "getmycommands": ("getMyCommands", self._get_my_commands),
-            "deletemessage": ("deleteMessage", self._delete_message),
             "answercallbackquery": ("answerCallbackQuery", self._answer_callback),
             "sendchataction": ("sendChatAction", self._true),
             "getchat": ("getChat", self._get_chat),
@@ -148,21 +150,6 @@ class BotMethods:
     ) -> Answer:
         key = commands_key(params.get("scope"), params.get("language_code"))
         return ok(self._journal.commands.get(key, []))
-
-    def _delete_message(
-        self, name: str, params: dict[str, str], chat_id: int | str | None
-    ) -> Answer:
-        if chat_id is None:
-            return err(400, "Bad Request: chat_id is empty")
-        try:
-            message_id = int(params.get("message_id", ""))
-        except ValueError:
-            return err(400, "Bad Request: message identifier is not specified")
-        cid = coerce_chat(chat_id)
-        if self._store.pop(cid, message_id) is None:
-            return err(400, "Bad Request: message to delete not found")
-        self._journal.deleted.append((cid, message_id))
-        return ok(True)
 
     def _answer_callback(
         self, name: str, params: dict[str, str], chat_id: int | str | None

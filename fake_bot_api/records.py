@@ -396,6 +396,10 @@ class MessageState:
     def reply_markup(self) -> dict[str, Any] | None:
         return cast("dict[str, Any] | None", loads_or_none(self.reply_markup_json))
 
+    @property
+    def entities(self) -> list[dict[str, Any]] | None:
+        return cast("list[dict[str, Any]] | None", loads_or_none(self.entities_json))
+
     def __repr__(self) -> str:
         return (
             f"MessageState(chat_id={self.chat_id!r}, message_id={self.message_id}, "

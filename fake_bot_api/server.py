@@ -217,8 +217,11 @@ class FakeBotAPI(ChatBehaviours, Journal, UpdateBuilders):
         self._callback_ids = itertools.count(1)
         self._upload_ids = itertools.count(1)
         self._flood = FloodControl()
+        self.clock: Callable[[], float] = time.time
+        """The fake's "now" (Unix seconds) when it ages messages: a test moves it on to
+        find messages too old to delete."""
         self._methods = BotMethods(
-            self, self._messages, self._queue, self._behaviours, self.bot_user
+            self, self._messages, self._queue, self._behaviours, self.bot_user, lambda: self.clock()
         )
         self._clear_journal()
 

@@ -47,6 +47,10 @@ class BroadcastButton(enum.StrEnum):
     SEND = "send"
     SCHEDULE = "schedule"
     RESCHEDULE = "reschedule"
+    EDIT = "edit"
+    """Edit a sent announcement for everyone."""
+    DELETE = "delete"
+    """Delete a sent announcement for everyone."""
 
 
 class BroadcastAction(CallbackData, prefix="ba"):
@@ -100,6 +104,22 @@ class RemindConfirm(CallbackData, prefix="rm"):
 
     broadcast_id: BroadcastId
     sent: RetryRounds
+    yes: bool
+
+
+class AmendKind(enum.StrEnum):
+    """What an edit-or-delete question is about; the value starts its message ids."""
+
+    EDIT = "edit"
+    DELETE = "delete"
+
+
+class AmendConfirm(CallbackData, prefix="am"):
+    """Yes / No to editing (with the corrected text the admin sent, kept in the chat's
+    state) or deleting an announcement for everyone; No also leaves the edit's text step."""
+
+    kind: AmendKind
+    broadcast_id: BroadcastId
     yes: bool
 
 

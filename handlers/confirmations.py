@@ -12,6 +12,7 @@ from a broadcast its W workers are sending.
 from __future__ import annotations
 
 import logging
+from zoneinfo import ZoneInfo
 
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
@@ -29,12 +30,17 @@ logger = logging.getLogger(__name__)
 EDIT_ATTEMPTS = 3
 
 
-def read_button(catalog: Catalog) -> ReadButton:
+def read_button(catalog: Catalog, tz: ZoneInfo) -> ReadButton:
     """The button the engine puts under a broadcast that asks for confirmation, labelled
-    in each recipient's language (`users.language_code`, else the default language)."""
+    in each recipient's language (`users.language_code`, else the default language),
+    and "✅ Confirmed 14:02" (the school's time) that an edit keeps once pressed."""
     return ReadButton(
         lambda language_code: catalog.translator(language_code)("read-btn"),
         ReadConfirmation().pack(),
+        lambda language_code, at: catalog.translator(language_code)(
+            "read-btn-confirmed", time=at.astimezone(tz).strftime("%H:%M")
+        ),
+        ReadConfirmed().pack(),
     )
 
 

@@ -19,6 +19,7 @@ from aiogram.types import ErrorEvent
 from core.i18n import Translator
 from core.settings import Settings
 from services.errors import (
+    AlreadyDeleted,
     BroadcastNotFound,
     ConfirmationNotAsked,
     ContentInvisible,
@@ -27,12 +28,14 @@ from services.errors import (
     InvalidStatus,
     NobodyToRemind,
     NoRecipients,
+    NothingDelivered,
     NothingToRetry,
     RemindedMeanwhile,
     ReminderInProgress,
     ReminderLimitReached,
     RetriedMeanwhile,
     RetryLimitReached,
+    RunInProgress,
     StatusChanged,
 )
 from services.schedule_time import (
@@ -87,6 +90,20 @@ def describe(error: DomainError, t: Translator, tz: ZoneInfo | None = None) -> s
         return t("error-reminded-meanwhile", id=str(error.broadcast_id), sent=error.sent)
     if isinstance(error, NobodyToRemind):
         return t("error-nobody-to-remind", id=str(error.broadcast_id))
+    if isinstance(error, NothingDelivered):
+        if error.too_old:
+            return t("error-nothing-deletable", id=str(error.broadcast_id), count=error.too_old)
+        return t("error-nothing-delivered", id=str(error.broadcast_id))
+    if isinstance(error, RunInProgress):
+        return t(
+            "error-run-in-progress",
+            id=str(error.broadcast_id),
+            kind=error.kind.value,
+            run=str(error.run_id),
+        )
+    if isinstance(error, AlreadyDeleted):
+        time = format_schedule_time(error.deleted_at, zone)
+        return t("error-already-deleted", id=str(error.broadcast_id), time=time)
     if isinstance(error, NothingToRetry):
         return t("retry-nothing", id=str(error.broadcast_id))
     if isinstance(error, ContentTooLong):

@@ -10,8 +10,10 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from core.i18n import Translator
-from db.models import BroadcastStatus, RecipientStatus
+from db.models import BroadcastKind, BroadcastStatus, RecipientStatus
 from handlers.callbacks import (
+    AmendConfirm,
+    AmendKind,
     BroadcastAction,
     BroadcastButton,
     Confirm,
@@ -29,7 +31,12 @@ from handlers.callbacks import (
 )
 from services.progress import ProgressSnapshot
 from services.results import BroadcastSummary, Page, Reminders
-from services.statuses import CANCELLABLE_STATUSES, RETRYABLE_ERROR_CODES, RETRYABLE_STATUSES
+from services.statuses import (
+    AMENDABLE_STATUSES,
+    CANCELLABLE_STATUSES,
+    RETRYABLE_ERROR_CODES,
+    RETRYABLE_STATUSES,
+)
 
 OPEN_PER_ROW = 5
 FILTERS_PER_ROW = 3
@@ -179,7 +186,35 @@ def details_keyboard(
         actions.append(action_button(t, "details-btn-cancel", BroadcastButton.CANCEL, broadcast_id))
     if actions:
         builder.row(*actions)
+    if amendable(summary):
+        builder.row(
+            action_button(t, "details-btn-edit", BroadcastButton.EDIT, broadcast_id),
+            action_button(t, "details-btn-delete", BroadcastButton.DELETE, broadcast_id),
+        )
     return builder.as_markup()
+
+
+def amendable(summary: BroadcastSummary) -> bool:
+    """An announcement delivered to someone, sending or over: it can be edited or deleted
+    for everyone (the service has the last word: a delete done, a run going on)."""
+    return (
+        summary.kind is BroadcastKind.ANNOUNCEMENT
+        and summary.status in AMENDABLE_STATUSES
+        and summary.sent_count > 0
+    )
+
+
+def amend_keyboard(t: Translator, kind: AmendKind, broadcast_id: int) -> InlineKeyboardMarkup:
+    """The Yes / No of an edit or delete for everyone (`edit-btn-yes`, `delete-btn-no`)."""
+    return yes_no_keyboard(
+        t, kind, lambda yes: AmendConfirm(kind=kind, broadcast_id=broadcast_id, yes=yes)
+    )
+
+
+def amend_abort_keyboard(t: Translator, broadcast_id: int) -> InlineKeyboardMarkup:
+    """Under "send the corrected text": give the edit up."""
+    abort = AmendConfirm(kind=AmendKind.EDIT, broadcast_id=broadcast_id, yes=False)
+    return InlineKeyboardMarkup(inline_keyboard=[[button(t("edit-btn-abort"), abort)]])
 
 
 def pager_row(

@@ -28,6 +28,7 @@ from db.session import SessionFactory
 from services.audience import count_audience
 from services.confirmations import confirmed_count
 from services.errors import BroadcastNotFound, ValidationFailed
+from services.history import history_of
 from services.options import BroadcastOptions
 from services.reminders import reminders_of
 from services.results import (
@@ -57,6 +58,8 @@ ERROR_LABELS: dict[str, str] = {
     "timeout": "timeout",
     "unauthorized": "bot token revoked",
     "not_needed": "confirmed before the reminder",
+    "message_gone": "message deleted by the recipient",
+    "too_old": "too old to delete",
     "other": "other error",
 }
 """The sending engine's error codes (recipient.error_code) as the English `error_summary`
@@ -154,6 +157,7 @@ def summary_of(
         reachable_now=reachable_now,
         options=BroadcastOptions.of(broadcast),
         auto_remind_after_minutes=broadcast.auto_remind_after_minutes,
+        kind=broadcast.kind,
     )
 
 
@@ -246,6 +250,7 @@ class BroadcastReads:
                 confirmed = await session.scalar(select(confirmed_count(broadcast_id)))
                 reminders = await reminders_of(session, broadcast_id)
             unreachable = await count_unreachable(session, broadcast)
+            history = await history_of(session, broadcast_id)
         return BroadcastDetails(
             summary=summary,
             entities=broadcast.entities,
@@ -255,6 +260,7 @@ class BroadcastReads:
             confirmed=confirmed,
             unreachable=unreachable,
             reminders=reminders,
+            history=history,
         )
 
     async def list_broadcasts(
@@ -270,6 +276,7 @@ class BroadcastReads:
         """Newest first. Dates are whole days in the school's zone, inclusive; `search`
         is a case-insensitive substring of the message."""
         check_page(page, page_size)
+        # runs over an announcement (edits, deletes, reminders) show in its details only
         conditions: list[ColumnElement[bool]] = [Broadcast.kind == BroadcastKind.ANNOUNCEMENT]
         if status is not None:
             conditions.append(Broadcast.status == parse_status(status, BroadcastStatus))
@@ -350,9 +357,10 @@ class BroadcastReads:
     async def get_stats(self) -> Stats:
         """Status distribution, failed recipients and the average sending time."""
         async with self._session_factory() as session:
+            announcements = Broadcast.kind == BroadcastKind.ANNOUNCEMENT
             by_status = await session.execute(
                 select(Broadcast.status, func.count())
-                .where(Broadcast.kind == BroadcastKind.ANNOUNCEMENT)
+                .where(announcements)
                 .group_by(Broadcast.status)
             )
             distribution = {status: 0 for status in BroadcastStatus}
@@ -371,8 +379,7 @@ class BroadcastReads:
                         ),
                     )
                     .select_from(BroadcastRecipient)
-                    .join(Broadcast, Broadcast.id == BroadcastRecipient.broadcast_id)
-                    .where(Broadcast.kind == BroadcastKind.ANNOUNCEMENT)
+                    .where(BroadcastRecipient.source_id.is_(None))  # an announcement's own
                 )
             ).one()
             finished_count, average_seconds = (
@@ -383,7 +390,7 @@ class BroadcastReads:
                             _seconds_between(session, Broadcast.sent_at, Broadcast.completed_at)
                         ),
                     ).where(
-                        Broadcast.kind == BroadcastKind.ANNOUNCEMENT,
+                        announcements,
                         Broadcast.status.in_(FINISHED_WITH_TIMES_STATUSES),
                         Broadcast.sent_at.is_not(None),
                         Broadcast.completed_at.is_not(None),

@@ -38,6 +38,11 @@ used). Transient errors (5xx, network, timeouts) are retried as the `SendPolicy`
 else, then waits for the earliest retry that is due (the progress says so, and when).
 When nothing is pending the broadcast becomes `sent`, `completed` (some failed) or
 `failed` (none delivered), unless it was cancelled meanwhile.
+
+An announcement corrected while it is sent (services/amend.py) gets a new content
+revision: the next batch written meets it (ContentRevised), the run loads the corrected
+content for everyone still pending, and edits the messages it had sent with the previous
+text before recording them.
 """
 
 from __future__ import annotations
@@ -46,7 +51,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -58,6 +63,7 @@ from db.models import Broadcast, BroadcastStatus, RecipientStatus
 from db.types import utcnow
 from services.delivery_errors import DeliveryError, Disposition, ErrorCode, classify
 from services.delivery_record import (
+    ContentRevised,
     Counts,
     DeliveryRecord,
     DeliveryResult,
@@ -71,7 +77,7 @@ from services.progress import RunProgress, elapsed_seconds, failed_by_code, form
 from services.result_buffer import NotRecorded, ResultBuffer
 
 if TYPE_CHECKING:
-    from services.run_actions import RunAction
+    from services.run_actions import LoadedAction
     from services.sender import BroadcastSender
 
 logger = logging.getLogger(__name__)
@@ -100,15 +106,15 @@ class BroadcastRun:
     """Sends one broadcast until nothing is pending, or until it is stopped."""
 
     def __init__(
-        self, sender: BroadcastSender, broadcast_id: int, action: RunAction, task_id: str
+        self, sender: BroadcastSender, broadcast_id: int, action: LoadedAction, task_id: str
     ) -> None:
         self.sender = sender
         self.broadcast_id = broadcast_id
         self.task_id = task_id
         self.stopping = False
         self.abandoned = False
-        self._action = action
-        self._quiet = sender.quiet if action.sits_out_quiet_hours else None
+        self._loaded = action
+        self._quiet = sender.quiet if action.action.sits_out_quiet_hours else None
         self._policy = sender.policy
         self._limiter = sender.limiter
         self._stats = sender.stats
@@ -123,7 +129,7 @@ class BroadcastRun:
         self._failed_by_code: dict[str, int] = {}
         self._progress = RunProgress(sender.hub, broadcast_id)
         self._leases = sender.leases
-        self._guard = OutageGuard(self._progress.pause, give_up=(LeaseLost,))
+        self._guard = OutageGuard(self._progress.pause, give_up=(LeaseLost, ContentRevised))
         self._record = DeliveryRecord(sender.session_factory, broadcast_id, sender.leases)
         self._buffer = ResultBuffer(self._write, self.stop, FLUSH_SIZE, FLUSH_INTERVAL)
 
@@ -295,10 +301,10 @@ class BroadcastRun:
     ) -> DeliveryResult | None:
         """Act in one recipient's chat; None when stopped before (it stays pending)."""
         if recipient.chat_id is None:
-            error = DeliveryError(
+            no_chat = DeliveryError(
                 Disposition.PERMANENT, ErrorCode.CHAT_NOT_FOUND, "User has no Telegram chat"
             )
-            return self._failure(recipient, error)
+            return self._failure(recipient, no_chat)
         chat_id = recipient.chat_id
         new_chat_id: int | None = None
         while not self.stopping:
@@ -309,14 +315,17 @@ class BroadcastRun:
             if self._quiet is not None and self._quiet.until() is not None:
                 continue  # they began while this worker waited for its grant
             self._sending.add(worker)  # from here on the request runs to its recorded end
+            error: DeliveryError | None = None
+            loaded = self._loaded
             try:
                 with already_granted():
-                    answer = await self._action(
+                    answer = await loaded.action(
                         self.sender.bot, chat_id, recipient, paid=self._policy.paid_broadcast
                     )
             except Exception as exc:  # every failure of a send is sorted out below
                 error = classify(exc)
-            else:
+                answer = True  # an edit that changes nothing is as good as made
+            if error is None or error.disposition is Disposition.DONE:
                 return DeliveryResult(
                     recipient,
                     RecipientStatus.SENT,
@@ -324,6 +333,7 @@ class BroadcastRun:
                     utcnow(),
                     message_id=str(answer.message_id) if isinstance(answer, Message) else None,
                     new_chat_id=new_chat_id,
+                    revision=loaded.revision,
                 )
             if error.disposition is Disposition.FLOOD_WAIT:
                 logger.warning("Flood limit: pausing all sends for %ss", error.retry_after)
@@ -382,10 +392,25 @@ class BroadcastRun:
     async def _write(self, results: list[DeliveryResult]) -> None:
         """Record a batch of results (through an outage), then count it for progress."""
         started = time.perf_counter()
-        counts = await self._guard.call(
-            partial(self._record.write, results, read_counts=self._progress.watched),
-            self._what(f"recording {len(results)} delivery results"),
-        )
+        while True:
+            await self._amend(results)
+            try:
+                counts = await self._guard.call(
+                    partial(
+                        self._record.write,
+                        results,
+                        read_counts=self._progress.watched,
+                        revision=self._loaded.revision,
+                    ),
+                    self._what(f"recording {len(results)} delivery results"),
+                )
+                break
+            except ContentRevised:
+                self._loaded = await self._guard.call(
+                    partial(self.sender.load_action, self.broadcast_id, any_status=True),
+                    self._what("loading its corrected content"),
+                )
+                logger.info("Broadcast %s: sending its corrected content", self.broadcast_id)
         self._stats.flush_seconds += time.perf_counter() - started
         self._stats.flushes += 1
         self._stats.results += len(results)
@@ -396,6 +421,33 @@ class BroadcastRun:
         self._progress.count(sum(1 for r in results if r.status is not RecipientStatus.PENDING))
         if counts is not None:
             self._publish(counts)
+
+    async def _amend(self, results: list[DeliveryResult]) -> None:
+        """Correct the messages of `results` sent with an older content revision than the
+        one loaded now, one paced edit each; one that cannot be corrected is logged and
+        counted as sent (it was)."""
+        loaded = self._loaded
+        for result in results:
+            if result.revision == loaded.revision:
+                continue
+            result.revision = loaded.revision
+            chat_id = result.new_chat_id or result.recipient.chat_id
+            if loaded.amend is None or result.message_id is None or chat_id is None:
+                continue
+            sent = replace(result.recipient, source_message_id=int(result.message_id))
+            await self._limiter.acquire(chat_id, bulk=True)
+            try:
+                with already_granted():
+                    await loaded.amend(self.sender.bot, chat_id, sent, paid=False)
+            except Exception as error:  # the message went out; the correction is best effort
+                if classify(error).disposition is not Disposition.DONE:
+                    logger.warning(
+                        "Broadcast %s: message %s in %s not corrected: %s",
+                        self.broadcast_id,
+                        result.message_id,
+                        chat_id,
+                        error,
+                    )
 
     async def _refresh_progress(self, *, running: bool = True) -> None:
         """Read the stored counters and failures, and publish them (`running=False`: the

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
     Broadcast,
+    BroadcastEventKind,
     BroadcastRecipient,
     BroadcastStatus,
     RecipientStatus,
@@ -46,6 +47,7 @@ from services.errors import (
     StatusChanged,
     ValidationFailed,
 )
+from services.history import record
 from services.options import NO_OPTIONS, BroadcastOptions
 from services.reminders import cancel_automatic, schedule_automatic
 from services.results import Cancelled, Retried, RetryPreview
@@ -186,6 +188,21 @@ class BroadcastService(BroadcastReads):
             )
             session.add(broadcast)
             await session.flush()
+            record(
+                session,
+                broadcast.id,
+                BroadcastEventKind.CREATED,
+                broadcast.created_at,
+                created_by_id,
+            )
+            if scheduled_at is not None:
+                record(
+                    session,
+                    broadcast.id,
+                    BroadcastEventKind.SCHEDULED,
+                    broadcast.created_at,
+                    created_by_id,
+                )
             return broadcast.id
 
     async def status_for(self, broadcast_id: int, action: Action) -> BroadcastStatus:
@@ -218,7 +235,9 @@ class BroadcastService(BroadcastReads):
             if affected_rows(result) == 0:
                 await refuse(session, broadcast_id, Action.RETARGET)
 
-    async def schedule(self, broadcast_id: int, scheduled_at: datetime) -> None:
+    async def schedule(
+        self, broadcast_id: int, scheduled_at: datetime, *, actor_id: int | None = None
+    ) -> None:
         """draft -> scheduled at `scheduled_at` (aware, in the future; stored as UTC).
 
         Only the row changes: the caller arms its timer (`BroadcastScheduler.arm`), as
@@ -234,9 +253,14 @@ class BroadcastService(BroadcastReads):
             )
             if affected_rows(result) == 0:
                 await refuse(session, broadcast_id, Action.SCHEDULE)
+            record(session, broadcast_id, BroadcastEventKind.SCHEDULED, utcnow(), actor_id)
 
     async def start_sending(
-        self, broadcast_id: int, expected: BroadcastStatus | None = None
+        self,
+        broadcast_id: int,
+        expected: BroadcastStatus | None = None,
+        *,
+        actor_id: int | None = None,
     ) -> int:
         """draft|scheduled -> sending: resolve the audience into recipients now.
 
@@ -269,10 +293,15 @@ class BroadcastService(BroadcastReads):
                 update(Broadcast).where(Broadcast.id == broadcast_id).values(recipient_count=total)
             )
             await schedule_automatic(session, broadcast, started_at)
+            record(session, broadcast_id, BroadcastEventKind.SENT, started_at, actor_id)
         return total
 
     async def cancel_broadcast(
-        self, broadcast_id: int, expected: BroadcastStatus | None = None
+        self,
+        broadcast_id: int,
+        expected: BroadcastStatus | None = None,
+        *,
+        actor_id: int | None = None,
     ) -> Cancelled:
         """Stop a draft, scheduled or sending broadcast; pending recipients stay pending.
         `expected` is the status the confirmation asked about (StatusChanged if it moved)."""
@@ -289,6 +318,7 @@ class BroadcastService(BroadcastReads):
             if affected_rows(result) == 0 or previous is None:
                 await refuse(session, broadcast_id, Action.CANCEL, expected)
             await cancel_automatic(session, broadcast_id, cancelled_at)
+            record(session, broadcast_id, BroadcastEventKind.CANCELLED, cancelled_at, actor_id)
         assert previous is not None
         return Cancelled(broadcast_id, cancelled_at, previous)
 

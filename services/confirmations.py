@@ -29,15 +29,38 @@ from services.results import Confirmation, ConfirmOutcome
 
 ReadLabel = Callable[[str | None], str]
 """The button's label for a recipient's `users.language_code` (None: the default one)."""
+ConfirmedLabel = Callable[[str | None, datetime], str]
+""""✅ Confirmed 14:02" for a recipient's language and the time they confirmed."""
 
 
 class ReadButton:
-    """The "I have read it" keyboard for each recipient's language, built once per label."""
+    """The "I have read it" keyboard for each recipient's language, built once per label;
+    and, for a message corrected after its recipient confirmed (services/run_actions.py),
+    the "✅ Confirmed 14:02" one that replaced it (`confirmed`, whose data only answers)."""
 
-    def __init__(self, label: ReadLabel, data: str) -> None:
+    def __init__(
+        self,
+        label: ReadLabel,
+        data: str,
+        confirmed_label: ConfirmedLabel | None = None,
+        confirmed_data: str = "",
+    ) -> None:
         self._label = label
         self._data = data
+        self._confirmed_label = confirmed_label
+        self._confirmed_data = confirmed_data
         self._markups: dict[str, InlineKeyboardMarkup] = {}
+
+    def keeping(
+        self, language_code: str | None, confirmed_at: datetime | None
+    ) -> InlineKeyboardMarkup:
+        """The keyboard a recipient's message has now: "I have read it", or once they
+        confirmed, "✅ Confirmed 14:02" (when this button knows how to draw it)."""
+        if confirmed_at is None or self._confirmed_label is None:
+            return self.markup(language_code)
+        label = self._confirmed_label(language_code, confirmed_at)
+        button = InlineKeyboardButton(text=label, callback_data=self._confirmed_data)
+        return InlineKeyboardMarkup(inline_keyboard=[[button]])
 
     def markup(self, language_code: str | None) -> InlineKeyboardMarkup:
         label = self._label(language_code)

@@ -70,7 +70,7 @@ def page_envelope(page: Page[Item], to_dict: Callable[[Item], Any]) -> dict[str,
 
 def summary_dict(summary: BroadcastSummary) -> dict[str, Any]:
     fields = asdict(summary)
-    for bot_only in ("target_name", "reachable_now", "auto_remind_after_minutes"):
+    for bot_only in ("target_name", "reachable_now", "auto_remind_after_minutes", "kind"):
         del fields[bot_only]
     return {
         **fields,
@@ -84,7 +84,15 @@ def summary_dict(summary: BroadcastSummary) -> dict[str, Any]:
 
 def recipient_dict(row: RecipientRow) -> dict[str, Any]:
     fields = asdict(row)
-    for extra in ("external_id", "role", "confirmed_at", "reminders"):
+    for extra in (
+        "external_id",
+        "role",
+        "confirmed_at",
+        "reminders",
+        "edited_at",
+        "deleted_at",
+        "amend_error_code",
+    ):
         del fields[extra]  # the bot's lists and the CSV show them; the document's shape has none
     return {**fields, "status": row.status.value}
 

@@ -1,8 +1,9 @@
 """What a failed Telegram request means for one broadcast recipient.
 
 The engine needs one decision per exception: retry now after a flood wait, resend to a
-migrated chat, retry later (transient), give up on this recipient (permanent), or stop
-the whole broadcast (the token is no longer valid). The error codes are the ones stored
+migrated chat, retry later (transient), give up on this recipient (permanent), stop
+the whole broadcast (the token is no longer valid), or count it done (an edit that
+changes nothing: the message already reads so). The error codes are the ones stored
 in `broadcast_recipients.error_code` and labelled by `services.broadcasts.ERROR_LABELS`.
 """
 
@@ -35,6 +36,8 @@ class ErrorCode(enum.StrEnum):
     TIMEOUT = "timeout"
     UNAUTHORIZED = "unauthorized"
     NOT_NEEDED = "not_needed"
+    MESSAGE_GONE = "message_gone"  # an edit or delete found no message: the recipient deleted it
+    TOO_OLD = "too_old"  # Telegram deletes a message for everyone only within 48 hours
     OTHER = "other"
 
 
@@ -46,6 +49,7 @@ class Disposition(enum.Enum):
     TRANSIENT = "transient"  # retry later, up to MAX_RETRIES times
     PERMANENT = "permanent"  # the recipient fails now
     FATAL = "fatal"  # the bot itself is rejected: stop the broadcast
+    DONE = "done"  # an edit to what the message already says: as good as made
 
 
 class Unreachable(enum.Enum):
@@ -77,6 +81,12 @@ _FORBIDDEN_CODES = (
     ("user is deactivated", ErrorCode.DEACTIVATED, Unreachable.DEACTIVATED),
     ("can't initiate conversation", ErrorCode.CANT_INITIATE, Unreachable.BLOCKED),
 )
+
+
+# Bad Request descriptions of edits and deletes, and what they mean.
+_NOT_MODIFIED = "message is not modified"
+_MESSAGE_GONE = ("message to edit not found", "message to delete not found")
+_TOO_OLD = "message can't be deleted for everyone"
 
 
 def _description(error: BaseException) -> str:
@@ -111,6 +121,13 @@ def classify(error: BaseException) -> DeliveryError:
         return DeliveryError(Disposition.PERMANENT, ErrorCode.OTHER, text)
     if isinstance(error, TelegramBadRequest | TelegramNotFound) and "chat not found" in lowered:
         return DeliveryError(Disposition.PERMANENT, ErrorCode.CHAT_NOT_FOUND, text)
+    if isinstance(error, TelegramBadRequest):
+        if _NOT_MODIFIED in lowered:
+            return DeliveryError(Disposition.DONE, None, text)
+        if any(fragment in lowered for fragment in _MESSAGE_GONE):
+            return DeliveryError(Disposition.PERMANENT, ErrorCode.MESSAGE_GONE, text)
+        if _TOO_OLD in lowered:
+            return DeliveryError(Disposition.PERMANENT, ErrorCode.TOO_OLD, text)
     if isinstance(error, TelegramServerError):
         return DeliveryError(Disposition.TRANSIENT, ErrorCode.SERVER_ERROR, text)
     if isinstance(error, TelegramEntityTooLarge):  # a network error subclass, but permanent

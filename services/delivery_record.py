@@ -51,7 +51,7 @@ class Recipient:
     attempts: int
     language_code: str | None = None  # the user's, for the "I have read it" button
     source_message_id: int | None = None  # a run over an announcement: its message here
-    source_confirmed: bool = False  # ...and whether its recipient has confirmed reading it
+    source_confirmed_at: datetime | None = None  # ...and when its recipient confirmed it
 
 
 @dataclass(slots=True)
@@ -66,6 +66,7 @@ class DeliveryResult:
     error: DeliveryError | None = None
     next_attempt_at: datetime | None = None
     new_chat_id: int | None = None
+    revision: int = 0  # the content revision the action that made it sent
 
 
 Counts = Row[BroadcastStatus, int, int, int, datetime | None, datetime | None, int | None]
@@ -103,6 +104,11 @@ class Outcome:
     @property
     def pending(self) -> int:
         return max(self.total - self.sent - self.failed, 0)
+
+
+class ContentRevised(Exception):
+    """The broadcast's content was corrected since the run loaded it: nothing of the
+    batch was written; the run loads it again and corrects what it sent meanwhile."""
 
 
 class DeliveryRecord:
@@ -146,7 +152,7 @@ class DeliveryRecord:
                         recipient.attempts,
                         User.language_code,
                         source.telegram_message_id,
-                        source.confirmed_at.is_not(None),
+                        source.confirmed_at,
                     )
                     .join(User, User.id == recipient.recipient_id)
                     .outerjoin(source, source.id == recipient.source_id)
@@ -167,7 +173,7 @@ class DeliveryRecord:
             Recipient(
                 *row[:5],
                 source_message_id=None if row[5] is None else int(row[5]),
-                source_confirmed=bool(row[6]),
+                source_confirmed_at=row[6],
             )
             for row in rows
         ]
@@ -194,10 +200,16 @@ class DeliveryRecord:
             return utcnow()
         return earliest
 
-    async def write(self, results: list[DeliveryResult], *, read_counts: bool) -> Counts | None:
+    async def write(
+        self, results: list[DeliveryResult], *, read_counts: bool, revision: int | None = None
+    ) -> Counts | None:
         """Record a batch of results in one transaction, renewing the lease; with
         `read_counts`, return the broadcast's status and counters as this transaction
-        leaves them. LeaseLost (and nothing written) when the lease is another's.
+        leaves them. LeaseLost (and nothing written) when the lease is another's;
+        ContentRevised (nothing written) when the broadcast's content revision is no longer
+        `revision`. A correction of the text takes the broadcast row first, then copies the
+        rows sent so far: a batch committed before it is copied, one after it meets this
+        check, so every message sent with the previous text is corrected exactly once.
 
         Writing a batch again records it once: a retry after a commit whose answer was
         lost with the connection must not count anyone twice."""
@@ -233,11 +245,18 @@ class DeliveryRecord:
                 if events:
                     changes["error_log"] = await self._merged_error_log(session, events)
             # The broadcast row last, as everywhere: recipient rows first, then the broadcast.
+            current = [] if revision is None else [Broadcast.content_revision == revision]
             counted = await session.execute(
-                update(Broadcast).where(self._leases.held(self._broadcast_id)).values(**changes)
+                update(Broadcast)
+                .where(self._leases.held(self._broadcast_id), *current)
+                .values(**changes)
             )
-            if affected_rows(counted) == 0:
-                raise LeaseLost(self._broadcast_id)  # rolls the whole batch back
+            if affected_rows(counted) == 0:  # rolls the whole batch back
+                if current and await session.scalar(
+                    select(Broadcast.id).where(self._leases.held(self._broadcast_id))
+                ):
+                    raise ContentRevised(self._broadcast_id)
+                raise LeaseLost(self._broadcast_id)
             if not read_counts:
                 return None
             return (await session.execute(counts_query(self._broadcast_id))).one()

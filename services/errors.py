@@ -10,8 +10,9 @@ message stays for logs and for the document's callers.
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 
-from db.models import BroadcastStatus
+from db.models import BroadcastKind, BroadcastStatus
 
 
 class Action(enum.StrEnum):
@@ -29,6 +30,10 @@ class Action(enum.StrEnum):
     """The engine was handed a broadcast that is not `sending`."""
     REMIND = "remind"
     """A reminder to those who have not confirmed (services/reminders.py)."""
+    EDIT = "edit"
+    """Edit a sent announcement for everyone."""
+    DELETE = "delete"
+    """Delete a sent announcement for everyone."""
 
     @property
     def verb(self) -> str:
@@ -208,3 +213,43 @@ class NoRecipients(DomainError):
     def __init__(self, target_group: str) -> None:
         super().__init__(f"No recipients found for group {target_group}")
         self.target_group = target_group
+
+
+class NothingDelivered(DomainError):
+    """An edit or a delete for everyone was asked of an announcement nobody received, or
+    a delete of one whose messages are all older than Telegram's 48 hours (`too_old`)."""
+
+    code = "NOTHING_DELIVERED"
+
+    def __init__(self, broadcast_id: int, too_old: int = 0) -> None:
+        reason = f"its {too_old} messages are too old to delete" if too_old else "delivered"
+        super().__init__(f"Broadcast {broadcast_id}: nothing {reason}")
+        self.broadcast_id = broadcast_id
+        self.too_old = too_old
+
+
+class RunInProgress(DomainError):
+    """An edit or a delete of the announcement (`kind`, run `run_id`) is still being
+    sent: another one would race it in every chat."""
+
+    code = "RUN_IN_PROGRESS"
+
+    def __init__(self, broadcast_id: int, kind: BroadcastKind, run_id: int) -> None:
+        super().__init__(
+            f"Broadcast {broadcast_id}: its {kind.value} #{run_id} is still being sent"
+        )
+        self.broadcast_id = broadcast_id
+        self.kind = kind
+        self.run_id = run_id
+
+
+class AlreadyDeleted(DomainError):
+    """The announcement was deleted for everyone (at `deleted_at`): nothing to edit or
+    delete any more."""
+
+    code = "ALREADY_DELETED"
+
+    def __init__(self, broadcast_id: int, deleted_at: datetime) -> None:
+        super().__init__(f"Broadcast {broadcast_id} was deleted for everyone at {deleted_at}")
+        self.broadcast_id = broadcast_id
+        self.deleted_at = deleted_at

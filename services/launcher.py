@@ -106,11 +106,13 @@ class BroadcastLauncher:
         language: str | None,
         expected: BroadcastStatus | None = None,
         announce: Announce | None = None,
+        actor_id: int | None = None,
     ) -> Started:
         """A draft or scheduled broadcast starts sending now; its progress message goes to
         `progress_chat_id`, in `language` (that admin's; None: the default language).
-        `expected` is the status the admin confirmed (StatusChanged if it is another one now)."""
-        count = await self._broadcasts.start_sending(broadcast_id, expected)
+        `expected` is the status the admin confirmed (StatusChanged if it is another one now);
+        `actor_id` who started it, for its history (None: the scheduler)."""
+        count = await self._broadcasts.start_sending(broadcast_id, expected, actor_id=actor_id)
         started = await self._hand_over(broadcast_id, count, progress_chat_id, language, announce)
         await self._arm_automatic_reminder(broadcast_id, progress_chat_id, language)
         return started
@@ -123,12 +125,14 @@ class BroadcastLauncher:
         language: str | None,
         expected: int | None = None,
         announce: Announce | None = None,
+        actor_id: int | None = None,
     ) -> Started:
         """A reminder to those delivered the announcement who have not confirmed, sent
         now with its own progress message (services/reminders.py; `expected`: how many
-        reminders the admin's question showed). `Started.broadcast_id` is the reminder's."""
+        reminders the admin's question showed; `actor_id`: who asked, for the history).
+        `Started.broadcast_id` is the reminder's."""
         assert self._reminders is not None, "a launcher without reminders"
-        reminder_id, count = await self._reminders.remind(broadcast_id, expected)
+        reminder_id, count = await self._reminders.remind(broadcast_id, expected, actor_id=actor_id)
         return await self._hand_over(reminder_id, count, progress_chat_id, language, announce)
 
     async def start_reminder(
@@ -184,12 +188,18 @@ class BroadcastLauncher:
         )
 
     async def cancel(
-        self, broadcast_id: int, *, expected: BroadcastStatus | None = None
+        self,
+        broadcast_id: int,
+        *,
+        expected: BroadcastStatus | None = None,
+        actor_id: int | None = None,
     ) -> CancelOutcome:
         """Cancel a draft, a scheduled or a sending broadcast (`expected`: the status the
         admin confirmed). One that was sending stops at once; the counts are read once its
         messages in flight are recorded, or when SETTLE_TIMEOUT ran out (`settled`)."""
-        cancelled = await self._broadcasts.cancel_broadcast(broadcast_id, expected)
+        cancelled = await self._broadcasts.cancel_broadcast(
+            broadcast_id, expected, actor_id=actor_id
+        )
         previous = cancelled.previous_status
         if previous is not BroadcastStatus.SENDING:
             return CancelOutcome(broadcast_id, previous)
@@ -217,6 +227,19 @@ class BroadcastLauncher:
         instance (once their lease expires) and runs that ended early go on, and so do
         their progress messages."""
         self._sender.supervise(on_started=self._progress.follow)
+
+    async def launch_run(
+        self,
+        run_id: int,
+        count: int,
+        progress_chat_id: int | None,
+        *,
+        language: str | None,
+        announce: Announce | None = None,
+    ) -> Started:
+        """A run just written `sending` (an edit or a delete of an announcement) gets its
+        progress message and the engine, as a broadcast started now does."""
+        return await self._hand_over(run_id, count, progress_chat_id, language, announce)
 
     async def _hand_over(
         self,

@@ -38,7 +38,7 @@ class ReminderAction:
     def __call__(
         self, bot: Bot, chat_id: int, recipient: Recipient, *, paid: bool
     ) -> Awaitable[Message]:
-        if recipient.source_confirmed:
+        if recipient.source_confirmed_at is not None:
             raise NotNeeded("Confirmed reading before the reminder was sent")
         reply = None
         if recipient.source_message_id is not None:

@@ -144,12 +144,18 @@ async def cancel_automatic(session: AsyncSession, broadcast_id: int, at: datetim
 
 
 def _reminder_row(
-    announcement: Broadcast, status: BroadcastStatus, scheduled_at: datetime | None = None
+    announcement: Broadcast,
+    status: BroadcastStatus,
+    scheduled_at: datetime | None = None,
+    *,
+    author_id: int | None = None,
 ) -> Broadcast:
+    """A reminder of the announcement; its author (the admin who asked for it, else the
+    announcement's) is who the history says reminded."""
     return Broadcast(
         kind=BroadcastKind.REMINDER,
         parent_id=announcement.id,
-        created_by_id=announcement.created_by_id,
+        created_by_id=announcement.created_by_id if author_id is None else author_id,
         target_group=announcement.target_group,
         target_filter={},
         message="",
@@ -190,10 +196,13 @@ class ReminderService:
         async with self._session_factory() as session:
             return await self._check(session, broadcast_id, None)
 
-    async def remind(self, broadcast_id: int, expected: int | None = None) -> tuple[int, int]:
+    async def remind(
+        self, broadcast_id: int, expected: int | None = None, *, actor_id: int | None = None
+    ) -> tuple[int, int]:
         """A reminder now to those delivered who have not confirmed: the reminder's id and
         how many it goes to; it is `sending`, for the launcher to hand over. `expected`
-        is how many reminders the question showed (RemindedMeanwhile if more now)."""
+        is how many reminders the question showed (RemindedMeanwhile if more now);
+        `actor_id` the admin who asked, for the history."""
         async with self._session_factory() as session, session.begin():
             # The announcement's row first: the lock every reminder of it takes, so the
             # checks below see every other reminder committed before this one.
@@ -205,7 +214,7 @@ class ReminderService:
             await self._check(session, broadcast_id, expected)
             announcement = await session.get(Broadcast, broadcast_id)
             assert announcement is not None
-            reminder = _reminder_row(announcement, BroadcastStatus.SENDING)
+            reminder = _reminder_row(announcement, BroadcastStatus.SENDING, author_id=actor_id)
             session.add(reminder)
             await session.flush()
             count = await _materialise(session, reminder.id, broadcast_id)

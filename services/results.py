@@ -12,7 +12,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from db.models import BroadcastStatus, ContentKind, RecipientStatus, Role, TargetGroup
+from db.models import (
+    BroadcastKind,
+    BroadcastStatus,
+    ContentKind,
+    RecipientStatus,
+    Role,
+    TargetGroup,
+)
+from services.history import HistoryEntry
 from services.options import NO_OPTIONS, BroadcastOptions
 
 Item = TypeVar("Item")
@@ -72,6 +80,7 @@ class BroadcastSummary:
     options: BroadcastOptions = NO_OPTIONS
     auto_remind_after_minutes: int | None = None
     """An automatic reminder this long after it starts sending (None: none)."""
+    kind: BroadcastKind = BroadcastKind.ANNOUNCEMENT
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +100,11 @@ class RecipientRow:
     error_code: str | None
     role: Role
     confirmed_at: datetime | None = None
+    # Of an announcement edited or deleted for everyone (the CSV export reads them): when
+    # its message here was last edited, deleted, or why the last of those failed.
+    edited_at: datetime | None = None
+    deleted_at: datetime | None = None
+    amend_error_code: str | None = None
     """When they pressed "I have read it" (broadcasts that ask for it only)."""
     reminders: int = 0
     """How many reminders they were sent (the not-confirmed list and the CSV only)."""
@@ -145,6 +159,8 @@ class BroadcastDetails:
     retryable: int = 0
     """Failed recipients a retry would send to again (not those who blocked the bot)."""
     confirmed: int | None = None
+    history: list[HistoryEntry] = field(default_factory=list)
+    """What happened to it, oldest first (services/history.py)."""
     """Recipients who confirmed reading, when the broadcast asks them to."""
     unreachable: int = 0
     """Who of its audience cannot be reached (`services.unreachable`'s rule)."""

@@ -22,8 +22,9 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 
 from aiogram import Bot
+from sqlalchemy import exists, select
 
-from db.models import Broadcast, BroadcastStatus
+from db.models import Broadcast, BroadcastKind, BroadcastStatus
 from db.session import SessionFactory
 from services.broadcast_run import (
     RELEASE_TIMEOUT,
@@ -39,7 +40,7 @@ from services.limiter import Limiter
 from services.progress import ProgressHub
 from services.quiet_hours import QuietGate
 from services.reminder_action import ReminderText
-from services.run_actions import RunAction, run_action
+from services.run_actions import LoadedAction, load_action
 from services.send_policy import SendPolicy
 from services.supervisor import SendSupervisor
 
@@ -113,14 +114,14 @@ class BroadcastSender:
             if run is not None:
                 run.wake()
                 return run.task_id
-            action = await self._load_action(broadcast_id)
+            action = await self.load_action(broadcast_id)
             holder = await self.leases.take(broadcast_id)
             if holder is not None:
                 logger.info("Broadcast %s is being sent by instance %s", broadcast_id, holder)
                 return f"send-{broadcast_id}@{holder}"
             return self._launch(broadcast_id, action)
 
-    def _launch(self, broadcast_id: int, action: RunAction) -> str:
+    def _launch(self, broadcast_id: int, action: LoadedAction) -> str:
         """Start a run of a broadcast whose lease this instance has just taken."""
         task_id = f"send-{broadcast_id}-{next(self._task_numbers)}"
         run = BroadcastRun(self, broadcast_id, action, task_id)
@@ -138,14 +139,33 @@ class BroadcastSender:
         if not task.cancelled() and (error := task.exception()) is not None:
             logger.error("Broadcast %s: the run failed", broadcast_id, exc_info=error)
 
-    async def _load_action(self, broadcast_id: int) -> RunAction:
+    async def load_action(self, broadcast_id: int, *, any_status: bool = False) -> LoadedAction:
+        """The action of a `sending` broadcast, read with its content as it is now (a run
+        loads it again when the content was corrected meanwhile: `any_status`, as it may
+        have been cancelled since, and its messages in flight are still corrected)."""
         async with self.session_factory() as session:
             broadcast = await session.get(Broadcast, broadcast_id)
             if broadcast is None:
                 raise BroadcastNotFound(broadcast_id)
-            if broadcast.status is not BroadcastStatus.SENDING:
+            if not any_status and broadcast.status is not BroadcastStatus.SENDING:
                 raise InvalidStatus(broadcast_id, Action.DELIVER, broadcast.status)
-            return run_action(broadcast, self.read_button, self.reminder_text)
+            parent = None
+            if broadcast.parent_id is not None:
+                parent = await session.get(Broadcast, broadcast.parent_id)
+            deleted = await session.scalar(
+                select(
+                    exists().where(
+                        Broadcast.parent_id == broadcast_id, Broadcast.kind == BroadcastKind.DELETE
+                    )
+                )
+            )
+            return load_action(
+                broadcast,
+                self.read_button,
+                parent,
+                deleted=bool(deleted),
+                reminder_text=self.reminder_text,
+            )
 
     async def resume_all(self, *, at_start: bool = True) -> list[int]:
         """Take over every `sending` broadcast whose lease is free or expired, and go on
@@ -157,7 +177,7 @@ class BroadcastSender:
                 if broadcast_id in self._runs:
                     continue
                 try:
-                    action = await self._load_action(broadcast_id)
+                    action = await self.load_action(broadcast_id)
                 except DomainError as refused:  # finished or cancelled meanwhile
                     logger.info("Broadcast %s not resumed: %s", broadcast_id, refused)
                     continue

@@ -21,6 +21,16 @@ RETRYABLE_STATUSES = frozenset(
         BroadcastStatus.FAILED,
     }
 )
+AMENDABLE_STATUSES = frozenset(
+    {
+        BroadcastStatus.SENDING,
+        BroadcastStatus.SENT,
+        BroadcastStatus.COMPLETED,
+        BroadcastStatus.CANCELLED,
+    }
+)
+"""An announcement that may be edited or deleted for everyone (a cancelled one: if some
+received it)."""
 FINISHED_WITH_TIMES_STATUSES = frozenset({BroadcastStatus.SENT, BroadcastStatus.COMPLETED})
 
 ALLOWED_STATUSES: dict[Action, frozenset[BroadcastStatus]] = {
@@ -32,6 +42,8 @@ ALLOWED_STATUSES: dict[Action, frozenset[BroadcastStatus]] = {
     Action.RETARGET: STARTABLE_STATUSES,
     Action.DELIVER: frozenset({BroadcastStatus.SENDING}),
     Action.REMIND: frozenset(BroadcastStatus) - STARTABLE_STATUSES,
+    Action.EDIT: AMENDABLE_STATUSES,
+    Action.DELETE: AMENDABLE_STATUSES,
 }
 """The statuses in which each action may be asked for (ADD_RECIPIENTS: any unfinished)."""
 

@@ -523,6 +523,8 @@ async def test_broadcast_details_show_the_documented_fields_and_the_fitting_butt
         "👥 Recipients",
         "📄 Export CSV",
         "🔁 Retry failed (1)",
+        "✏️ Edit for everyone",  # delivered to someone: it can be corrected or recalled
+        "🗑 Delete for everyone",
     ]
 
     sent, _, _ = await bot_harness.click(

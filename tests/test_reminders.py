@@ -110,6 +110,8 @@ def buttons(message: Delivered) -> dict[str, str]:
 async def test_a_manual_reminder_replies_to_the_unconfirmed_and_a_press_confirms_the_original(
     app: BotHarness,
 ) -> None:
+    async with app.app.session_factory() as session, session.begin():
+        await add_user(session, role=Role.ADMIN, telegram_id=ADMIN_ID, full_name="Irina Admin")
     broadcast_id = await send_to_parents(app, ask_confirmation=True)
     await press(app, 4002, delivered_to(app, 4002))
 
@@ -177,6 +179,9 @@ async def test_a_manual_reminder_replies_to_the_unconfirmed_and_a_press_confirms
         for line in (russian.text or "").split("\n")
     )
     [details] = await app.send(ADMIN_ID, f"/broadcast {broadcast_id}")
+    assert any(  # the history says who reminded
+        line.endswith("· reminder sent by Irina Admin") for line in (details.text or "").split("\n")
+    )
     sent, _, _ = await app.click(ADMIN_ID, buttons(details)["📄 Export CSV"], details.message_id)
     content = app.api.upload_of(sent[0]).content.decode("utf-8-sig")
     rows_csv = list(csv.reader(io.StringIO(content)))

@@ -1,6 +1,6 @@
 """Runs over a sent announcement read, with each recipient, the announcement's message in
 that recipient's chat; an announcement's own recipients have none. Whether a run waits
-out quiet hours is its action's to say."""
+out quiet hours is its action's to say: reminders always do, corrections never."""
 
 from __future__ import annotations
 
@@ -54,9 +54,11 @@ async def test_a_run_over_an_announcement_reads_the_message_it_acts_on(
         (BroadcastKind.ANNOUNCEMENT, True, False),
         (BroadcastKind.REMINDER, False, True),
         (BroadcastKind.REMINDER, True, True),  # a reminder is never urgent
+        (BroadcastKind.EDIT, False, False),  # edits and deletes ring nobody's phone
+        (BroadcastKind.DELETE, False, False),
     ],
 )
-def test_only_an_urgent_announcement_is_sent_during_quiet_hours(
+def test_only_an_urgent_announcement_and_corrections_go_out_during_quiet_hours(
     kind: BroadcastKind, urgent: bool, waits: bool
 ) -> None:
     broadcast = Broadcast(
@@ -71,6 +73,6 @@ def test_only_an_urgent_announcement_is_sent_during_quiet_hours(
     )
     read_button = ReadButton(lambda language: "✅ I have read it", "rd")
 
-    action = run_action(broadcast, read_button, lambda language: "🔔 Reminder")
+    action = run_action(broadcast, read_button, reminder_text=lambda language: "🔔 Reminder")
 
     assert action.sits_out_quiet_hours is waits

@@ -119,6 +119,7 @@ async def cancel_confirmed(
     callback_data: Confirm,
     on: MaybeInaccessibleMessageUnion,
     t: Translator,
+    admin: AdminIdentity,
     launcher: BroadcastLauncher,
 ) -> None:
     """Yes: cancel, and say what it did once the messages in flight are recorded (the
@@ -129,7 +130,9 @@ async def cancel_confirmed(
         await callback.answer()
         return
     try:
-        outcome = await launcher.cancel(broadcast_id, expected=callback_data.status)
+        outcome = await launcher.cancel(
+            broadcast_id, expected=callback_data.status, actor_id=admin.user_id
+        )
     except StatusChanged as changed:
         question = cancel_question(t, broadcast_id, changed.status)
         await show(on, *changed_question(t, changed, question), edit=True)
@@ -195,6 +198,7 @@ async def send_confirmed(
     on: MaybeInaccessibleMessageUnion,
     t: Translator,
     settings: Settings,
+    admin: AdminIdentity,
     launcher: BroadcastLauncher,
 ) -> None:
     """Yes: resolve the recipients now, post the live progress message here, start the
@@ -216,6 +220,7 @@ async def send_confirmed(
             language=t.language,
             expected=callback_data.status,
             announce=announce,
+            actor_id=admin.user_id,
         )
     except NoRecipients as error:
         await show(on, html.quote(describe(error, t, settings.tz)), edit=True)

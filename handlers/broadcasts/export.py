@@ -5,6 +5,10 @@ only writes them as CSV, in the reader's language: the headers, the role and the
 of a failure in words (as /recipients gives it), the times in the school's `TIMEZONE`.
 Cells that a spreadsheet would run as a formula are neutralised as in the invite CSV, and
 the file is UTF-8 with a BOM, so Excel shows Cyrillic names as they are.
+
+A broadcast that was edited or deleted for everyone gets three more columns (when each
+message was edited, deleted, or why that failed), and a second document beside it: its
+history, one event a row (a separate table, so each sorts and filters on its own).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from core.settings import Settings
 from db.models import RecipientStatus
 from handlers.broadcasts.views import delivery_error
 from handlers.callbacks import BroadcastAction, BroadcastButton
+from services.history import HistoryEntry
 from services.invites import spreadsheet_safe
 from services.recipient_reads import RecipientReads
 from services.results import RecipientRow
@@ -35,6 +40,12 @@ COLUMNS = (
     "csv-reminders",
 )
 ERROR_COLUMN = "csv-error"
+AMEND_COLUMNS = ("csv-edited-at", "csv-deleted-at")
+AMEND_ERROR_COLUMN = "csv-amend-error"
+HISTORY_COLUMNS = ("csv-history-at", "csv-history-who", "csv-history-what")
+HISTORY_PREVIOUS_COLUMN = "csv-history-previous"
+AMENDED = frozenset({"edited", "deleted"})
+"""History kinds after which the recipients' CSV has the edit and delete columns."""
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 """Sortable, and read as a date and time by every spreadsheet."""
 ENCODING = "utf-8-sig"
@@ -44,12 +55,16 @@ ENCODING = "utf-8-sig"
 class RecipientsCsv:
     """The CSV, written page by page: the header at once, then a row per recipient."""
 
-    def __init__(self, t: Translator, tz: ZoneInfo) -> None:
+    def __init__(self, t: Translator, tz: ZoneInfo, *, amended: bool = False) -> None:
         self._t = t
         self._tz = tz
+        self._amended = amended
         self._out = io.StringIO()
         self._writer = csv.writer(self._out)
-        self._writer.writerow([*(t(column, tz=tz.key) for column in COLUMNS), t(ERROR_COLUMN)])
+        header = [*(t(column, tz=tz.key) for column in COLUMNS), t(ERROR_COLUMN)]
+        if amended:
+            header += [*(t(column, tz=tz.key) for column in AMEND_COLUMNS), t(AMEND_ERROR_COLUMN)]
+        self._writer.writerow(header)
         self.rows = 0
 
     def _time(self, value: datetime | None) -> str:
@@ -58,7 +73,7 @@ class RecipientsCsv:
     def write(self, page: list[RecipientRow]) -> None:
         for row in page:
             failed = row.status is RecipientStatus.FAILED
-            cells = (
+            cells: tuple[str, ...] = (
                 row.user_name,
                 row.external_id,
                 self._t(f"role-{row.role.value}"),
@@ -67,11 +82,36 @@ class RecipientsCsv:
                 str(row.reminders),
                 delivery_error(self._t, row) if failed else "",
             )
+            if self._amended:
+                error = row.amend_error_code
+                cells += (
+                    self._time(row.edited_at),
+                    self._time(row.deleted_at),
+                    self._t(f"delivery-error-{error}") if error else "",
+                )
             self._writer.writerow([spreadsheet_safe(cell) for cell in cells])
         self.rows += len(page)
 
     def content(self) -> bytes:
         return self._out.getvalue().encode(ENCODING)
+
+
+def history_csv(t: Translator, tz: ZoneInfo, history: list[HistoryEntry]) -> bytes:
+    """The history as a table: when, who, what happened, and the text an edit replaced."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [*(t(column, tz=tz.key) for column in HISTORY_COLUMNS), t(HISTORY_PREVIOUS_COLUMN)]
+    )
+    for entry in history:
+        cells = (
+            entry.at.astimezone(tz).strftime(TIME_FORMAT),
+            entry.actor_name or t("history-nobody"),
+            t(f"csv-history-{entry.kind}"),
+            entry.previous_text or "",
+        )
+        writer.writerow([spreadsheet_safe(cell) for cell in cells])
+    return out.getvalue().encode(ENCODING)
 
 
 async def export_button(
@@ -86,15 +126,30 @@ async def export_button(
     """The document goes to the chat the details are in; a broadcast that is gone (a
     stale or forged button) is refused with an alert before anything is sent."""
     broadcast_id = callback_data.broadcast_id
-    table = RecipientsCsv(t, settings.tz)
+    table: RecipientsCsv | None = None
     async for page in recipient_reads.export(broadcast_id):
+        if table is None:  # the broadcast exists: its history is worth reading
+            history = await recipient_reads.history(broadcast_id)
+            amended = any(entry.kind in AMENDED for entry in history)
+            table = RecipientsCsv(t, settings.tz, amended=amended)
         table.write(page)
+    if table is None:
+        history, table = await recipient_reads.history(broadcast_id), RecipientsCsv(t, settings.tz)
     await callback.answer()
     await bot.send_document(
         on.chat.id,
         BufferedInputFile(table.content(), filename=f"broadcast-{broadcast_id}-recipients.csv"),
         caption=t("export-caption", id=str(broadcast_id), count=table.rows, tz=settings.tz.key),
     )
+    if history:
+        await bot.send_document(
+            on.chat.id,
+            BufferedInputFile(
+                history_csv(t, settings.tz, history),
+                filename=f"broadcast-{broadcast_id}-history.csv",
+            ),
+            caption=t("export-history-caption", id=str(broadcast_id), count=len(history)),
+        )
 
 
 def router() -> Router:

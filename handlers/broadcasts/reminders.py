@@ -14,6 +14,7 @@ from handlers.broadcasts.browse import ON_MESSAGE
 from handlers.broadcasts.reminders_view import remind_question
 from handlers.callbacks import BroadcastAction, BroadcastButton, RemindConfirm
 from handlers.split import show
+from services.access import AdminIdentity
 from services.launcher import BroadcastLauncher
 from services.reminder_action import ReminderText
 from services.reminders import ReminderService
@@ -45,6 +46,7 @@ async def remind_confirmed(
     on: MaybeInaccessibleMessageUnion,
     t: Translator,
     launcher: BroadcastLauncher,
+    admin: AdminIdentity,
 ) -> None:
     """Yes: the reminder's recipients are written now and its progress message is posted
     here; a Yes after another reminder was sent is refused (RemindedMeanwhile)."""
@@ -63,6 +65,7 @@ async def remind_confirmed(
         language=t.language,
         expected=callback_data.sent,
         announce=announce,
+        actor_id=admin.user_id,
     )
     await callback.answer()
 

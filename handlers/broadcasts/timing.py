@@ -15,6 +15,7 @@ from handlers.broadcasts.browse import ON_MESSAGE
 from handlers.callbacks import BroadcastAction, BroadcastButton, TimeAbort, TimeAction
 from handlers.keyboards import time_abort_keyboard
 from handlers.split import show
+from services.access import AdminIdentity
 from services.broadcasts import BroadcastService
 from services.schedule_time import format_schedule_time, parse_schedule_time
 from services.scheduler import BroadcastScheduler
@@ -59,6 +60,7 @@ async def time_typed(
     t: Translator,
     state: FSMContext,
     settings: Settings,
+    admin: AdminIdentity,
     broadcasts: BroadcastService,
     scheduler: BroadcastScheduler,
 ) -> None:
@@ -71,7 +73,7 @@ async def time_typed(
     action, broadcast_id = TimeAction(step["action"]), int(step["id"])
     await state.set_state(None)
     if action is TimeAction.SCHEDULE:
-        await broadcasts.schedule(broadcast_id, when_utc)
+        await broadcasts.schedule(broadcast_id, when_utc, actor_id=admin.user_id)
         await scheduler.arm(
             broadcast_id, when_utc, admin_chat_id=message.chat.id, admin_language=t.language
         )

@@ -13,6 +13,7 @@ from fluent.runtime.types import fluent_number
 
 from core.i18n import Translator
 from db.models import BroadcastStatus, ContentKind, RecipientStatus, TargetGroup
+from handlers.broadcasts.history_view import history_lines
 from handlers.broadcasts.reminders_view import auto_remind_text, reminders_line
 from handlers.callbacks import ConfirmedAction
 from handlers.keyboards import (
@@ -205,6 +206,8 @@ def details_view(t: Translator, details: BroadcastDetails, tz: ZoneInfo) -> View
         else t("details-content-media", kind=t(f"content-kind-{kind.value}"))
     )
     lines.append(html.quote(summary.message))
+    if history := history_lines(t, details.history, tz):
+        lines += ["", *history]
     keyboard = details_keyboard(
         t,
         summary,

@@ -369,7 +369,11 @@ async def on_send_now(callback: CallbackQuery, button: Button, manager: DialogMa
 
     try:
         await launcher.send_now(
-            broadcast_id, deps.chat.id, language=deps.t.language, announce=announce
+            broadcast_id,
+            deps.chat.id,
+            language=deps.t.language,
+            announce=announce,
+            actor_id=deps.admin.user_id,
         )
     except NoRecipients as error:  # everyone became unreachable since the preview
         reason = describe(error, deps.t, deps.settings.tz)

@@ -41,6 +41,8 @@ delivery-error-server_error = Telegram server error
 delivery-error-network = network error
 delivery-error-timeout = timeout
 delivery-error-unauthorized = bot token revoked
+delivery-error-message_gone = message deleted by the recipient
+delivery-error-too_old = too old to delete (over 48 hours)
 delivery-error-other = other error
 
 progress-title = { $icon } <b>Broadcast #{ $id }</b> · { $status }

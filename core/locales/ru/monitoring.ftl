@@ -41,6 +41,8 @@ delivery-error-server_error = ошибка сервера Telegram
 delivery-error-network = ошибка сети
 delivery-error-timeout = превышено время ожидания
 delivery-error-unauthorized = токен бота отозван
+delivery-error-message_gone = сообщение удалено получателем
+delivery-error-too_old = слишком старое для удаления (старше 48 часов)
 delivery-error-other = другая ошибка
 
 progress-title = { $icon } <b>Рассылка #{ $id }</b> · { $status }
