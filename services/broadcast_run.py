@@ -114,7 +114,7 @@ class BroadcastRun:
         self.stopping = False
         self.abandoned = False
         self._loaded = action
-        self._quiet = sender.quiet if action.action.sits_out_quiet_hours else None
+        self._quiet = sender.quiet if action.waits_for_quiet_hours else None
         self._policy = sender.policy
         self._limiter = sender.limiter
         self._stats = sender.stats

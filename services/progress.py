@@ -39,7 +39,7 @@ from db.types import utcnow
 from services.delivery_record import counts_query
 from services.errors import BroadcastNotFound
 from services.lease import live_lease
-from services.quiet_hours import QuietGate
+from services.quiet_hours import QuietGate, waits_for_quiet_hours
 
 RATE_WINDOW = 5.0
 """Seconds over which a run's sending rate is measured."""
@@ -287,13 +287,15 @@ async def read_snapshot(
     """The broadcast's progress as stored (no rate or ETA: those need a running engine),
     with the recipients whose retry is not due by `now` (default: the current time);
     settling while it is finished but an instance still holds its lease; and, by `quiet`,
-    until when one that is sending and not urgent waits for quiet hours to end."""
+    until when one that is sending waits for quiet hours to end."""
     now = now or utcnow()
     recipient = BroadcastRecipient
     async with session_factory() as session:
         row = (
             await session.execute(
-                counts_query(broadcast_id).add_columns(live_lease(now), Broadcast.urgent)
+                counts_query(broadcast_id).add_columns(
+                    live_lease(now), Broadcast.kind, Broadcast.urgent
+                )
             )
         ).one_or_none()
         if row is None:
@@ -308,11 +310,11 @@ async def read_snapshot(
                 )
             )
         ).one()
-    status, total, sent, failed, started_at, finished_at, confirmed, leased, urgent = row
+    status, total, sent, failed, started_at, finished_at, confirmed, leased, kind, urgent = row
     status = BroadcastStatus(status)
     quiet_until = None
     if quiet is not None and status is BroadcastStatus.SENDING:
-        quiet_until = quiet.start_of(urgent)
+        quiet_until = quiet.start_of(not waits_for_quiet_hours(kind, urgent))
     return ProgressSnapshot(
         broadcast_id,
         status,

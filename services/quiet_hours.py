@@ -10,7 +10,8 @@ an hour later on the new clock, never inside the window again.
 
 `QuietGate` is what the sending engine and the screens ask: the rule with a clock, and a
 `wake` that makes every waiting run look at the clock again, so tests move an injected
-clock across the boundary instead of waiting real hours.
+clock across the boundary instead of waiting real hours. `waits_for_quiet_hours` says
+which runs it holds, for the engine and for progress read from the rows alike.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from db.models import BroadcastKind
 from db.types import utcnow
 
 MAX_NAP = 60.0
@@ -65,6 +67,15 @@ class QuietHours:
             day += timedelta(days=1)
         # through UTC, so a wall time the clocks skip becomes the real time it stands for
         return datetime.combine(day, self.end, tzinfo=self.tz).astimezone(UTC).astimezone(self.tz)
+
+
+def waits_for_quiet_hours(kind: BroadcastKind, urgent: bool) -> bool:
+    """Whether a run waits while quiet hours last: an announcement unless it is urgent, a
+    reminder always (it is never urgent), an edit or a delete never (a correction rings
+    nobody's phone, and the wrong text should not stand until morning)."""
+    if kind is BroadcastKind.ANNOUNCEMENT:
+        return not urgent
+    return kind is BroadcastKind.REMINDER
 
 
 class QuietGate:

@@ -4,8 +4,7 @@ as a reply to the announcement's message there, with the same "I have read it" b
 `allow_sending_without_reply` keeps a reminder whose original the recipient deleted from
 failing: it arrives as a plain message. Someone who confirmed after the reminder's
 recipients were written is not sent it (`NotNeeded`, recorded with its code), so the
-reminder's counts still agree with its rows. Reminders wait out quiet hours, whatever
-the announcement's urgency.
+reminder's counts still agree with its rows.
 """
 
 from __future__ import annotations
@@ -30,10 +29,6 @@ class ReminderAction:
     read_button: ReadButton
     silent: bool = False
     protected: bool = False
-
-    @property
-    def sits_out_quiet_hours(self) -> bool:
-        return True  # a reminder is never urgent
 
     def __call__(
         self, bot: Bot, chat_id: int, recipient: Recipient, *, paid: bool

@@ -27,17 +27,13 @@ from services.content import BroadcastContent
 from services.delivery_record import Recipient
 from services.options import NO_OPTIONS, BroadcastOptions
 from services.outgoing import OutgoingContent, send_content
+from services.quiet_hours import waits_for_quiet_hours
 from services.reminder_action import ReminderAction, ReminderText
 
 
 class RunAction(Protocol):
     """One request in one recipient's chat: the message sent (or edited), or True when
     Telegram answers a request without a message (a delete)."""
-
-    @property
-    def sits_out_quiet_hours(self) -> bool:
-        """Whether the run waits while QUIET_HOURS last (services/quiet_hours.py)."""
-        ...
 
     def __call__(
         self, bot: Bot, chat_id: int, recipient: Recipient, *, paid: bool
@@ -50,10 +46,6 @@ class SendAction:
 
     content: OutgoingContent
     read_button: ReadButton | None = None
-
-    @property
-    def sits_out_quiet_hours(self) -> bool:
-        return not self.content.options.urgent  # urgent rings whatever the hour
 
     def __call__(
         self, bot: Bot, chat_id: int, recipient: Recipient, *, paid: bool
@@ -72,10 +64,6 @@ class EditAction:
 
     content: OutgoingContent
     read_button: ReadButton | None = None
-
-    @property
-    def sits_out_quiet_hours(self) -> bool:
-        return False  # an edit rings nobody's phone: a correction goes out at once
 
     async def __call__(
         self, bot: Bot, chat_id: int, recipient: Recipient, *, paid: bool
@@ -111,10 +99,6 @@ class EditAction:
 class DeleteAction:
     """Delete the announcement's message in the chat, for everyone."""
 
-    @property
-    def sits_out_quiet_hours(self) -> bool:
-        return False  # nor does a delete
-
     async def __call__(
         self, bot: Bot, chat_id: int, recipient: Recipient, *, paid: bool
     ) -> Message | bool:
@@ -126,11 +110,13 @@ class DeleteAction:
 @dataclass(frozen=True, slots=True)
 class LoadedAction:
     """A run's action as loaded with the broadcast row: the content revision it sends,
-    and for an announcement the edit that corrects a message sent with an older one."""
+    for an announcement the edit that corrects a message sent with an older one, and
+    whether the run waits while quiet hours last."""
 
     action: RunAction
     revision: int = 0
     amend: RunAction | None = None
+    waits_for_quiet_hours: bool = True
 
 
 def load_action(
@@ -144,14 +130,12 @@ def load_action(
     """The run's action (`run_action`), its revision, and the announcement's amendment:
     its corrected text, or a delete once it was `deleted` for everyone."""
     action = run_action(broadcast, read_button, parent, reminder_text)
-    if broadcast.kind is not BroadcastKind.ANNOUNCEMENT:
-        return LoadedAction(action, broadcast.content_revision)
-    if deleted:
-        return LoadedAction(action, broadcast.content_revision, DeleteAction())
-    asks = broadcast.ask_confirmation
-    return LoadedAction(
-        action, broadcast.content_revision, _edit(broadcast, read_button if asks else None)
-    )
+    amend: RunAction | None = None
+    if broadcast.kind is BroadcastKind.ANNOUNCEMENT:
+        asks = broadcast.ask_confirmation
+        amend = DeleteAction() if deleted else _edit(broadcast, read_button if asks else None)
+    waits = waits_for_quiet_hours(broadcast.kind, broadcast.urgent)
+    return LoadedAction(action, broadcast.content_revision, amend, waits)
 
 
 def _edit(run: Broadcast, read_button: ReadButton | None) -> EditAction:

@@ -1,6 +1,6 @@
 """Runs over a sent announcement read, with each recipient, the announcement's message in
 that recipient's chat; an announcement's own recipients have none. Whether a run waits
-out quiet hours is its action's to say: reminders always do, corrections never."""
+out quiet hours is loaded with its action: reminders always do, corrections never."""
 
 from __future__ import annotations
 
@@ -12,8 +12,11 @@ from db.types import utcnow
 from services.confirmations import ReadButton
 from services.delivery_record import DeliveryRecord
 from services.lease import Leases, LeaseTerms
-from services.run_actions import run_action
+from services.progress import read_snapshot
+from services.quiet_hours import QuietGate
+from services.run_actions import load_action
 from tests.factories import add_recipient, add_user, make_broadcast
+from tests.test_quiet_hours import LATE, MORNING, NIGHT
 
 
 async def test_a_run_over_an_announcement_reads_the_message_it_acts_on(
@@ -73,6 +76,27 @@ def test_only_an_urgent_announcement_and_corrections_go_out_during_quiet_hours(
     )
     read_button = ReadButton(lambda language: "✅ I have read it", "rd")
 
-    action = run_action(broadcast, read_button, reminder_text=lambda language: "🔔 Reminder")
+    loaded = load_action(broadcast, read_button, reminder_text=lambda language: "🔔 Reminder")
 
-    assert action.sits_out_quiet_hours is waits
+    assert loaded.waits_for_quiet_hours is waits
+
+
+async def test_progress_read_from_the_rows_tells_who_waits_for_quiet_hours(
+    session_factory: SessionFactory,
+) -> None:
+    """At 23:00 in 21:00-07:00, a reminder run waits until 07:00; an edit run does not."""
+    night = QuietGate(NIGHT, lambda: LATE)
+    async with session_factory() as session, session.begin():
+        announcement = await make_broadcast(session, status=BroadcastStatus.SENT)
+        runs = {
+            kind: await make_broadcast(
+                session, status=BroadcastStatus.SENDING, kind=kind, parent_id=announcement.id
+            )
+            for kind in (BroadcastKind.REMINDER, BroadcastKind.EDIT)
+        }
+
+    reminder = await read_snapshot(session_factory, runs[BroadcastKind.REMINDER].id, quiet=night)
+    edit = await read_snapshot(session_factory, runs[BroadcastKind.EDIT].id, quiet=night)
+
+    assert reminder.quiet_until == MORNING
+    assert edit.quiet_until is None
