@@ -115,8 +115,9 @@ def progress_keyboard(
         row.append(button(t("progress-btn-refresh"), refresh))
     if snapshot.status in CANCELLABLE_STATUSES:
         row.append(action_button(t, "progress-btn-cancel", BroadcastButton.CANCEL, broadcast_id))
-    if snapshot.status is BroadcastStatus.CANCELLED:
-        row.append(action_button(t, "progress-btn-details", BroadcastButton.OPEN, broadcast_id))
+    if snapshot.status is BroadcastStatus.CANCELLED:  # a run's: its announcement's details
+        shown = broadcast_id if snapshot.parent_id is None else snapshot.parent_id
+        row.append(action_button(t, "progress-btn-details", BroadcastButton.OPEN, shown))
     retryable = retryable_count(snapshot)
     if snapshot.finished and snapshot.status is not BroadcastStatus.CANCELLED and retryable:
         retry = BroadcastAction(action=BroadcastButton.RETRY, broadcast_id=broadcast_id)

@@ -22,7 +22,7 @@ from aiogram.types import InlineKeyboardMarkup
 from fluent.runtime.types import fluent_number
 
 from core.i18n import Catalog, Translator
-from db.models import BroadcastStatus
+from db.models import BroadcastKind, BroadcastStatus
 from handlers.keyboards import progress_keyboard
 from handlers.options_view import clock_time, confirmed_line
 from services.progress import (
@@ -65,6 +65,15 @@ def progress_times(t: Translator, progress: Progress, tz: ZoneInfo) -> str:
     )
 
 
+PROGRESS_TITLES = {
+    BroadcastKind.ANNOUNCEMENT: "progress-title",
+    BroadcastKind.REMINDER: "progress-title-reminder",
+    BroadcastKind.EDIT: "progress-title-edit",
+    BroadcastKind.DELETE: "progress-title-delete",
+}
+"""A run over an announcement is titled by the announcement, the number admins know."""
+
+
 def render_progress(
     t: Translator, snapshot: ProgressSnapshot, tz: ZoneInfo, footer: str | None = None
 ) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -76,9 +85,9 @@ def render_progress(
     status = snapshot.status
     lines = [
         t(
-            "progress-title",
+            PROGRESS_TITLES[snapshot.kind],
             icon=STATUS_ICONS[status],
-            id=str(snapshot.broadcast_id),
+            id=str(snapshot.broadcast_id if snapshot.parent_id is None else snapshot.parent_id),
             status=t(f"status-{status.value}"),
         ),
         f"{progress_bar(snapshot.percent / 100)} {snapshot.percent}%",

@@ -127,7 +127,7 @@ class BroadcastRun:
         self._wake = asyncio.Event()
         self._fatal: DeliveryError | None = None
         self._failed_by_code: dict[str, int] = {}
-        self._progress = RunProgress(sender.hub, broadcast_id)
+        self._progress = RunProgress(sender.hub, broadcast_id, action.kind, action.parent_id)
         self._leases = sender.leases
         self._guard = OutageGuard(self._progress.pause, give_up=(LeaseLost, ContentRevised))
         self._record = DeliveryRecord(sender.session_factory, broadcast_id, sender.leases)

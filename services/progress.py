@@ -33,7 +33,13 @@ from aiogram.types import InlineKeyboardMarkup
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Broadcast, BroadcastRecipient, BroadcastStatus, RecipientStatus
+from db.models import (
+    Broadcast,
+    BroadcastKind,
+    BroadcastRecipient,
+    BroadcastStatus,
+    RecipientStatus,
+)
 from db.session import SessionFactory
 from db.types import utcnow
 from services.delivery_record import counts_query
@@ -65,6 +71,10 @@ class ProgressSnapshot:
     confirmed: int | None = None  # read confirmations, when the broadcast asks for them
     quiet_until: datetime | None = None
     """Sending waits for quiet hours to end at this time (nothing sent yet: it starts then)."""
+    kind: BroadcastKind = BroadcastKind.ANNOUNCEMENT
+    parent_id: int | None = None
+    """A run over an announcement (a reminder, an edit, a delete): the announcement's id,
+    the number admins know it by."""
 
     @property
     def pending(self) -> int:
@@ -165,9 +175,17 @@ class RunProgress:
     RATE_WINDOW seconds and the time left at that rate, whether sending is paused, and
     when it waits for retries. Counting is free when nobody watches the broadcast."""
 
-    def __init__(self, hub: ProgressHub | None, broadcast_id: int) -> None:
+    def __init__(
+        self,
+        hub: ProgressHub | None,
+        broadcast_id: int,
+        kind: BroadcastKind = BroadcastKind.ANNOUNCEMENT,
+        parent_id: int | None = None,
+    ) -> None:
         self._hub = hub
         self._broadcast_id = broadcast_id
+        self._kind = kind
+        self._parent_id = parent_id
         self._processed = 0
         self._samples: deque[tuple[float, int]] = deque()
         self._paused = False
@@ -224,6 +242,8 @@ class RunProgress:
                 took_seconds=took_seconds,
                 confirmed=confirmed,
                 quiet_until=self._quiet_until,
+                kind=self._kind,
+                parent_id=self._parent_id,
             )
         )
 
@@ -294,7 +314,7 @@ async def read_snapshot(
         row = (
             await session.execute(
                 counts_query(broadcast_id).add_columns(
-                    live_lease(now), Broadcast.kind, Broadcast.urgent
+                    live_lease(now), Broadcast.kind, Broadcast.parent_id, Broadcast.urgent
                 )
             )
         ).one_or_none()
@@ -310,7 +330,8 @@ async def read_snapshot(
                 )
             )
         ).one()
-    status, total, sent, failed, started_at, finished_at, confirmed, leased, kind, urgent = row
+    status, total, sent, failed, started_at, finished_at, confirmed, leased = row[:8]
+    kind, parent_id, urgent = row[8:]
     status = BroadcastStatus(status)
     quiet_until = None
     if quiet is not None and status is BroadcastStatus.SENDING:
@@ -328,6 +349,8 @@ async def read_snapshot(
         settling=status.is_finished and bool(leased),
         confirmed=confirmed,
         quiet_until=quiet_until,
+        kind=kind,
+        parent_id=parent_id,
     )
 
 

@@ -110,13 +110,15 @@ class DeleteAction:
 @dataclass(frozen=True, slots=True)
 class LoadedAction:
     """A run's action as loaded with the broadcast row: the content revision it sends,
-    for an announcement the edit that corrects a message sent with an older one, and
-    whether the run waits while quiet hours last."""
+    for an announcement the edit that corrects a message sent with an older one, whether
+    the run waits while quiet hours last, and what its progress message is titled by."""
 
     action: RunAction
     revision: int = 0
     amend: RunAction | None = None
     waits_for_quiet_hours: bool = True
+    kind: BroadcastKind = BroadcastKind.ANNOUNCEMENT
+    parent_id: int | None = None  # a run over an announcement: the announcement
 
 
 def load_action(
@@ -135,7 +137,9 @@ def load_action(
         asks = broadcast.ask_confirmation
         amend = DeleteAction() if deleted else _edit(broadcast, read_button if asks else None)
     waits = waits_for_quiet_hours(broadcast.kind, broadcast.urgent)
-    return LoadedAction(action, broadcast.content_revision, amend, waits)
+    return LoadedAction(
+        action, broadcast.content_revision, amend, waits, broadcast.kind, broadcast.parent_id
+    )
 
 
 def _edit(run: Broadcast, read_button: ReadButton | None) -> EditAction:

@@ -11,7 +11,7 @@ from aiogram.types import InlineKeyboardMarkup
 from fluent.syntax import ast, parse
 
 from core.i18n import LOCALES_DIR, Catalog, Translator
-from db.models import BroadcastStatus, RecipientStatus
+from db.models import BroadcastKind, BroadcastStatus, RecipientStatus
 from handlers.callbacks import BroadcastAction, BroadcastButton, ProgressRefresh
 from handlers.keyboards import retryable_count
 from handlers.progress_view import progress_renderer, progress_times, render_progress
@@ -137,6 +137,35 @@ def test_a_cancelled_broadcast_offers_refresh_until_its_messages_in_flight_are_r
     assert settling[1][0] == details
     final = actions(render_progress(t, cancelled, MOSCOW)[1])
     assert [(label, kind) for label, kind, _ in final] == [(details, BroadcastButton.OPEN)]
+
+
+@pytest.mark.parametrize(
+    ("kind", "en", "ru"),
+    [
+        (BroadcastKind.REMINDER, "Reminder for broadcast #8", "Напоминание к рассылке #8"),
+        (BroadcastKind.EDIT, "Edit of broadcast #8", "Исправление рассылки #8"),
+        (BroadcastKind.DELETE, "Delete of broadcast #8", "Удаление рассылки #8"),
+    ],
+)
+def test_a_run_over_an_announcement_is_titled_and_opened_by_the_announcement(
+    kind: BroadcastKind, en: str, ru: str
+) -> None:
+    """Run #12 acts on broadcast #8: the title and Details name #8, the number admins
+    know; Refresh and Cancel act on the run itself."""
+    run = sending(kind=kind, parent_id=8)
+    assert render_progress(EN, run, MOSCOW)[0].split("\n")[0] == f"📤 <b>{en}</b> · Sending"
+    assert render_progress(RU, run, MOSCOW)[0].split("\n")[0] == f"📤 <b>{ru}</b> · Отправляется"
+    assert [
+        (what, data.broadcast_id) for _, what, data in actions(render_progress(EN, run, MOSCOW)[1])
+    ] == [
+        (REFRESH, 12),
+        (BroadcastButton.CANCEL, 12),
+    ]
+    cancelled = replace(run, status=BroadcastStatus.CANCELLED)
+    assert [
+        (what, data.broadcast_id)
+        for _, what, data in actions(render_progress(EN, cancelled, MOSCOW)[1])
+    ] == [(BroadcastButton.OPEN, 8)]
 
 
 def test_it_speaks_russian_with_the_documents_wording() -> None:

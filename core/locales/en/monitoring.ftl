@@ -46,6 +46,9 @@ delivery-error-too_old = too old to delete (over 48 hours)
 delivery-error-other = other error
 
 progress-title = { $icon } <b>Broadcast #{ $id }</b> · { $status }
+progress-title-reminder = { $icon } <b>Reminder for broadcast #{ $id }</b> · { $status }
+progress-title-edit = { $icon } <b>Edit of broadcast #{ $id }</b> · { $status }
+progress-title-delete = { $icon } <b>Delete of broadcast #{ $id }</b> · { $status }
 progress-counts = Sent: { $sent } · Failed: { $failed } · Pending: { $pending } (of { $total })
 progress-rate = Rate: { $rate } msg/s · ETA: { $eta }
 progress-paused = ⏸ Paused: database unavailable, retrying

@@ -46,6 +46,9 @@ delivery-error-too_old = слишком старое для удаления (с
 delivery-error-other = другая ошибка
 
 progress-title = { $icon } <b>Рассылка #{ $id }</b> · { $status }
+progress-title-reminder = { $icon } <b>Напоминание к рассылке #{ $id }</b> · { $status }
+progress-title-edit = { $icon } <b>Исправление рассылки #{ $id }</b> · { $status }
+progress-title-delete = { $icon } <b>Удаление рассылки #{ $id }</b> · { $status }
 progress-counts = Доставлено: { $sent } · Ошибок: { $failed } · Ожидают: { $pending } (из { $total })
 progress-rate = Скорость: { $rate } сообщ./с · Осталось: { $eta }
 progress-paused = ⏸ Пауза: база данных недоступна, повторяем попытки
