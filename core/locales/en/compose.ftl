@@ -42,13 +42,13 @@ compose-step-pick-by_class =
     Pick the class: next you choose whether its students, their parents or both receive the broadcast.
 compose-step-pick-by_subject =
     <b>New broadcast</b> · { compose-step-number }
-    Pick the subject: its students and teachers will receive the broadcast.
+    Pick the subject: its teachers receive the broadcast, and next you choose whether its students, their parents or both do too.
 compose-step-pick-by_tutor =
     <b>New broadcast</b> · { compose-step-number }
-    Pick the tutor: their students will receive the broadcast.
+    Pick the tutor: next you choose whether their students, the students' parents or both receive the broadcast.
 compose-step-pick-by_teacher =
     <b>New broadcast</b> · { compose-step-number }
-    Pick the teacher: their students will receive the broadcast.
+    Pick the teacher: next you choose whether their students, the students' parents or both receive the broadcast.
 compose-pick-search-hint = { $narrowing ->
         [by_class] Type part of the class's name to search (any case).
         [by_subject] Type part of the subject's name to search.
