@@ -169,10 +169,24 @@ def _reminder_row(
 
 async def _materialise(session: AsyncSession, reminder_id: int, announcement_id: int) -> int:
     """The announcement's delivered and unconfirmed rows as the reminder's pending rows,
-    in one INSERT ... SELECT; sets the reminder's recipient_count; how many."""
+    in one INSERT ... SELECT; sets the reminder's recipient_count; how many. A row that
+    another reminder still sending has (an automatic one firing while an admin's is
+    going out) is left to that one: nobody gets two reminders within moments."""
+    run, other = aliased(BroadcastRecipient), aliased(Broadcast)
+    being_reminded = (
+        select(run.source_id)
+        .join(other, other.id == run.broadcast_id)
+        .where(
+            other.parent_id == announcement_id,
+            other.kind == BroadcastKind.REMINDER,
+            other.status == BroadcastStatus.SENDING,
+            other.id != reminder_id,
+            run.source_id.is_not(None),  # NOT IN over a NULL would leave nobody
+        )
+    )
     rows = select(
         literal(reminder_id), BroadcastRecipient.recipient_id, BroadcastRecipient.id
-    ).where(*not_confirmed(announcement_id))
+    ).where(*not_confirmed(announcement_id), BroadcastRecipient.id.not_in(being_reminded))
     written = affected_rows(
         await session.execute(
             insert(BroadcastRecipient).from_select(

@@ -361,3 +361,43 @@ async def test_a_press_forged_onto_a_reminder_of_another_chat_is_refused(app: Bo
     _, _, answers = await app.click(ADMIN_ID, data, help_reply.message_id)
     assert answers[0]["show_alert"] is True
     assert ReadConfirmation().pack() == "rd"
+
+
+async def test_an_automatic_reminder_firing_while_another_is_sending_leaves_its_people_to_it(
+    session_factory: SessionFactory,
+) -> None:
+    """Anna's manual reminder is still going out when the automatic one fires: only Boris,
+    whom no reminder is reaching, gets the automatic one; Vera has confirmed."""
+    async with session_factory() as session, session.begin():
+        anna, boris, vera = [await add_user(session, role=Role.PARENT) for _ in range(3)]
+        announcement = await make_broadcast(
+            session, status=BroadcastStatus.SENT, ask_confirmation=True
+        )
+        rows = {
+            user.id: await add_recipient(session, announcement, user, status=RecipientStatus.SENT)
+            for user in (anna, boris, vera)
+        }
+        rows[vera.id].confirmed_at = utcnow()
+        manual = await make_broadcast(
+            session,
+            status=BroadcastStatus.SENDING,
+            kind=BroadcastKind.REMINDER,
+            parent_id=announcement.id,
+        )
+        (await add_recipient(session, manual, anna)).source_id = rows[anna.id].id
+        automatic = await make_broadcast(
+            session,
+            status=BroadcastStatus.SCHEDULED,
+            kind=BroadcastKind.REMINDER,
+            parent_id=announcement.id,
+            scheduled_at=utcnow(),
+        )
+
+    assert await ReminderService(session_factory).start_scheduled(automatic.id) == 1
+    async with session_factory() as session:
+        reminded = await session.scalars(
+            select(BroadcastRecipient.recipient_id).where(
+                BroadcastRecipient.broadcast_id == automatic.id
+            )
+        )
+        assert list(reminded) == [boris.id]
