@@ -42,7 +42,8 @@ async def start_with_invite(
     name = html.quote(redemption.full_name or "")
     if redemption.children:
         children = joined(t, [html.quote(child) for child in redemption.children])
-        lines = [t("invite-linked-parent", name=name, children=children)]
+        count = len(redemption.children)
+        lines = [t("invite-linked-parent", name=name, children=children, count=count)]
     else:
         lines = [t("invite-linked", name=name)]
     if redemption.moved_from is not None:

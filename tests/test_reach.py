@@ -551,3 +551,10 @@ async def test_a_broadcast_whose_stored_target_no_longer_parses_lists_only_its_f
             reason=t("unreachable-blocked"),
         )
     ]
+
+
+def test_a_parent_of_one_child_is_greeted_about_that_child() -> None:
+    one = t("invite-linked-parent", "ru", name="Anna", children="Masha", count=1)
+    two = t("invite-linked-parent", "ru", name="Anna", children="Masha и Petya", count=2)
+    assert one.endswith("сообщения школы о вашем ребёнке — Masha.")
+    assert two.endswith("сообщения школы о ваших детях — Masha и Petya.")
