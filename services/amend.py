@@ -9,8 +9,9 @@ in one INSERT ... SELECT from the announcement's delivered rows, and records the
 in the announcement's history (the text it replaced, for an edit).
 
 * An edit changes the announcement's text too: those still pending get the corrected one.
-* A delete cancels the announcement first (its pending recipients get nothing) and leaves
-  out messages older than Telegram's 48 hours, counted in the question.
+* A delete cancels the announcement first (its pending recipients get nothing) and its
+  automatic reminder, and leaves out messages older than Telegram's 48 hours, counted in
+  the question; no reminder can be sent after it.
 * Only one edit or delete of an announcement runs at a time (RunInProgress); nothing is
   edited or deleted once it was deleted (AlreadyDeleted), or when nothing was delivered
   (NothingDelivered), unless it is being sent: its messages in flight are then corrected
@@ -49,6 +50,7 @@ from services.errors import (
     RunInProgress,
 )
 from services.history import record
+from services.reminders import cancel_automatic
 from services.statuses import AMENDABLE_STATUSES
 
 DELETE_WINDOW = timedelta(hours=48)
@@ -176,6 +178,7 @@ class AmendService:
         async with self._session_factory() as session, session.begin():
             announcement = await self._take(session, broadcast_id)
             await _check(session, announcement, BroadcastKind.DELETE)
+            await cancel_automatic(session, broadcast_id, now)  # no reminder of a deleted one
             cancelled = 0
             if announcement.status is BroadcastStatus.SENDING:
                 cancelled = announcement.pending_count

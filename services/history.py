@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import String, literal, null, select, union_all
+from sqlalchemy import String, func, literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Broadcast, BroadcastEvent, BroadcastEventKind, BroadcastKind, User
@@ -62,3 +62,13 @@ async def history_of(session: AsyncSession, broadcast_id: int) -> list[HistoryEn
         .order_by(both.c.at, both.c.order)
     )
     return [HistoryEntry(str(kind), at, name, previous) for kind, at, name, previous in rows]
+
+
+async def deleted_at(session: AsyncSession, broadcast_id: int) -> datetime | None:
+    """When the announcement was deleted for everyone; None if it was not."""
+    return await session.scalar(
+        select(func.min(BroadcastEvent.at)).where(
+            BroadcastEvent.broadcast_id == broadcast_id,
+            BroadcastEvent.kind == BroadcastEventKind.DELETED,
+        )
+    )

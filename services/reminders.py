@@ -33,6 +33,7 @@ from services.audience import affected_rows
 from services.confirmations import not_confirmed
 from services.errors import (
     Action,
+    AlreadyDeleted,
     BroadcastNotFound,
     ConfirmationNotAsked,
     InvalidStatus,
@@ -41,6 +42,7 @@ from services.errors import (
     ReminderInProgress,
     ReminderLimitReached,
 )
+from services.history import deleted_at
 from services.results import ReminderRun, Reminders
 from services.statuses import ALLOWED_STATUSES
 
@@ -290,6 +292,8 @@ class ReminderService:
             raise ConfirmationNotAsked(broadcast_id)
         if announcement.status not in ALLOWED_STATUSES[Action.REMIND]:
             raise InvalidStatus(broadcast_id, Action.REMIND, announcement.status)
+        if (deleted := await deleted_at(session, broadcast_id)) is not None:
+            raise AlreadyDeleted(broadcast_id, deleted)  # nothing left to confirm
         reminders = await reminders_of(session, broadcast_id, self.limit)
         if (sending := reminders.sending) is not None:
             raise ReminderInProgress(broadcast_id, sending.id)

@@ -33,8 +33,10 @@ from db.session import SessionFactory
 from db.types import utcnow
 from fake_bot_api import Delivered, FakeBotAPI
 from handlers.callbacks import BroadcastAction, BroadcastButton, ReadConfirmation
+from services.amend import AmendService
 from services.broadcasts import BroadcastService
 from services.errors import (
+    AlreadyDeleted,
     NobodyToRemind,
     RemindedMeanwhile,
     ReminderInProgress,
@@ -401,3 +403,30 @@ async def test_an_automatic_reminder_firing_while_another_is_sending_leaves_its_
             )
         )
         assert list(reminded) == [boris.id]
+
+
+async def test_a_deleted_announcement_is_reminded_of_neither_automatically_nor_by_hand(
+    session_factory: SessionFactory,
+) -> None:
+    async with session_factory() as session, session.begin():
+        parent = await add_user(session, role=Role.PARENT)
+        announcement = await make_broadcast(
+            session, status=BroadcastStatus.SENT, ask_confirmation=True
+        )
+        delivered = await add_recipient(session, announcement, parent, status=RecipientStatus.SENT)
+        delivered.telegram_message_id = "77"
+        automatic = await make_broadcast(
+            session,
+            status=BroadcastStatus.SCHEDULED,
+            kind=BroadcastKind.REMINDER,
+            parent_id=announcement.id,
+            scheduled_at=utcnow() + timedelta(hours=2),
+        )
+
+    await AmendService(session_factory, 4096).delete(announcement.id, actor_id=None)
+
+    async with session_factory() as session:
+        status = await session.scalar(select(Broadcast.status).where(Broadcast.id == automatic.id))
+    assert status is BroadcastStatus.CANCELLED
+    with pytest.raises(AlreadyDeleted):
+        await ReminderService(session_factory).preview(announcement.id)
