@@ -2,7 +2,7 @@
 
 Its own module because the rules are the part that grows: each group's members, the
 parents reached through guardian links, the acting roles. Every condition is a correlated
-EXISTS or a plain comparison, so the audience stays one statement.
+EXISTS, an IN over a subquery or a plain comparison, so the audience stays one statement.
 """
 
 from __future__ import annotations
