@@ -49,6 +49,7 @@ from services.errors import (
 )
 from services.history import record
 from services.options import NO_OPTIONS, BroadcastOptions
+from services.quiet_hours import QuietGate, waits_for_quiet_hours
 from services.reminders import cancel_automatic, schedule_automatic
 from services.results import Cancelled, Retried, RetryPreview
 from services.statuses import (
@@ -261,13 +262,15 @@ class BroadcastService(BroadcastReads):
         expected: BroadcastStatus | None = None,
         *,
         actor_id: int | None = None,
+        quiet: QuietGate | None = None,
     ) -> int:
         """draft|scheduled -> sending: resolve the audience into recipients now.
 
         Re-validates the target, writes its reachable users as pending recipients, sets
-        recipient_count and sent_at, and schedules its automatic reminder if it has one.
-        Returns the recipient count. With nobody reachable it raises NoRecipients and
-        changes nothing. `expected` is the status a confirmation
+        recipient_count and sent_at, and schedules its automatic reminder if it has one:
+        its delay counts from when delivery really starts, the end of `quiet` hours for
+        one that waits for them. Returns the recipient count. With nobody reachable it
+        raises NoRecipients and changes nothing. `expected` is the status a confirmation
         showed: a broadcast that has changed since is refused with StatusChanged.
         """
         async with self._session_factory() as session, session.begin():
@@ -292,7 +295,10 @@ class BroadcastService(BroadcastReads):
             await session.execute(
                 update(Broadcast).where(Broadcast.id == broadcast_id).values(recipient_count=total)
             )
-            await schedule_automatic(session, broadcast, started_at)
+            delivery_starts = started_at
+            if quiet is not None and waits_for_quiet_hours(broadcast.kind, broadcast.urgent):
+                delivery_starts = quiet.start_of(False) or started_at
+            await schedule_automatic(session, broadcast, delivery_starts)
             record(session, broadcast_id, BroadcastEventKind.SENT, started_at, actor_id)
         return total
 

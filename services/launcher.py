@@ -112,7 +112,9 @@ class BroadcastLauncher:
         `progress_chat_id`, in `language` (that admin's; None: the default language).
         `expected` is the status the admin confirmed (StatusChanged if it is another one now);
         `actor_id` who started it, for its history (None: the scheduler)."""
-        count = await self._broadcasts.start_sending(broadcast_id, expected, actor_id=actor_id)
+        count = await self._broadcasts.start_sending(
+            broadcast_id, expected, actor_id=actor_id, quiet=self._quiet
+        )
         started = await self._hand_over(broadcast_id, count, progress_chat_id, language, announce)
         await self._arm_automatic_reminder(broadcast_id, progress_chat_id, language)
         return started

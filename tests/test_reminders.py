@@ -15,7 +15,7 @@ import csv
 import io
 import logging
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -42,6 +42,7 @@ from services.errors import (
     ReminderInProgress,
     ReminderLimitReached,
 )
+from services.quiet_hours import QuietGate
 from services.reminders import ReminderService, next_auto_remind
 from tests.bot_harness import (
     ADMIN_ID,
@@ -51,6 +52,7 @@ from tests.bot_harness import (
     running_harness,
 )
 from tests.factories import add_recipient, add_user, broadcast_rules, make_broadcast
+from tests.test_quiet_hours import LATE, MORNING, NIGHT
 from tests.test_read_confirmations import (
     PARENTS,
     PRESSED_AT,
@@ -430,3 +432,29 @@ async def test_a_deleted_announcement_is_reminded_of_neither_automatically_nor_b
     assert status is BroadcastStatus.CANCELLED
     with pytest.raises(AlreadyDeleted):
         await ReminderService(session_factory).preview(announcement.id)
+
+
+@pytest.mark.parametrize(
+    ("urgent", "reminded_at"), [(False, MORNING + timedelta(hours=2)), (True, None)]
+)
+async def test_an_automatic_reminders_delay_counts_from_the_end_of_quiet_hours(
+    session_factory: SessionFactory, settings: Settings, urgent: bool, reminded_at: datetime | None
+) -> None:
+    """Sent at 23:00 in 21:00-07:00, it is delivered from 07:00: its reminder "after 2 h"
+    is at 09:00, not at 01:00 when nobody has it yet. An urgent one goes at once."""
+    broadcasts = BroadcastService(session_factory, broadcast_rules(settings))
+    async with session_factory() as session, session.begin():
+        await add_user(session, role=Role.STUDENT)
+        announcement = await make_broadcast(
+            session, ask_confirmation=True, auto_remind_after_minutes=120, urgent=urgent
+        )
+    started = utcnow()
+
+    await broadcasts.start_sending(announcement.id, quiet=QuietGate(NIGHT, lambda: LATE))
+
+    upcoming = await ReminderService(session_factory).pending_automatic(announcement.id)
+    assert upcoming is not None
+    if reminded_at is not None:
+        assert upcoming.at == reminded_at
+    else:  # two hours after it went out, by the real clock the row's times are written with
+        assert started + timedelta(hours=2) <= upcoming.at <= utcnow() + timedelta(hours=2)
