@@ -144,11 +144,13 @@ def details_keyboard(
     unconfirmed: int | None = None,
     unreachable: int = 0,
     reminders: Reminders | None = None,
+    deleted: bool = False,
 ) -> InlineKeyboardMarkup:
     """The buttons that make sense for the broadcast's status; Retry only with something
     to retry, and how many; Not confirmed only when it asks for confirmation and someone
     delivered has not given it (`unconfirmed`), and then the reminder to them; Who can't
-    be reached when someone of its audience cannot be."""
+    be reached when someone of its audience cannot be; once it was `deleted` for
+    everyone, no reminder, edit or delete."""
     broadcast_id, status = summary.id, summary.status
     builder = InlineKeyboardBuilder()
     if status not in (BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED):
@@ -163,7 +165,7 @@ def details_keyboard(
             readers.append(button(t("details-btn-unconfirmed", count=unconfirmed), show))
         readers.append(action_button(t, "details-btn-export", BroadcastButton.EXPORT, broadcast_id))
         builder.row(*readers)
-        if unconfirmed and reminders is not None:
+        if unconfirmed and reminders is not None and not deleted:
             builder.row(remind_button(t, broadcast_id, unconfirmed, reminders))
     if status in (BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED):
         # a draft gets its time, a scheduled broadcast a new one
@@ -187,7 +189,7 @@ def details_keyboard(
         actions.append(action_button(t, "details-btn-cancel", BroadcastButton.CANCEL, broadcast_id))
     if actions:
         builder.row(*actions)
-    if amendable(summary):
+    if amendable(summary) and not deleted:
         builder.row(
             action_button(t, "details-btn-edit", BroadcastButton.EDIT, broadcast_id),
             action_button(t, "details-btn-delete", BroadcastButton.DELETE, broadcast_id),

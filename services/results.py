@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from db.models import (
+    BroadcastEventKind,
     BroadcastKind,
     BroadcastStatus,
     ContentKind,
@@ -159,9 +160,9 @@ class BroadcastDetails:
     retryable: int = 0
     """Failed recipients a retry would send to again (not those who blocked the bot)."""
     confirmed: int | None = None
+    """Recipients who confirmed reading, when the broadcast asks them to."""
     history: list[HistoryEntry] = field(default_factory=list)
     """What happened to it, oldest first (services/history.py)."""
-    """Recipients who confirmed reading, when the broadcast asks them to."""
     unreachable: int = 0
     """Who of its audience cannot be reached (`services.unreachable`'s rule)."""
     reminders: Reminders | None = None
@@ -175,6 +176,11 @@ class BroadcastDetails:
         if self.confirmed is None:
             return None
         return max(0, self.summary.sent_count - self.confirmed)
+
+    @property
+    def deleted(self) -> bool:
+        """Deleted for everyone: nothing left to edit, delete or remind of."""
+        return any(entry.kind == BroadcastEventKind.DELETED for entry in self.history)
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ from handlers.callbacks import AmendConfirm, AmendKind, BroadcastAction, Broadca
 from services.amend_launcher import AmendLauncher
 from tests.bot_harness import ADMIN_ID, BotHarness
 from tests.factories import add_user, make_broadcast
+from tests.test_monitoring import buttons
 from tests.test_read_confirmations import PRESSED_AT, READ, press
 
 PARENTS = {4001: "ru", 4002: "en", 4003: None}
@@ -205,7 +206,7 @@ async def test_a_stale_or_forged_yes_is_answered_and_edits_nothing(app: BotHarne
 async def test_a_delete_removes_every_delivered_message_but_not_those_past_48_hours(
     app: BotHarness,
 ) -> None:
-    broadcast_id = await send(app)
+    broadcast_id = await send(app, ask_confirmation=True)
     old = message_of(app, 4003)
     async with app.app.session_factory() as session, session.begin():
         await session.execute(
@@ -233,6 +234,12 @@ async def test_a_delete_removes_every_delivered_message_but_not_those_past_48_ho
 
     _, _, answers = await click(app, delete)
     assert answers[-1]["text"].startswith(f"Broadcast #{broadcast_id} was deleted for everyone")
+    # The details offer no edit, delete or reminder of it any more.
+    [details] = await app.send(ADMIN_ID, f"/broadcast {broadcast_id}")
+    labels = set(buttons(details))
+    assert "📄 Export CSV" in labels
+    assert not labels & {"✏️ Edit for everyone", "🗑 Delete for everyone"}
+    assert not any(label.startswith("🔔") for label in labels)
 
 
 async def test_a_delete_while_an_edit_runs_is_refused(app: BotHarness) -> None:

@@ -215,6 +215,7 @@ def details_view(t: Translator, details: BroadcastDetails, tz: ZoneInfo) -> View
         details.unconfirmed,
         details.unreachable,
         details.reminders,
+        deleted=details.deleted,
     )
     return "\n".join(lines), keyboard
 
