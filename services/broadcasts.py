@@ -51,7 +51,7 @@ from services.history import record
 from services.options import NO_OPTIONS, BroadcastOptions
 from services.quiet_hours import QuietGate, waits_for_quiet_hours
 from services.reminders import cancel_automatic, schedule_automatic
-from services.results import Cancelled, Retried, RetryPreview
+from services.results import CancelAsked, Cancelled, Retried, RetryPreview, RunOf
 from services.statuses import (
     ALLOWED_STATUSES,
     CANCELLABLE_STATUSES,
@@ -219,6 +219,23 @@ class BroadcastService(BroadcastReads):
             raise InvalidStatus(broadcast_id, action, status)
         return status
 
+    async def cancel_asked(self, broadcast_id: int) -> CancelAsked:
+        """What a question before cancelling the broadcast is about (its status, and for a
+        run over an announcement, which one), if it can be cancelled now."""
+        status = await self.status_for(broadcast_id, Action.CANCEL)
+        return CancelAsked(broadcast_id, status, await self.run_of(broadcast_id))
+
+    async def run_of(self, broadcast_id: int) -> RunOf | None:
+        """The announcement a run (a reminder, an edit, a delete) acts on; None for an
+        announcement, or a broadcast that does not exist."""
+        async with self._session_factory() as session:
+            row = (
+                await session.execute(
+                    select(Broadcast.kind, Broadcast.parent_id).where(Broadcast.id == broadcast_id)
+                )
+            ).one_or_none()
+        return None if row is None else RunOf.of(*row)
+
     async def update_target(
         self,
         broadcast_id: int,
@@ -313,9 +330,14 @@ class BroadcastService(BroadcastReads):
         `expected` is the status the confirmation asked about (StatusChanged if it moved)."""
         cancelled_at = utcnow()
         async with self._session_factory() as session, session.begin():
-            previous = await session.scalar(
-                select(Broadcast.status).where(Broadcast.id == broadcast_id).with_for_update()
-            )
+            found = (
+                await session.execute(
+                    select(Broadcast.status, Broadcast.kind, Broadcast.parent_id)
+                    .where(Broadcast.id == broadcast_id)
+                    .with_for_update()
+                )
+            ).one_or_none()
+            previous = None if found is None else found.status
             result = await session.execute(
                 update(Broadcast)
                 .where(Broadcast.id == broadcast_id, _still(expected, CANCELLABLE_STATUSES))
@@ -325,8 +347,9 @@ class BroadcastService(BroadcastReads):
                 await refuse(session, broadcast_id, Action.CANCEL, expected)
             await cancel_automatic(session, broadcast_id, cancelled_at)
             record(session, broadcast_id, BroadcastEventKind.CANCELLED, cancelled_at, actor_id)
-        assert previous is not None
-        return Cancelled(broadcast_id, cancelled_at, previous)
+        assert found is not None and previous is not None
+        run = RunOf.of(found.kind, found.parent_id)
+        return Cancelled(broadcast_id, cancelled_at, previous, run)
 
     async def retry_preview(
         self, broadcast_id: int, max_retries: int = DEFAULT_RETRY_ROUNDS

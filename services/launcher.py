@@ -204,7 +204,7 @@ class BroadcastLauncher:
         )
         previous = cancelled.previous_status
         if previous is not BroadcastStatus.SENDING:
-            return CancelOutcome(broadcast_id, previous)
+            return CancelOutcome(broadcast_id, previous, run=cancelled.run)
         settled = await self._sender.settle(broadcast_id, self.settle_timeout)
         counts = await self._broadcasts.get_progress(broadcast_id)
         return CancelOutcome(
@@ -214,6 +214,7 @@ class BroadcastLauncher:
             failed=counts.failed_count,
             stopped=counts.pending_count,
             settled=settled,
+            run=cancelled.run,
         )
 
     async def resume_all(self) -> list[int]:

@@ -227,6 +227,30 @@ class Cancelled:
     broadcast_id: int
     cancelled_at: datetime
     previous_status: BroadcastStatus
+    run: RunOf | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelAsked:
+    """What the question asked before a cancel is about."""
+
+    broadcast_id: int
+    status: BroadcastStatus
+    run: RunOf | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunOf:
+    """A run over an announcement (a reminder, an edit, a delete) as admins know it:
+    what it does, and the announcement's number (the run's own is in no list)."""
+
+    kind: BroadcastKind
+    announcement_id: int
+
+    @classmethod
+    def of(cls, kind: BroadcastKind, parent_id: int | None) -> RunOf | None:
+        """The run a broadcast row is, by its kind and parent; None: an announcement."""
+        return None if parent_id is None else cls(kind, parent_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +267,8 @@ class CancelOutcome:
     stopped: int = 0
     """Still pending: they will not get it."""
     settled: bool = True
+    run: RunOf | None = None
+    """What it stopped, when it was a run over an announcement."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -458,3 +458,60 @@ async def test_an_automatic_reminders_delay_counts_from_the_end_of_quiet_hours(
         assert upcoming.at == reminded_at
     else:  # two hours after it went out, by the real clock the row's times are written with
         assert started + timedelta(hours=2) <= upcoming.at <= utcnow() + timedelta(hours=2)
+
+
+@pytest.mark.parametrize(
+    ("language", "asked", "kept", "stopped", "yes", "no"),
+    [
+        (
+            "en",
+            "Stop the reminder for broadcast #{id}? Those it has not reached yet will not get it.",
+            "The reminder for broadcast #{id} goes on.",
+            "The reminder for broadcast #{id} is stopped.",
+            "Yes, cancel it",
+            "No, keep it",
+        ),
+        (
+            "ru",
+            "Остановить напоминание к рассылке #{id}? Кто его ещё не получил, не получит.",
+            "Напоминание к рассылке #{id} продолжается.",
+            "Напоминание к рассылке #{id} остановлено.",
+            "Да, отменить",
+            "Нет, оставить",
+        ),
+    ],
+)
+async def test_cancelling_a_reminder_names_the_broadcast_it_reminds_of(
+    app: BotHarness, language: str, asked: str, kept: str, stopped: str, yes: str, no: str
+) -> None:
+    """/cancel of a reminder run (its own number, #id + 1 here) speaks of broadcast #id,
+    the number the admin knows, in the question, after No and after Yes."""
+    async with app.app.session_factory() as session, session.begin():
+        announcement = await make_broadcast(
+            session, status=BroadcastStatus.SENT, ask_confirmation=True
+        )
+        reminder = await make_broadcast(
+            session,
+            status=BroadcastStatus.SCHEDULED,
+            kind=BroadcastKind.REMINDER,
+            parent_id=announcement.id,
+            scheduled_at=utcnow() + timedelta(hours=2),
+        )
+    words = {"id": announcement.id}
+
+    [question] = await app.send(ADMIN_ID, f"/cancel {reminder.id}", language_code=language)
+    assert question.text == asked.format(**words)
+    _, [edit], _ = await app.click(
+        ADMIN_ID, buttons(question)[no], question.message_id, language_code=language
+    )
+    assert edit.text == kept.format(**words)
+    [question] = await app.send(ADMIN_ID, f"/cancel {reminder.id}", language_code=language)
+    _, [edit], _ = await app.click(
+        ADMIN_ID, buttons(question)[yes], question.message_id, language_code=language
+    )
+    assert edit.text == stopped.format(**words)
+    async with app.app.session_factory() as session:
+        assert (
+            await session.scalar(select(Broadcast.status).where(Broadcast.id == reminder.id))
+            is BroadcastStatus.CANCELLED
+        )

@@ -22,6 +22,7 @@ from handlers.broadcasts.browse import ON_MESSAGE
 from handlers.broadcasts.parsing import target_broadcast
 from handlers.broadcasts.views import (
     View,
+    cancel_kept,
     cancel_question,
     cancel_report,
     retry_question,
@@ -39,16 +40,16 @@ from handlers.errors import describe
 from handlers.split import show
 from services.access import AdminIdentity
 from services.broadcasts import BroadcastService
-from services.errors import Action, NoRecipients, StatusChanged
+from services.errors import NoRecipients, StatusChanged
 from services.launcher import BroadcastLauncher
+from services.results import CancelAsked
 
 
 async def ask_cancel(
     bot: Bot, chat_id: int, broadcast_id: int, t: Translator, broadcasts: BroadcastService
 ) -> None:
     """Post the Yes/No question, unless the broadcast can no longer be cancelled."""
-    status = await broadcasts.status_for(broadcast_id, Action.CANCEL)
-    text, markup = cancel_question(t, broadcast_id, status)
+    text, markup = cancel_question(t, await broadcasts.cancel_asked(broadcast_id))
     await bot.send_message(chat_id, text, reply_markup=markup)
 
 
@@ -120,13 +121,15 @@ async def cancel_confirmed(
     on: MaybeInaccessibleMessageUnion,
     t: Translator,
     admin: AdminIdentity,
+    broadcasts: BroadcastService,
     launcher: BroadcastLauncher,
 ) -> None:
     """Yes: cancel, and say what it did once the messages in flight are recorded (the
     launcher waits a few seconds at most)."""
     broadcast_id = callback_data.broadcast_id
     if not callback_data.yes:
-        await show(on, t("cancel-kept", id=str(broadcast_id)), edit=True)
+        run = await broadcasts.run_of(broadcast_id)
+        await show(on, cancel_kept(t, broadcast_id, run), edit=True)
         await callback.answer()
         return
     try:
@@ -134,7 +137,8 @@ async def cancel_confirmed(
             broadcast_id, expected=callback_data.status, actor_id=admin.user_id
         )
     except StatusChanged as changed:
-        question = cancel_question(t, broadcast_id, changed.status)
+        run = await broadcasts.run_of(broadcast_id)
+        question = cancel_question(t, CancelAsked(broadcast_id, changed.status, run))
         await show(on, *changed_question(t, changed, question), edit=True)
         await callback.answer()
         return

@@ -31,10 +31,12 @@ from services.progress import format_duration
 from services.results import (
     BroadcastDetails,
     BroadcastSummary,
+    CancelAsked,
     CancelOutcome,
     Page,
     RecipientRow,
     RetryPreview,
+    RunOf,
     Stats,
 )
 from services.schedule_time import format_schedule_time
@@ -220,22 +222,43 @@ def details_view(t: Translator, details: BroadcastDetails, tz: ZoneInfo) -> View
     return "\n".join(lines), keyboard
 
 
-def cancel_question(t: Translator, broadcast_id: int, status: BroadcastStatus) -> View:
-    """Asked before cancelling; only a broadcast being sent has recipients to speak of."""
-    text = t(
-        "cancel-confirm",
-        id=str(broadcast_id),
-        state=status.value,
-        status=status_name(t, status),
-    )
+def cancel_question(t: Translator, asked: CancelAsked) -> View:
+    """Asked before cancelling; only a broadcast being sent has recipients to speak of. A
+    run over an announcement is named by it ("Stop the reminder for broadcast #8?")."""
+    broadcast_id, status, run = asked.broadcast_id, asked.status, asked.run
+    if run is not None:
+        text = t("cancel-confirm-run", kind=run.kind.value, id=str(run.announcement_id))
+    else:
+        text = t(
+            "cancel-confirm",
+            id=str(broadcast_id),
+            state=status.value,
+            status=status_name(t, status),
+        )
     return text, confirm_keyboard(t, ConfirmedAction.CANCEL, broadcast_id, status)
+
+
+def cancel_kept(t: Translator, broadcast_id: int, run: RunOf | None) -> str:
+    """No: nothing was cancelled."""
+    if run is not None:
+        return t("cancel-kept-run", kind=run.kind.value, id=str(run.announcement_id))
+    return t("cancel-kept", id=str(broadcast_id))
 
 
 def cancel_report(t: Translator, outcome: CancelOutcome) -> str:
     """What the cancel did: a draft or a scheduled broadcast will not go out; of one that
     was sending, who will not get it and for whom it was too late (delivered all the
-    same), or, if the messages in flight were not all recorded yet, at most how many."""
+    same), or, if the messages in flight were not all recorded yet, at most how many. A
+    run over an announcement says what it had not done yet."""
     broadcast_id = str(outcome.broadcast_id)
+    if (run := outcome.run) is not None:
+        return t(
+            "cancel-done-run",
+            kind=run.kind.value,
+            id=str(run.announcement_id),
+            stopped=outcome.stopped,
+            settled="yes" if outcome.settled else "no",
+        )
     if outcome.previous_status is not BroadcastStatus.SENDING:
         return t(f"cancel-done-{outcome.previous_status.value}", id=broadcast_id)
     done = "cancel-done-sending" if outcome.settled else "cancel-done-unsettled"

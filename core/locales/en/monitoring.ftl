@@ -97,6 +97,27 @@ cancel-done-unsettled = Broadcast #{ $id } cancelled. Some messages were still o
 cancel-too-late = Too late for { $count }: already delivered.
 cancel-failed = Failed: { $count }.
 cancel-kept = Broadcast #{ $id } was not cancelled.
+cancel-confirm-run = { $kind ->
+        [reminder] Stop the reminder for broadcast #{ $id }? Those it has not reached yet will not get it.
+        [edit] Stop correcting broadcast #{ $id }? Messages not corrected yet keep the previous text.
+       *[delete] Stop deleting broadcast #{ $id }? Messages not deleted yet stay in their chats.
+    }
+cancel-done-run = { $kind ->
+        [reminder] The reminder for broadcast #{ $id } is stopped
+        [edit] Correcting broadcast #{ $id } is stopped
+       *[delete] Deleting broadcast #{ $id } is stopped
+    }{ $stopped ->
+        [0] .
+       *[other] { $settled ->
+            [yes] : { $stopped } left as they were.
+           *[no] : up to { $stopped } left as they were; the progress message will show the final count.
+        }
+    }
+cancel-kept-run = { $kind ->
+        [reminder] The reminder for broadcast #{ $id } goes on.
+        [edit] Correcting broadcast #{ $id } goes on.
+       *[delete] Deleting broadcast #{ $id } goes on.
+    }
 
 retry-started = Retry started for { $count ->
         [one] { $count } recipient
