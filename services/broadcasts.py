@@ -364,7 +364,8 @@ class BroadcastService(BroadcastReads):
             retryable = await count_retryable(session, broadcast_id)
         if retryable == 0:
             raise NothingToRetry(broadcast_id)
-        return RetryPreview(broadcast_id, broadcast.status, rounds, retryable)
+        run = RunOf.of(broadcast.kind, broadcast.parent_id)
+        return RetryPreview(broadcast_id, broadcast.status, rounds, retryable, run)
 
     async def retry_failed(
         self,

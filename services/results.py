@@ -280,6 +280,7 @@ class RetryPreview:
     status: BroadcastStatus
     rounds: int
     retryable: int
+    run: RunOf | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -515,3 +515,28 @@ async def test_cancelling_a_reminder_names_the_broadcast_it_reminds_of(
             await session.scalar(select(Broadcast.status).where(Broadcast.id == reminder.id))
             is BroadcastStatus.CANCELLED
         )
+
+
+async def test_retrying_a_reminder_names_the_broadcast_it_reminds_of(app: BotHarness) -> None:
+    async with app.app.session_factory() as session, session.begin():
+        parent = await add_user(session, role=Role.PARENT)
+        announcement = await make_broadcast(
+            session, status=BroadcastStatus.SENT, ask_confirmation=True
+        )
+        reminder = await make_broadcast(
+            session,
+            status=BroadcastStatus.COMPLETED,
+            kind=BroadcastKind.REMINDER,
+            parent_id=announcement.id,
+            recipient_count=1,
+            failed_count=1,
+        )
+        await add_recipient(
+            session, reminder, parent, status=RecipientStatus.FAILED, error_code="network"
+        )
+    what = f"Reminder for broadcast #{announcement.id}"
+
+    [question] = await app.send(ADMIN_ID, f"/retry {reminder.id}")
+    assert question.text == f"{what}: try again for 1 recipient?"
+    _, [edit], _ = await app.click(ADMIN_ID, buttons(question)["No, not now"], question.message_id)
+    assert edit.text == f"{what}: nothing was tried again."

@@ -26,6 +26,7 @@ from handlers.broadcasts.views import (
     cancel_question,
     cancel_report,
     retry_question,
+    retry_said,
     send_question,
     status_name,
 )
@@ -158,13 +159,14 @@ async def retry_confirmed(
     earlier one loses its buttons). A broadcast that changed since is asked about again;
     one retried since, or with nothing left to retry, is refused by the error router."""
     broadcast_id = callback_data.broadcast_id
+    run = await broadcasts.run_of(broadcast_id)
     if not callback_data.yes:
-        await show(on, t("retry-kept", id=str(broadcast_id)), edit=True)
+        await show(on, retry_said(t, "retry-kept", broadcast_id, run), edit=True)
         await callback.answer()
         return
 
     async def announce(count: int) -> None:
-        await show(on, t("retry-started", count=count, id=str(broadcast_id)), edit=True)
+        await show(on, retry_said(t, "retry-started", broadcast_id, run, count=count), edit=True)
 
     try:
         await launcher.retry(

@@ -270,10 +270,25 @@ def cancel_report(t: Translator, outcome: CancelOutcome) -> str:
     return " ".join(lines)
 
 
+def run_name(t: Translator, run: RunOf) -> str:
+    """ "Reminder for broadcast #8": a run named by the announcement it acts on."""
+    return t("run-name", kind=run.kind.value, id=str(run.announcement_id))
+
+
 def retry_question(t: Translator, preview: RetryPreview) -> View:
     """Asked before sending again to the failures worth another try: how many."""
-    text = t("retry-confirm", id=str(preview.broadcast_id), count=preview.retryable)
+    if preview.run is not None:
+        text = t("retry-confirm-run", what=run_name(t, preview.run), count=preview.retryable)
+    else:
+        text = t("retry-confirm", id=str(preview.broadcast_id), count=preview.retryable)
     return text, retry_keyboard(t, preview.broadcast_id, preview.status, preview.rounds)
+
+
+def retry_said(t: Translator, key: str, broadcast_id: int, run: RunOf | None, **args: int) -> str:
+    """`retry-kept` or `retry-started`, a run named by its announcement."""
+    if run is not None:
+        return t(f"{key}-run", what=run_name(t, run), **args)
+    return t(key, id=str(broadcast_id), **args)
 
 
 def send_question(t: Translator, preview: SendPreview, tz: ZoneInfo) -> View:

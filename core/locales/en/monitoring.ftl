@@ -131,6 +131,20 @@ retry-confirm = Broadcast #{ $id }: send again to { $count ->
 retry-btn-yes = Yes, send again
 retry-btn-no = No, not now
 retry-kept = Broadcast #{ $id } was not retried; nothing changed.
+run-name = { $kind ->
+        [reminder] Reminder for broadcast #{ $id }
+        [edit] Edit of broadcast #{ $id }
+       *[delete] Delete of broadcast #{ $id }
+    }
+retry-confirm-run = { $what }: try again for { $count ->
+        [one] { $count } recipient
+       *[other] { $count } recipients
+    }?
+retry-started-run = Retry started for { $count ->
+        [one] { $count } recipient
+       *[other] { $count } recipients
+    } ({ $what }).
+retry-kept-run = { $what }: nothing was tried again.
 
 list-title = <b>Broadcasts</b> · { $filter } · { $count } found · page { $page } of { $pages }
 list-search = Search: «{ $query }»

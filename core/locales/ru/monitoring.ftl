@@ -140,6 +140,20 @@ retry-confirm = Рассылка #{ $id }: отправить ещё раз { $c
 retry-btn-yes = Да, отправить ещё раз
 retry-btn-no = Нет, не сейчас
 retry-kept = Рассылка #{ $id } не отправлена повторно, ничего не изменилось.
+run-name = { $kind ->
+        [reminder] Напоминание к рассылке #{ $id }
+        [edit] Исправление рассылки #{ $id }
+       *[delete] Удаление рассылки #{ $id }
+    }
+retry-confirm-run = { $what }: повторить для { $count } { $count ->
+        [one] получателя
+       *[other] получателей
+    }?
+retry-started-run = Повтор запущен для { $count } { $count ->
+        [one] получателя
+       *[other] получателей
+    } ({ $what }).
+retry-kept-run = { $what }: ничего не повторено.
 
 list-title = <b>Рассылки</b> · { $filter } · найдено: { $count } · страница { $page } из { $pages }
 list-search = Поиск: «{ $query }»
