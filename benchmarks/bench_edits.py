@@ -22,18 +22,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from sqlalchemy import update
-
 from benchmarks.bench_send import FakeServer
 from bot.app import send_policy
-from db.models import Base, Broadcast, BroadcastRecipient, BroadcastStatus, RecipientStatus
+from db.models import Base
 from db.session import SessionFactory, create_engine, create_session_factory
-from db.types import utcnow
 from services.amend import AmendService, RunCreated
 from services.limiter import RateLimiter
 from services.progress import ProgressHub
 from services.sender import BroadcastSender
-from tests.sender_process import make_bot, process_settings, seed_broadcast
+from tests.sender_process import make_bot, mark_delivered, process_settings, seed_broadcast
 
 FIRST_CHAT_ID = 1_000_000
 TEXT = "Lessons start at 9:00 tomorrow"
@@ -54,23 +51,7 @@ async def deliver_unpaced(
 
     await asyncio.gather(*(sender() for _ in range(100)))
     await bot.session.close()
-    now = utcnow()
-    async with session_factory() as session, session.begin():
-        await session.execute(
-            update(BroadcastRecipient)
-            .where(BroadcastRecipient.broadcast_id == broadcast_id)
-            .values(
-                status=RecipientStatus.SENT,
-                telegram_sent=True,
-                telegram_message_id="1",
-                sent_at=now,
-            )
-        )
-        await session.execute(
-            update(Broadcast)
-            .where(Broadcast.id == broadcast_id)
-            .values(status=BroadcastStatus.SENT, sent_count=count, completed_at=now)
-        )
+    await mark_delivered(session_factory, broadcast_id, count)
 
 
 async def timed_run(

@@ -40,17 +40,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardMarkup
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from core.i18n import Catalog
 from db import migrate
-from db.models import Base, Broadcast, BroadcastRecipient, BroadcastStatus, RecipientStatus
+from db.models import Base, Broadcast, BroadcastRecipient, BroadcastStatus
 from db.session import SessionFactory, create_engine, create_session_factory
-from db.types import utcnow
 from fake_bot_api import FakeBotAPI
 from handlers.confirmations import read_button
 from services.broadcast_reads import BroadcastReads
-from tests.sender_process import TOKEN, make_bot, seed_broadcast
+from tests.sender_process import TOKEN, make_bot, mark_delivered, seed_broadcast
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESS_CHATS = 3_000_000
@@ -92,24 +91,7 @@ async def seed_delivered(session_factory: SessionFactory, presses: int) -> int:
     broadcast_id = await seed_broadcast(
         session_factory, presses, first_chat_id=PRESS_CHATS, ask_confirmation=True
     )
-    now = utcnow()
-    async with session_factory() as session, session.begin():
-        await session.execute(
-            update(BroadcastRecipient)
-            .where(BroadcastRecipient.broadcast_id == broadcast_id)
-            .values(
-                status=RecipientStatus.SENT,
-                telegram_sent=True,
-                telegram_message_id="1",
-                attempts=1,
-                sent_at=now,
-            )
-        )
-        await session.execute(
-            update(Broadcast)
-            .where(Broadcast.id == broadcast_id)
-            .values(status=BroadcastStatus.COMPLETED, sent_count=presses, completed_at=now)
-        )
+    await mark_delivered(session_factory, broadcast_id, presses, BroadcastStatus.COMPLETED)
     return broadcast_id
 
 

@@ -33,7 +33,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.utils.token import extract_bot_id
-from sqlalchemy import String, cast, func, insert, literal, select
+from sqlalchemy import String, cast, func, insert, literal, select, update
 
 from bot.app import send_policy
 from core.settings import Settings
@@ -126,6 +126,35 @@ async def seed_broadcast(
             )
         )
         return broadcast.id
+
+
+async def mark_delivered(
+    session_factory: SessionFactory,
+    broadcast_id: int,
+    count: int,
+    status: BroadcastStatus = BroadcastStatus.SENT,
+) -> None:
+    """Every recipient of the broadcast delivered now as message 1 of their chat (a new
+    chat's first message), and the broadcast finished with `status`: what the engine
+    would have recorded, for a benchmark of what comes after sending."""
+    now = utcnow()
+    async with session_factory() as session, session.begin():
+        await session.execute(
+            update(BroadcastRecipient)
+            .where(BroadcastRecipient.broadcast_id == broadcast_id)
+            .values(
+                status=RecipientStatus.SENT,
+                telegram_sent=True,
+                telegram_message_id="1",
+                attempts=1,
+                sent_at=now,
+            )
+        )
+        await session.execute(
+            update(Broadcast)
+            .where(Broadcast.id == broadcast_id)
+            .values(status=status, sent_count=count, completed_at=now)
+        )
 
 
 def process_settings(database_url: str, api_url: str, rate: float, **overrides: Any) -> Settings:
