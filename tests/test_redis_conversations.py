@@ -1,6 +1,7 @@
 """The chat with conversation state in Redis (`REDIS_URL` set, as the README suggests):
-the whole compose wizard, the monitoring commands and their buttons, and a restart in
-the middle of the wizard that carries on where the admin was.
+the whole compose wizard, the monitoring commands and their buttons, a restart in the
+middle of the wizard that carries on where the admin was, an edit for everyone and the
+wizard's list of who can't be reached, whose steps keep their data in the chat's state.
 
 Every test runs the real application through the fake Bot API on the real Redis server,
 in a database of its own (tests/redis_db.py).
@@ -13,13 +14,23 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from db.models import Broadcast, BroadcastStatus, Role, TargetGroup
+from db.models import Broadcast, BroadcastKind, BroadcastStatus, Role, TargetGroup
 from db.session import SessionFactory
 from db.types import utcnow
 from fake_bot_api import FakeBotAPI
 from tests import factories
 from tests.bot_harness import ADMIN_ID, BotHarness, harness_settings, running_harness
 from tests.test_compose import BOLD_HELLO, Roster, Wizard, broadcasts, chat_of, roster
+from tests.test_edit_delete import (
+    BOLD,
+    NOW,
+    PARENTS,
+    amend,
+    edit_through_the_bot,
+    message_of,
+    run_of,
+    send,
+)
 from tests.test_monitoring import (
     FAR_FUTURE,
     add_broadcast,
@@ -271,3 +282,49 @@ async def test_a_restart_in_the_middle_of_the_wizard_carries_on(
             TargetGroup.ALL_STUDENTS,
             "Hello after a restart",
         )
+
+
+# --- edit for everyone and who can't be reached ---------------------------------------------
+
+
+async def test_an_edit_for_everyone_keeps_the_corrected_text_in_redis_until_yes(
+    bot_harness: BotHarness, redis_url: str
+) -> None:
+    """The corrected text and its formatting wait in the chat's state in Redis between
+    the admin's message and Yes, then every delivered message reads it."""
+    amend(bot_harness).service.clock = lambda: NOW
+    async with bot_harness.app.session_factory() as session, session.begin():
+        for chat_id, language in PARENTS.items():
+            parent = await factories.add_user(session, role=Role.PARENT, telegram_id=chat_id)
+            parent.language_code = language
+    broadcast_id = await send(bot_harness)
+
+    screens = await edit_through_the_bot(bot_harness, broadcast_id, "Meeting on Thursday")
+
+    assert screens[1] == "Meeting on Thursday"  # the preview, read back from Redis
+    assert "Editing broadcast" in screens[3]
+    await bot_harness.app.sender.wait(
+        (await run_of(bot_harness, broadcast_id, BroadcastKind.EDIT)).id
+    )
+    for chat_id in PARENTS:
+        shown = bot_harness.api.current_message(
+            chat_id, message_of(bot_harness, chat_id).message_id
+        )
+        assert shown is not None
+        assert (shown.text, shown.entities) == ("Meeting on Thursday", BOLD)
+    assert f"fsm:{ADMIN_ID}:{ADMIN_ID}:default:data" in await redis_keys(redis_url)
+
+
+async def test_the_wizards_list_of_who_cant_be_reached_pages_from_redis(
+    bot_harness: BotHarness, roster: Roster
+) -> None:
+    """The preview's list keeps the wizard's audience in the chat's state in Redis."""
+    wizard = Wizard(bot_harness)
+    await wizard.say("/new")
+    await wizard.choose("All students")
+    await wizard.compose("Hello, school")
+    label = next(label for label in wizard.labels() if label.startswith("🚫 Who can't be reached"))
+    sent, _, answers = await wizard.press(label)
+    assert [a.get("show_alert") for a in answers] == [None]
+    [page] = sent
+    assert (page.text or "").startswith("<b>Who can't be reached: ")
